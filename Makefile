@@ -1,0 +1,36 @@
+# lockguard: PostgreSQL 15 extension in C++17, built with PGXS.
+MODULE_big = lockguard
+EXTENSION = lockguard
+DATA = $(wildcard sql/lockguard--*.sql)
+PGFILEDESC = "lockguard - priority lock queues, budgets and lock monitoring"
+
+CORE_SRCS = $(sort $(wildcard src/core/*.cpp))
+GLUE_SRCS = $(sort $(wildcard src/pg/*.cpp))
+OBJS = $(CORE_SRCS:.cpp=.o) $(GLUE_SRCS:.cpp=.o)
+
+# PostgreSQL 15 headers use `register` (rejected by C++17 without -Wno-register).
+LG_CXXFLAGS = -std=c++17 -Wno-register -Isrc
+PG_CXXFLAGS = $(LG_CXXFLAGS) -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
+# The shared library needs the C++ runtime: postgres itself is C.
+SHLIB_LINK = -lstdc++
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+# The JIT bitcode rule (clang) reads BITCODE_CXXFLAGS, not PG_CXXFLAGS.
+BITCODE_CXXFLAGS += $(LG_CXXFLAGS)
+
+# Pure C++ core unit tests (GoogleTest); no PostgreSQL header is involved.
+UNIT_TESTS = $(sort $(wildcard test/unit/*_test.cpp))
+UNIT_BIN = test/unit/lockguard_unit_tests
+GTEST_LIBS = -lgtest -lgtest_main -pthread
+
+$(UNIT_BIN): $(CORE_SRCS) $(UNIT_TESTS) $(wildcard src/core/*.hpp)
+	$(CXX) -std=c++17 -O1 -g -Wall -Wextra -Isrc -o $@ $(CORE_SRCS) $(UNIT_TESTS) $(GTEST_LIBS)
+
+unit: $(UNIT_BIN)
+	./$(UNIT_BIN)
+
+.PHONY: unit
+EXTRA_CLEAN = $(UNIT_BIN)
