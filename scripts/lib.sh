@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Shared set-up for lockguard's command-line entry points (tests, demo, benchmarks).
+# Everything runs on a fresh Debian 12 machine as root; servers run as the `postgres` user
+# in private clusters under a staging directory, never in the system's default cluster.
+
+LG_PG_MAJOR=15
+LG_BINDIR=/usr/lib/postgresql/$LG_PG_MAJOR/bin
+LG_PGXS_DIR=/usr/lib/postgresql/$LG_PG_MAJOR/lib/pgxs
+LG_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+# Packages every entry point needs; callers may add their own.
+LG_BASE_PACKAGES=(postgresql-$LG_PG_MAJOR postgresql-server-dev-$LG_PG_MAJOR postgresql-client-$LG_PG_MAJOR
+                  libkrb5-dev make g++ rsync)
+
+lg_log() { printf '==> %s\n' "$*" >&2; }
+lg_die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+lg_require_root() {
+  [ "$(id -u)" = 0 ] || lg_die "run this as root (it installs packages and starts servers as the postgres user)"
+}
+
+# Installs the Debian packages that are missing; apt-get update runs only when something is.
+lg_ensure_packages() {
+  local missing=() pkg
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  lg_log "installing Debian packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null || lg_die "apt-get update failed"
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || lg_die "apt-get install ${missing[*]} failed"
+}
+
+# Copies the source tree (without .git) to a directory the postgres user owns, builds and
+# installs the extension there. Prints nothing; sets LG_STAGE.
+lg_stage_and_install() {
+  LG_STAGE=$1
+  rm -rf "$LG_STAGE"
+  mkdir -p "$LG_STAGE"
+  rsync -a --exclude .git --exclude '*.o' --exclude '*.bc' --exclude '*.so' "$LG_REPO"/ "$LG_STAGE"/
+  lg_log "building lockguard in $LG_STAGE"
+  make -C "$LG_STAGE" -s -j"$(nproc)" PG_CONFIG="$LG_BINDIR/pg_config" >"$LG_STAGE/build.log" 2>&1 \
+    || { cat "$LG_STAGE/build.log" >&2; lg_die "build failed"; }
+  make -C "$LG_STAGE" -s install PG_CONFIG="$LG_BINDIR/pg_config" >>"$LG_STAGE/build.log" 2>&1 \
+    || { cat "$LG_STAGE/build.log" >&2; lg_die "install failed"; }
+  chown -R postgres:postgres "$LG_STAGE"
+}
+
+lg_as_postgres() { runuser -u postgres -- "$@"; }
+
+# lg_cluster_start DATADIR PORT [extra postgresql.conf lines...]
+# A private cluster listening only on a unix socket inside DATADIR/../sock.
+lg_cluster_start() {
+  local datadir=$1 port=$2; shift 2
+  local sockdir; sockdir=$(dirname "$datadir")/sock
+  lg_as_postgres mkdir -p "$sockdir"
+  lg_as_postgres "$LG_BINDIR/initdb" -D "$datadir" -A trust -U postgres --no-sync -E UTF8 --locale=C.UTF-8 >/dev/null \
+    || lg_die "initdb failed"
+  {
+    echo "shared_preload_libraries = 'lockguard'"
+    echo "port = $port"
+    echo "listen_addresses = ''"
+    echo "unix_socket_directories = '$sockdir'"
+    echo "fsync = off"
+    echo "max_prepared_transactions = 10"
+    echo "log_line_prefix = '%m [%p] %q%a '"
+    printf '%s\n' "$@"
+  } | lg_as_postgres tee -a "$datadir/postgresql.conf" >/dev/null
+  lg_as_postgres "$LG_BINDIR/pg_ctl" -D "$datadir" -l "$datadir/server.log" -w -t 60 start >/dev/null \
+    || { cat "$datadir/server.log" >&2; lg_die "the test cluster did not start"; }
+  LG_SOCK=$sockdir
+  LG_PORT=$port
+}
+
+lg_cluster_stop() {
+  local datadir=$1
+  [ -f "$datadir/postmaster.pid" ] && lg_as_postgres "$LG_BINDIR/pg_ctl" -D "$datadir" -m fast -w stop >/dev/null 2>&1
+  return 0
+}
+
+# psql against the cluster started last, as the postgres superuser.
+lg_psql() { lg_as_postgres "$LG_BINDIR/psql" -X -q -h "$LG_SOCK" -p "$LG_PORT" -U postgres "$@"; }
+
+# Server-log lines that mean a backend crashed or an assertion failed.
+lg_crash_lines() { grep -hE 'terminated by signal|TRAP: |PANIC: |was terminated by exception' "$@" 2>/dev/null; }

@@ -1,0 +1,59 @@
+// One shared slot per PGPROC (indexed by pgprocno) where each backend publishes the lockguard
+// locks it holds and the one it waits for. Only the owner writes its slot; readers (views,
+// releasers ordering a wait queue) read it, guarded by a change counter (odd while written).
+#pragma once
+
+#include "pg/lock_tags.hpp"
+
+namespace lockguard::pg {
+
+constexpr int kResourceNameBytes = 256;  // resource names are at most 255 bytes
+
+struct PublishedLock {
+    LockRef ref;
+    LockScope scope;
+    int32 priority;
+    char mode_name[24];        // as the caller named it, canonical: "exclusive", "FOR UPDATE", ...
+    SubTransactionId subxact;  // the subtransaction that first took it (owner's view)
+    char name[kResourceNameBytes];
+};
+
+struct BackendSlot {
+    pg_atomic_uint32 change_count;  // odd while the owner edits the slot
+    pg_atomic_uint32 waiting;       // 1 while `wait` describes a wait in the lock manager
+    int32 pid;
+    TimestampTz wait_start;
+    PublishedLock wait;
+    int32 held_count;
+    PublishedLock held[FLEXIBLE_ARRAY_MEMBER];  // lockguard.max_locks_per_backend entries
+};
+
+void register_backend_slots();
+
+int backend_slot_count();
+BackendSlot *backend_slot(int pgprocno);
+BackendSlot *my_backend_slot();  // nullptr before shared memory is attached
+
+// Cheap checks for releasers: is anyone waiting at all, and maybe for this tag (a compact
+// array of tag fingerprints; a false positive only costs a look at the real queue).
+bool any_lockguard_waiter();
+bool may_have_waiter_for(const LockRef &ref);
+uint64 wait_fingerprint(const LockRef &ref);
+
+// Owner-side edits, each bracketed by the change counter.
+void publish_wait(const PublishedLock &lock);
+void clear_wait();
+// Records a lock now held; false if the slot is full (the caller raises the error).
+bool publish_held(const PublishedLock &lock);
+bool holds_published(const LockRef &ref);
+bool has_free_held_entry();
+void forget_held_locks_of_subxact(SubTransactionId subxact);
+void move_held_locks_to_parent(SubTransactionId subxact, SubTransactionId parent);
+void forget_all_held_locks();
+
+// Reader side: a consistent copy of another backend's slot (`copy` has room for
+// lockguard.max_locks_per_backend held entries).
+void read_backend_slot(int pgprocno, BackendSlot *copy);
+Size backend_slot_size();
+
+}  // namespace lockguard::pg

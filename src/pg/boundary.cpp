@@ -1,0 +1,71 @@
+#include "pg/boundary.hpp"
+
+#include "core/error.hpp"
+
+namespace lockguard::pg {
+
+const char *PgError::what() const noexcept {
+    return data_ != nullptr && data_->message != nullptr ? data_->message : "PostgreSQL error";
+}
+
+ErrorData *take_pg_error(MemoryContext context) {
+    MemoryContextSwitchTo(context);
+    ErrorData *data = CopyErrorData();
+    FlushErrorState();
+    return data;
+}
+
+void raise_at_boundary(ErrorData *pg_error) {
+    ReThrowError(pg_error);
+    pg_unreachable();
+}
+
+namespace {
+
+// Message parts copied out of C++ strings into fixed buffers, so that no allocation (which
+// could itself fail) happens while a C++ exception is being handled.
+struct PlainReport {
+    char sqlstate[6];
+    char message[1024];
+    char detail[1024];
+    char hint[512];
+};
+
+void copy_text(char *out, size_t size, const std::string &text) {
+    size_t n = text.size() < size - 1 ? text.size() : size - 1;
+    memcpy(out, text.data(), n);
+    out[n] = '\0';
+}
+
+void fill_report(PlainReport &plain, const std::exception_ptr &error) noexcept {
+    try {
+        ErrorReport report = describe_exception(error);
+        copy_text(plain.sqlstate, sizeof(plain.sqlstate), report.sqlstate);
+        copy_text(plain.message, sizeof(plain.message), report.message);
+        copy_text(plain.detail, sizeof(plain.detail), report.detail);
+        copy_text(plain.hint, sizeof(plain.hint), report.hint);
+    } catch (...) {
+        strlcpy(plain.sqlstate, sqlstate::kOutOfMemory, sizeof(plain.sqlstate));
+        strlcpy(plain.message, "out of memory", sizeof(plain.message));
+    }
+    if (strlen(plain.sqlstate) != 5) strlcpy(plain.sqlstate, sqlstate::kInternalError, sizeof(plain.sqlstate));
+}
+
+PlainReport saved_report;  // a backend handles one error at a time
+
+}  // namespace
+
+void save_exception_report() noexcept {
+    memset(&saved_report, 0, sizeof(saved_report));
+    fill_report(saved_report, std::current_exception());
+}
+
+void raise_saved_report() {
+    const char *s = saved_report.sqlstate;
+    ereport(ERROR, (errcode(MAKE_SQLSTATE(s[0], s[1], s[2], s[3], s[4])), errmsg_internal("%s", saved_report.message),
+                    saved_report.detail[0] ? errdetail_internal("%s", saved_report.detail) : 0,
+                    saved_report.hint[0] ? errhint("%s", saved_report.hint) : 0));
+    pg_unreachable();
+}
+
+}  // namespace lockguard::pg

@@ -1,0 +1,30 @@
+// _PG_init: lockguard must be preloaded; it defines its settings, asks for shared memory and
+// installs its hooks here, once, in the postmaster.
+#include "pg/backend_slots.hpp"
+#include "pg/queue_order.hpp"
+#include "pg/settings.hpp"
+#include "pg/shmem.hpp"
+#include "pg/statement_depth.hpp"
+
+extern "C" {
+#include "utils/guc.h"
+
+PG_MODULE_MAGIC;
+
+PGDLLEXPORT void _PG_init(void);
+}
+
+void _PG_init(void) {
+    using namespace lockguard::pg;
+    // Loaded by a plain LOAD or a function call: stay inert; every entry point then says
+    // how to preload (CREATE EXTENSION fails the same way).
+    if (!process_shared_preload_libraries_in_progress) return;
+
+    define_settings();
+    MarkGUCPrefixReserved("lockguard");
+
+    register_backend_slots();
+    register_queue_order_state();
+    install_shmem_hooks();
+    install_statement_depth_hooks();
+}

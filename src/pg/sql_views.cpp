@@ -1,0 +1,78 @@
+// Set-returning functions behind lockguard's views: what each backend published about the
+// lockguard locks it holds and awaits, and the queue-ordering counters.
+#include "pg/backend_slots.hpp"
+#include "pg/boundary.hpp"
+#include "pg/queue_order.hpp"
+#include "pg/shmem.hpp"
+
+extern "C" {
+#include "funcapi.h"
+#include "utils/builtins.h"
+#include "utils/tuplestore.h"
+
+PGDLLEXPORT Datum lockguard_lock_registry(PG_FUNCTION_ARGS);
+PGDLLEXPORT Datum lockguard_queue_stats(PG_FUNCTION_ARGS);
+PG_FUNCTION_INFO_V1(lockguard_lock_registry);
+PG_FUNCTION_INFO_V1(lockguard_queue_stats);
+}
+
+using namespace lockguard::pg;
+
+namespace {
+
+constexpr int kRegistryColumns = 11;
+
+void put_registry_row(ReturnSetInfo *rsinfo, int pid, const PublishedLock &lock, bool waiting,
+                      TimestampTz wait_start) {
+    Datum values[kRegistryColumns];
+    bool nulls[kRegistryColumns] = {};
+    values[0] = Int32GetDatum(pid);
+    values[1] = ObjectIdGetDatum(lock.ref.database);
+    values[2] = ObjectIdGetDatum(lock.ref.key_high);
+    values[3] = ObjectIdGetDatum(lock.ref.key_low);
+    values[4] = Int16GetDatum(static_cast<int16>(lock.ref.space));
+    values[5] = CStringGetTextDatum(GetLockmodeName(DEFAULT_LOCKMETHOD, lock.ref.mode));
+    values[6] = CStringGetTextDatum(lock.name);
+    values[7] = CStringGetTextDatum(scope_name(lock.scope));
+    values[8] = CStringGetTextDatum(lock.mode_name);
+    values[9] = Int32GetDatum(lock.priority);
+    values[10] = TimestampTzGetDatum(wait_start);
+    nulls[10] = !waiting;
+    tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+}
+
+}  // namespace
+
+// lockguard._lock_registry(): one row per published lock, held or awaited.
+Datum lockguard_lock_registry(PG_FUNCTION_ARGS) {
+    return run_at_boundary([&]() -> Datum {
+        require_preloaded();
+        auto *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
+        InitMaterializedSRF(fcinfo, 0);
+        auto *copy = static_cast<BackendSlot *>(palloc(backend_slot_size()));
+        for (int i = 0; i < backend_slot_count(); i++) {
+            read_backend_slot(i, copy);
+            if (copy->pid == 0) continue;
+            for (int h = 0; h < copy->held_count; h++) put_registry_row(rsinfo, copy->pid, copy->held[h], false, 0);
+            if (pg_atomic_read_u32(&copy->waiting))
+                put_registry_row(rsinfo, copy->pid, copy->wait, true, copy->wait_start);
+        }
+        pfree(copy);
+        return static_cast<Datum>(0);
+    });
+}
+
+// lockguard.queue_stats(): how often queues were ordered, and why some were left alone.
+Datum lockguard_queue_stats(PG_FUNCTION_ARGS) {
+    return run_at_boundary([&]() -> Datum {
+        require_preloaded();
+        TupleDesc tupdesc;
+        if (get_call_result_type(fcinfo, nullptr, &tupdesc) != TYPEFUNC_COMPOSITE)
+            ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("return type must be a row type")));
+        QueueStats stats = read_queue_stats();
+        Datum values[5] = {Int64GetDatum(stats.waits), Int64GetDatum(stats.reorders), Int64GetDatum(stats.moved),
+                           Int64GetDatum(stats.mixed), Int64GetDatum(stats.inconsistent)};
+        bool nulls[5] = {};
+        return HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls));
+    });
+}

@@ -1,0 +1,68 @@
+#include "pg/transaction_tracking.hpp"
+
+#include "pg/backend_slots.hpp"
+#include "pg/queue_order.hpp"
+
+extern "C" {
+#include "storage/ipc.h"
+}
+
+namespace lockguard::pg {
+
+namespace {
+
+bool registered = false;
+
+// Runs before the transaction's locks are released (after ProcArrayEndTransaction, before
+// ResourceOwnerRelease): the moment to put the next waiter at the head. Must not raise.
+void on_transaction_end(XactEvent event, void *) {
+    switch (event) {
+        case XACT_EVENT_COMMIT:
+        case XACT_EVENT_ABORT:
+            order_queues_before_release(InvalidSubTransactionId);
+            clear_wait();
+            forget_all_held_locks();
+            break;
+        case XACT_EVENT_PREPARE:  // the locks move to a dummy PGPROC and are released FIFO later
+        case XACT_EVENT_PARALLEL_COMMIT:
+        case XACT_EVENT_PARALLEL_ABORT:
+            clear_wait();
+            forget_all_held_locks();
+            break;
+        default:
+            break;
+    }
+}
+
+void on_subtransaction_end(SubXactEvent event, SubTransactionId subxact, SubTransactionId parent, void *) {
+    switch (event) {
+        case SUBXACT_EVENT_ABORT_SUB:  // before the subtransaction's locks are released
+            order_queues_before_release(subxact);
+            clear_wait();
+            forget_held_locks_of_subxact(subxact);
+            break;
+        case SUBXACT_EVENT_COMMIT_SUB:  // its locks now belong to the parent
+            move_held_locks_to_parent(subxact, parent);
+            break;
+        default:
+            break;
+    }
+}
+
+void on_backend_exit(int, Datum) {
+    clear_wait();
+    forget_all_held_locks();
+}
+
+}  // namespace
+
+void ensure_transaction_tracking() {
+    if (registered) return;
+    prepare_queue_ordering();
+    RegisterXactCallback(on_transaction_end, nullptr);
+    RegisterSubXactCallback(on_subtransaction_end, nullptr);
+    before_shmem_exit(on_backend_exit, 0);
+    registered = true;
+}
+
+}  // namespace lockguard::pg

@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# Runs every test layer of lockguard against real PostgreSQL 15 servers and ends with one line
+# "N passed, N failed" over all layers. Does its own set-up on a fresh Debian 12 machine (as root):
+# installs the Debian packages it needs, builds, installs, and starts a private cluster as the
+# postgres user. Exits non-zero on any failure.
+#
+#   sudo bash test/run-all.sh            # every layer
+#   LG_LAYERS="unit regress" sudo bash test/run-all.sh   # a subset while developing
+set -uo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
+lg_require_root
+lg_ensure_packages "${LG_BASE_PACKAGES[@]}" postgresql-$LG_PG_MAJOR-pgtap libtap-parser-sourcehandler-pgtap-perl \
+  libgtest-dev libipc-run-perl
+
+LAYERS=${LG_LAYERS:-"unit regress isolation pgtap tap"}
+STAGE=${LG_TEST_STAGE:-/tmp/lockguard-test}
+PORT=${LG_TEST_PORT:-54329}
+lg_stage_and_install "$STAGE"
+cd "$STAGE" || exit 1
+OUT=$STAGE/results-all
+lg_as_postgres mkdir -p "$OUT"
+
+total_pass=0
+total_fail=0
+summary=()
+record() {  # record LAYER PASSED FAILED
+  total_pass=$((total_pass + $2)); total_fail=$((total_fail + $3))
+  summary+=("$(printf '%-10s %4d passed, %d failed' "$1" "$2" "$3")")
+}
+
+run_unit() {
+  lg_log "layer unit: GoogleTest for src/core"
+  lg_as_postgres make -s unit >"$OUT/unit.log" 2>&1
+  local rc=$? passed failed
+  cat "$OUT/unit.log"
+  passed=$(grep -oE '^\[  PASSED  \] [0-9]+' "$OUT/unit.log" | grep -oE '[0-9]+$' || true)
+  failed=$(grep -oE '^\[  FAILED  \] [0-9]+ tests?,' "$OUT/unit.log" | grep -oE '[0-9]+' || true)
+  passed=${passed:-0}; failed=${failed:-0}
+  [ $rc -ne 0 ] && [ "$failed" = 0 ] && failed=1
+  record unit "$passed" "$failed"
+}
+
+start_cluster() {
+  lg_cluster_stop "$STAGE/cluster/data"
+  rm -rf "$STAGE/cluster"
+  lg_as_postgres mkdir -p "$STAGE/cluster"
+  lg_cluster_start "$STAGE/cluster/data" "$PORT" "lockguard.database = 'contrib_regression'"
+}
+
+# pg_regress prints one line per test: "test name ... ok" / "... FAILED" (PG15 format).
+count_regress() {  # count_regress LAYER LOGFILE RC
+  local passed failed
+  passed=$(grep -cE '^(test| |     )?.* \.\.\. +ok' "$2" || true)
+  failed=$(grep -cE '\.\.\. +FAILED' "$2" || true)
+  [ "$3" -ne 0 ] && [ "$failed" = 0 ] && failed=1
+  record "$1" "$passed" "$failed"
+}
+
+run_regress() {
+  lg_log "layer regress: pg_regress (sql/, expected/)"
+  local tests
+  tests=$(ls sql/*.sql | grep -v '/lockguard--' | xargs -n1 basename | sed 's/\.sql$//' | sort)
+  lg_as_postgres "$LG_PGXS_DIR/src/test/regress/pg_regress" --bindir="$LG_BINDIR" \
+    --host="$LG_SOCK" --port="$LG_PORT" --inputdir=. --outputdir="$OUT/regress" \
+    --dbname=contrib_regression $tests >"$OUT/regress.log" 2>&1
+  local rc=$?
+  cat "$OUT/regress.log"
+  [ $rc -ne 0 ] && [ -f "$OUT/regress/regression.diffs" ] && head -200 "$OUT/regress/regression.diffs"
+  count_regress regress "$OUT/regress.log" $rc
+}
+
+run_isolation() {
+  lg_log "layer isolation: isolation tester (test/specs/)"
+  local specs
+  specs=$(ls test/specs/*.spec | xargs -n1 basename | sed 's/\.spec$//' | sort)
+  lg_as_postgres "$LG_PGXS_DIR/src/test/isolation/pg_isolation_regress" --bindir="$LG_BINDIR" \
+    --host="$LG_SOCK" --port="$LG_PORT" --inputdir=test --outputdir="$OUT/isolation" \
+    --dbname=isolation_regression --load-extension=lockguard $specs >"$OUT/isolation.log" 2>&1
+  local rc=$?
+  cat "$OUT/isolation.log"
+  [ $rc -ne 0 ] && [ -f "$OUT/isolation/regression.diffs" ] && head -200 "$OUT/isolation/regression.diffs"
+  count_regress isolation "$OUT/isolation.log" $rc
+}
+
+# TAP output (pgTAP and Perl TAP): count "ok N" / "not ok N" lines; a file that dies early
+# or exits non-zero without a "not ok" counts as one failure.
+count_tap() {  # count_tap LAYER LOGFILE RC
+  local passed failed
+  passed=$(grep -cE '^\s*ok [0-9]+' "$2" || true)
+  failed=$(grep -cE '^\s*not ok [0-9]+' "$2" || true)
+  [ "$3" -ne 0 ] && [ "$failed" = 0 ] && failed=1
+  record "$1" "$passed" "$failed"
+}
+
+run_pgtap() {
+  lg_log "layer pgtap: pgTAP (test/pgtap/)"
+  lg_psql -d postgres -c "DROP DATABASE IF EXISTS pgtap_lockguard" -c "CREATE DATABASE pgtap_lockguard"
+  lg_psql -d pgtap_lockguard -c "CREATE EXTENSION pgtap" -c "CREATE EXTENSION lockguard"
+  lg_as_postgres pg_prove --verbose -h "$LG_SOCK" -p "$LG_PORT" -U postgres -d pgtap_lockguard \
+    test/pgtap/*.sql >"$OUT/pgtap.log" 2>&1
+  local rc=$?
+  cat "$OUT/pgtap.log"
+  count_tap pgtap "$OUT/pgtap.log" $rc
+}
+
+run_tap() {
+  lg_log "layer tap: PostgreSQL::Test::Cluster (test/t/)"
+  rm -rf "$STAGE/tap_check"
+  lg_as_postgres env PATH="$LG_BINDIR:$PATH" PG_REGRESS="$LG_PGXS_DIR/src/test/regress/pg_regress" \
+    TESTDIR="$STAGE/tap_check" PG_CONFIG="$LG_BINDIR/pg_config" LG_SOURCE_DIR="$STAGE" \
+    prove --verbose -I "$LG_PGXS_DIR/src/test/perl" -I test/t test/t/*.pl >"$OUT/tap.log" 2>&1
+  local rc=$?
+  cat "$OUT/tap.log"
+  count_tap tap "$OUT/tap.log" $rc
+}
+
+# A backend killed by a signal or a failed assertion fails the run, whatever the tests said.
+check_server_logs() {
+  local lines
+  lines=$(lg_crash_lines "$STAGE/cluster/data/server.log" $(find "$STAGE/tap_check" -name '*.log' 2>/dev/null))
+  if [ -n "$lines" ]; then
+    echo "$lines"
+    record server-log 0 1
+  else
+    record server-log 1 0
+  fi
+}
+
+trap 'lg_cluster_stop "$STAGE/cluster/data"' EXIT
+for layer in $LAYERS; do
+  case $layer in
+    unit) run_unit ;;
+    regress|isolation|pgtap)
+      [ -f "$STAGE/cluster/data/postmaster.pid" ] || start_cluster
+      "run_$layer" ;;
+    tap) run_tap ;;
+    *) lg_die "unknown layer $layer" ;;
+  esac
+done
+lg_cluster_stop "$STAGE/cluster/data"
+check_server_logs
+
+echo
+printf '%s\n' "${summary[@]}"
+echo "$total_pass passed, $total_fail failed"
+[ "$total_fail" -eq 0 ] && [ "$total_pass" -gt 0 ]
