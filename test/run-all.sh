@@ -50,7 +50,7 @@ start_cluster() {
 # pg_regress prints one line per test: "test name ... ok" / "... FAILED" (PG15 format).
 count_regress() {  # count_regress LAYER LOGFILE RC
   local passed failed
-  passed=$(grep -cE '^(test| |     )?.* \.\.\. +ok' "$2" || true)
+  passed=$(grep -cE '\.\.\. +ok' "$2" || true)
   failed=$(grep -cE '\.\.\. +FAILED' "$2" || true)
   [ "$3" -ne 0 ] && [ "$failed" = 0 ] && failed=1
   record "$1" "$passed" "$failed"
@@ -62,7 +62,7 @@ run_regress() {
   tests=$(ls sql/*.sql | grep -v '/lockguard--' | xargs -n1 basename | sed 's/\.sql$//' | sort)
   lg_as_postgres "$LG_PGXS_DIR/src/test/regress/pg_regress" --bindir="$LG_BINDIR" \
     --host="$LG_SOCK" --port="$LG_PORT" --inputdir=. --outputdir="$OUT/regress" \
-    --dbname=contrib_regression $tests >"$OUT/regress.log" 2>&1
+    --dbname=contrib_regression --load-extension=lockguard $tests >"$OUT/regress.log" 2>&1
   local rc=$?
   cat "$OUT/regress.log"
   [ $rc -ne 0 ] && [ -f "$OUT/regress/regression.diffs" ] && head -200 "$OUT/regress/regression.diffs"
