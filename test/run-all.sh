@@ -44,7 +44,7 @@ start_cluster() {
   lg_cluster_stop "$STAGE/cluster/data"
   rm -rf "$STAGE/cluster"
   lg_as_postgres mkdir -p "$STAGE/cluster"
-  lg_cluster_start "$STAGE/cluster/data" "$PORT" "lockguard.database = 'contrib_regression'"
+  lg_cluster_start "$STAGE/cluster/data" "$PORT"
 }
 
 # pg_regress prints one line per test: "test name ... ok" / "... FAILED" (PG15 format).

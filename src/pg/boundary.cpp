@@ -15,6 +15,29 @@ ErrorData *take_pg_error(MemoryContext context) {
     return data;
 }
 
+ErrorData *run_catching_error(void (*step)(void *), void *arg) {
+    MemoryContext caller_context = CurrentMemoryContext;
+    ErrorData *volatile error = nullptr;
+    PG_TRY();
+    {
+        // A C++ exception must not leave a PG_TRY block: turn it into a PostgreSQL error here.
+        bool cpp_failed = false;
+        try {
+            step(arg);
+        } catch (...) {
+            save_exception_report();
+            cpp_failed = true;
+        }
+        if (cpp_failed) raise_saved_report();
+    }
+    PG_CATCH();
+    {
+        error = take_pg_error(caller_context);
+    }
+    PG_END_TRY();
+    return error;
+}
+
 void raise_at_boundary(ErrorData *pg_error) {
     ReThrowError(pg_error);
     pg_unreachable();

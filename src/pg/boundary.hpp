@@ -27,6 +27,10 @@ private:
 // state, as PL/pgSQL exception blocks do.
 ErrorData *take_pg_error(MemoryContext context);
 
+// Runs `step(arg)` and returns the PostgreSQL error it raised (copied, error state cleared), or
+// nullptr. For C-style steps whose errors the caller translates.
+ErrorData *run_catching_error(void (*step)(void *), void *arg);
+
 // Raises the error that reached the boundary; never returns.
 [[noreturn]] void raise_at_boundary(ErrorData *pg_error);
 

@@ -5,6 +5,7 @@
 #include "pg/settings.hpp"
 #include "pg/statement_depth.hpp"
 #include "pg/transaction_tracking.hpp"
+#include "pg/wait_events.hpp"
 
 extern "C" {
 #include "lib/stringinfo.h"
@@ -16,99 +17,122 @@ namespace lockguard::pg {
 
 namespace {
 
-// "PID 123, PID 456": the processes holding the lock in a conflicting mode now. Asked after
-// the wait ended (PostgreSQL has already taken us out of the queue), so waiters are not listed.
-void append_holders(StringInfo out, const LockRequest &request) {
+constexpr int kMaxHoldersShown = 8;
+
+// The processes holding the lock in a conflicting mode now (prepared transactions have no pid).
+int collect_holders(const LockRef &ref, int32 *pids) {
     LOCKTAG tag;
-    make_lock_tag(&tag, request.lock.ref);
+    make_lock_tag(&tag, ref);
     int count = 0;
-    VirtualTransactionId *holders = GetLockConflicts(&tag, request.lock.ref.mode, &count);
-    int shown = 0;
-    for (int i = 0; i < count; i++) {
+    VirtualTransactionId *holders = GetLockConflicts(&tag, ref.mode, &count);
+    int found = 0;
+    for (int i = 0; i < count && found < kMaxHoldersShown; i++) {
         PGPROC *proc = BackendIdGetProc(holders[i].backendId);
-        if (proc == nullptr || proc->pid == 0) continue;
-        appendStringInfo(out, shown++ == 0 ? "PID %d" : ", PID %d", proc->pid);
+        if (proc != nullptr && proc->pid != 0) pids[found++] = proc->pid;
     }
-    if (shown == 0) appendStringInfoString(out, "no live process (just released, or held by a prepared transaction)");
+    return found;
 }
 
-[[noreturn]] void raise_timeout(const LockRequest &request, long waited_ms) {
-    StringInfoData blockers;
-    initStringInfo(&blockers);
-    append_holders(&blockers, request);
-    const char *scope = scope_name(request.lock.scope);
-    ereport(ERROR, (errcode(ERRCODE_LOCK_NOT_AVAILABLE),
-                    request.timeout_ms == 0
-                        ? errmsg("could not obtain lockguard %s lock on \"%s\" without waiting", scope,
-                                 request.lock.name)
-                        : errmsg("could not obtain lockguard %s lock on \"%s\" within %d ms", scope,
-                                 request.lock.name, request.timeout_ms),
-                    errdetail("Resource \"%s\" is held by %s; waited %ld ms.", request.lock.name,
-                              blockers.data, waited_ms),
-                    errhint("Retry the transaction, raise timeout_ms, or find the blocker in lockguard.locks.")));
-    pg_unreachable();
+// "PID 123, PID 456". Asked after the wait ended (PostgreSQL has already taken us out of the
+// queue), so only holders are listed, not waiters queued ahead.
+char *describe_holders(const LockRef &ref) {
+    int32 pids[kMaxHoldersShown];
+    int count = collect_holders(ref, pids);
+    StringInfoData out;
+    initStringInfo(&out);
+    for (int i = 0; i < count; i++) appendStringInfo(&out, i == 0 ? "PID %d" : ", PID %d", pids[i]);
+    if (count == 0) appendStringInfoString(&out, "no live process (just released, or held by a prepared transaction)");
+    return out.data;
 }
 
-// Waits in the lock manager with lock_timeout set for this call only: a GUC nest level
-// restores the caller's value on success and on error.
-void wait_in_lock_manager(const LockRequest &request, const LOCKTAG *tag) {
-    char timeout_text[32];
-    snprintf(timeout_text, sizeof(timeout_text), "%d", request.timeout_ms);
-    int nest_level = NewGUCNestLevel();
-    (void) set_config_option("lock_timeout", timeout_text, PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0,
-                             false);
-    TimestampTz started = GetCurrentTimestamp();
-    MemoryContext caller_context = CurrentMemoryContext;
-    ErrorData *volatile error = nullptr;
+struct LockManagerWait {
+    const LOCKTAG *tag;
+    LOCKMODE mode;
+};
 
-    publish_wait(request.lock);
-    PG_TRY();
-    {
-        (void) LockAcquire(tag, request.lock.ref.mode, false, false);
-    }
-    PG_CATCH();
-    {
-        error = take_pg_error(caller_context);
-    }
-    PG_END_TRY();
-    clear_wait();
-    AtEOXact_GUC(error == nullptr, nest_level);
-
-    if (error == nullptr) return;
-    if (error->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE) {
-        long waited_ms = (GetCurrentTimestamp() - started) / 1000;
-        FreeErrorData(error);
-        raise_timeout(request, waited_ms);
-    }
-    ReThrowError(error);  // deadlock, cancel, termination: exactly as PostgreSQL raised them
+void wait_in_lock_manager(void *arg) {
+    auto *wait = static_cast<LockManagerWait *>(arg);
+    (void) LockAcquire(wait->tag, wait->mode, false, false);
 }
 
 }  // namespace
 
-LockOutcome take_lock(const LockRequest &request) {
+ErrorData *run_with_lock_timeout(int timeout_ms, void (*step)(void *), void *arg) {
+    char timeout_text[32];
+    snprintf(timeout_text, sizeof(timeout_text), "%d", timeout_ms);
+    int nest_level = NewGUCNestLevel();
+    (void) set_config_option("lock_timeout", timeout_text, PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0,
+                             false);
+    ErrorData *error = run_catching_error(step, arg);
+    AtEOXact_GUC(error == nullptr, nest_level);
+    return error;
+}
+
+int remaining_ms(int timeout_ms, TimestampTz started) {
+    long elapsed_ms = (GetCurrentTimestamp() - started) / 1000;
+    return elapsed_ms >= timeout_ms ? 0 : static_cast<int>(timeout_ms - elapsed_ms);
+}
+
+void raise_lock_timeout(const PublishedLock &lock, int timeout_ms, long waited_ms, const char *who) {
+    const char *scope = scope_name(lock.scope);
+    ereport(ERROR, (errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+                    timeout_ms == 0
+                        ? errmsg("could not obtain lockguard %s lock on \"%s\" without waiting", scope, lock.name)
+                        : errmsg("could not obtain lockguard %s lock on \"%s\" within %d ms", scope, lock.name,
+                                 timeout_ms),
+                    errdetail("Resource \"%s\" is held by %s; waited %ld ms.", lock.name, who, waited_ms),
+                    errhint("Retry the transaction, raise timeout_ms, or find the blocker in lockguard.locks.")));
+    pg_unreachable();
+}
+
+AcquireReport take_lock(const LockRequest &request) {
     LOCKTAG tag;
     make_lock_tag(&tag, request.lock.ref);
     ensure_transaction_tracking();
-    if (holds_published(request.lock.ref)) return LockOutcome::AlreadyHeld;
+    if (holds_published(request.lock.ref)) return {LockOutcome::AlreadyHeld, 0};
     if (!has_free_held_entry())
         ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("too many lockguard locks in one transaction"),
-                        errdetail("This backend already holds %d lockguard locks.",
-                                  settings.max_locks_per_backend),
+                        errdetail("This backend already holds %d lockguard locks.", settings.max_locks_per_backend),
                         errhint("Increase lockguard.max_locks_per_backend (needs a restart).")));
 
     // Conditional first: also refuses when others already queue (no queue jumping).
     LockAcquireResult result = LockAcquireExtended(&tag, request.lock.ref.mode, false, true, true, nullptr);
-    LockOutcome outcome = LockOutcome::Granted;
+    AcquireReport report{LockOutcome::Granted, 0};
     if (result == LOCKACQUIRE_NOT_AVAIL) {
-        if (request.timeout_ms == 0) raise_timeout(request, 0);
-        wait_in_lock_manager(request, &tag);
-        outcome = LockOutcome::GrantedAfterWait;
+        int32 holders[kMaxHoldersShown];
+        remember_blockers(holders, collect_holders(request.lock.ref, holders));
+        if (request.timeout_ms == 0) {
+            record_wait_event(request.lock, request.resource_class, WaitEventOutcome::Timeout, 0, 1);
+            raise_lock_timeout(request.lock, 0, 0, describe_holders(request.lock.ref));
+        }
+        TimestampTz started = GetCurrentTimestamp();
+        LockManagerWait wait{&tag, request.lock.ref.mode};
+        publish_wait(request.lock);
+        ErrorData *error = run_with_lock_timeout(request.timeout_ms, wait_in_lock_manager, &wait);
+        clear_wait();
+        long waited_us = GetCurrentTimestamp() - started;
+        if (error != nullptr) {
+            if (error->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE) {
+                record_wait_event(request.lock, request.resource_class, WaitEventOutcome::Timeout, waited_us, 1);
+                FreeErrorData(error);
+                raise_lock_timeout(request.lock, request.timeout_ms, waited_us / 1000,
+                                   describe_holders(request.lock.ref));
+            }
+            if (error->sqlerrcode == ERRCODE_T_R_DEADLOCK_DETECTED)
+                record_wait_event(request.lock, request.resource_class, WaitEventOutcome::Deadlock, waited_us, 1);
+            ReThrowError(error);  // deadlock, cancel, termination: exactly as PostgreSQL raised them
+        }
+        count_wait();
+        report = {LockOutcome::GrantedAfterWait, waited_us};
     }
     PublishedLock held = request.lock;
     held.subxact = GetCurrentSubTransactionId();
     (void) publish_held(held);  // room was checked above
-    if (outcome == LockOutcome::GrantedAfterWait) count_wait();
-    return outcome;
+    return report;
+}
+
+void record_granted(const LockRequest &request, long waited_us) {
+    record_wait_event(request.lock, request.resource_class, WaitEventOutcome::Granted, waited_us, 1);
 }
 
 void require_transaction_block(const char *function_name) {

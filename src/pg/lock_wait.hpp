@@ -7,16 +7,37 @@
 namespace lockguard::pg {
 
 struct LockRequest {
-    PublishedLock lock;  // tag, mode, scope, priority and display name
-    int timeout_ms;      // 0 = do not wait
+    PublishedLock lock;      // tag, mode, scope, priority and display name
+    int timeout_ms;          // 0 = do not wait
+    char resource_class[64];  // statistics class: the table, or the name's prefix before ':'
 };
 
 enum class LockOutcome { Granted, GrantedAfterWait, AlreadyHeld };
 
-// Takes the lock or raises: 55P03 on timeout (detail names the resource and the blocking
-// pids), 40P01 on deadlock, 57014 on cancel, each with PostgreSQL's SQLSTATE. The caller's
+// What happened to one acquisition, for the audit log and the wait statistics.
+struct AcquireReport {
+    LockOutcome outcome;
+    long waited_us;
+};
+
+// Takes the lock or raises: 55P03 on timeout (detail names the resource and the holders),
+// 40P01 on deadlock, 57014 on cancel, each with PostgreSQL's SQLSTATE. The caller's
 // lock_timeout is the same afterwards. Holds only trivial objects: may longjmp.
-LockOutcome take_lock(const LockRequest &request);
+AcquireReport take_lock(const LockRequest &request);
+
+// Runs `step(arg)` with lock_timeout = timeout_ms for this call only (a GUC nest level restores
+// the caller's value) and returns the error it raised, or nullptr. timeout_ms must be > 0.
+ErrorData *run_with_lock_timeout(int timeout_ms, void (*step)(void *), void *arg);
+
+// Milliseconds left of `timeout_ms` since `started`; never negative.
+int remaining_ms(int timeout_ms, TimestampTz started);
+
+// Records a granted acquisition (all phases done) in the statistics and, if it waited long,
+// the audit log.
+void record_granted(const LockRequest &request, long waited_us);
+
+// Raises 55P03 for a lock not obtained in time; `who` says what held it.
+[[noreturn]] void raise_lock_timeout(const PublishedLock &lock, int timeout_ms, long waited_ms, const char *who);
 
 // Raises 25P01 when the call would release its lock at once: at the top level of a statement
 // outside a transaction block.

@@ -2,6 +2,7 @@
 // redefines snprintf and friends), then PostgreSQL's headers with C linkage.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>

@@ -12,6 +12,10 @@ Settings settings = {
     /* default_timeout_ms */ 10000,
     /* max_locks_per_backend */ 64,
     /* aging_ms */ 20,
+    /* audit_min_wait_ms */ 100,
+    /* audit_buffer_size */ 4096,
+    /* max_wait_classes */ 256,
+    /* trace_id */ nullptr,
 };
 
 void define_settings() {
@@ -32,6 +36,24 @@ void define_settings() {
                             "(strict priority, which can starve low priorities).",
                             &settings.aging_ms, 20, 0, 3600 * 1000, PGC_SIGHUP, GUC_UNIT_MS, nullptr, nullptr,
                             nullptr);
+    DefineCustomIntVariable("lockguard.audit_min_wait_ms",
+                            "Granted acquisitions that waited at least this long are written to the audit log.",
+                            "Timeouts, deadlocks and retries are always audited; -1 audits only those.",
+                            &settings.audit_min_wait_ms, 100, -1, kMaxTimeoutMs, PGC_SUSET, GUC_UNIT_MS, nullptr,
+                            nullptr, nullptr);
+    DefineCustomIntVariable("lockguard.audit_buffer_size",
+                            "Audit entries kept in shared memory until lockguard.flush_audit() persists them.",
+                            nullptr, &settings.audit_buffer_size, 4096, 64, 1048576, PGC_POSTMASTER, 0, nullptr,
+                            nullptr, nullptr);
+    DefineCustomIntVariable("lockguard.max_wait_classes",
+                            "Distinct (tenant, scope, resource class) rows kept in lockguard.wait_stats.",
+                            "Beyond it, statistics are counted under the class \"(other)\".",
+                            &settings.max_wait_classes, 256, 16, 65536, PGC_POSTMASTER, 0, nullptr, nullptr,
+                            nullptr);
+    DefineCustomStringVariable("lockguard.trace_id",
+                               "Trace id recorded with this session's audit entries.",
+                               "When empty, a W3C traceparent found in application_name is used.",
+                               &settings.trace_id, "", PGC_USERSET, 0, nullptr, nullptr, nullptr);
 }
 
 }  // namespace lockguard::pg

@@ -18,14 +18,19 @@ bool attached = false;
 shmem_request_hook_type previous_request_hook = nullptr;
 shmem_startup_hook_type previous_startup_hook = nullptr;
 
+constexpr const char *kTrancheName = "lockguard";
+LWLockPadded *lwlocks = nullptr;
+
 void request_shmem() {
     if (previous_request_hook) previous_request_hook();
     for (int i = 0; i < part_count; i++) RequestAddinShmemSpace(MAXALIGN(parts[i].size()));
+    RequestNamedLWLockTranche(kTrancheName, static_cast<int>(LockguardLWLock::Count));
 }
 
 void startup_shmem() {
     if (previous_startup_hook) previous_startup_hook();
     LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+    lwlocks = GetNamedLWLockTranche(kTrancheName);
     for (int i = 0; i < part_count; i++) {
         bool found = false;
         Size size = parts[i].size();
@@ -52,6 +57,8 @@ void install_shmem_hooks() {
 }
 
 bool shmem_ready() { return attached; }
+
+LWLock *lockguard_lwlock(LockguardLWLock which) { return &lwlocks[static_cast<int>(which)].lock; }
 
 void require_preloaded() {
     if (!attached)

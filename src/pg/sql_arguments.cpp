@@ -18,11 +18,15 @@ std::string_view resource_name_argument(FunctionCallInfo fcinfo, int argno) {
     if (length == 0)
         ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("resource name must not be empty"),
                         errhint("Name the resource, for example 'payment:42'.")));
-    if (length >= kResourceNameBytes)
-        ereport(ERROR, (errcode(ERRCODE_NAME_TOO_LONG), errmsg("resource name is too long"),
-                        errdetail("It is %d bytes; the limit is %d bytes.", length, kResourceNameBytes - 1),
-                        errhint("Use a shorter name, for example a prefix and an id: 'payment:42'.")));
+    check_resource_name_length(length);
     return std::string_view(VARDATA_ANY(name), length);
+}
+
+void check_resource_name_length(size_t length) {
+    if (length >= static_cast<size_t>(kResourceNameBytes))
+        ereport(ERROR, (errcode(ERRCODE_NAME_TOO_LONG), errmsg("resource name is too long"),
+                        errdetail("It is %zu bytes; the limit is %d bytes.", length, kResourceNameBytes - 1),
+                        errhint("Use a shorter name, for example a prefix and an id: 'payment:42'.")));
 }
 
 int timeout_argument(FunctionCallInfo fcinfo, int argno) {

@@ -11,6 +11,9 @@ namespace lockguard::pg {
 // A resource name: not NULL (22004), not empty (22023), under 256 bytes (42622).
 std::string_view resource_name_argument(FunctionCallInfo fcinfo, int argno);
 
+// Raises 42622 for a resource name of `length` bytes that is too long to show in full.
+void check_resource_name_length(size_t length);
+
 // timeout_ms: NULL = lockguard.default_timeout_ms; 0 = no wait; 0..one day (22023).
 int timeout_argument(FunctionCallInfo fcinfo, int argno);
 

@@ -1,0 +1,44 @@
+#include "core/trace_context.hpp"
+
+namespace lockguard {
+
+namespace {
+
+bool is_lower_hex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }
+
+bool all_lower_hex(std::string_view text) {
+    for (char c : text)
+        if (!is_lower_hex(c)) return false;
+    return true;
+}
+
+bool all_zero(std::string_view text) { return text.find_first_not_of('0') == std::string_view::npos; }
+
+// version(2) '-' trace-id(32) '-' parent-id(16) '-' flags(2)
+constexpr size_t kTraceparentLength = 2 + 1 + 32 + 1 + 16 + 1 + 2;
+
+}  // namespace
+
+std::string_view find_traceparent_trace_id(std::string_view text) {
+    for (size_t start = 0; start + kTraceparentLength <= text.size(); start++) {
+        std::string_view candidate = text.substr(start, kTraceparentLength);
+        if (candidate[2] != '-' || candidate[35] != '-' || candidate[52] != '-') continue;
+        std::string_view version = candidate.substr(0, 2);
+        std::string_view trace_id = candidate.substr(3, 32);
+        std::string_view parent_id = candidate.substr(36, 16);
+        std::string_view flags = candidate.substr(53, 2);
+        if (!all_lower_hex(version) || version == "ff") continue;
+        if (!all_lower_hex(trace_id) || all_zero(trace_id)) continue;
+        if (!all_lower_hex(parent_id) || all_zero(parent_id)) continue;
+        if (!all_lower_hex(flags)) continue;
+        return trace_id;
+    }
+    return {};
+}
+
+std::string_view named_resource_class(std::string_view name) {
+    size_t colon = name.find(':');
+    return colon == std::string_view::npos ? name : name.substr(0, colon);
+}
+
+}  // namespace lockguard

@@ -1,0 +1,30 @@
+// Several resources in one call, taken in one canonical order (tables, then rows, then named
+// resources; by key within each), so that transactions using it cannot deadlock with each
+// other. Duplicates collapse into one request in the strongest mode either asked for.
+#pragma once
+
+#include "pg/scoped_lock.hpp"
+
+extern "C" {
+#include "utils/array.h"
+}
+
+namespace lockguard::pg {
+
+struct MultiResult {
+    int locks;         // distinct resources locked
+    int rows_missing;  // row requests whose row does not exist
+};
+
+MultiResult acquire_request_array(ArrayType *requests, int timeout_ms, int32 priority, TimestampTz started);
+
+// Resolves every element of a lockguard.lock_request[] (raising on bad input), collapses
+// duplicates and sorts them into the canonical order. Returns the count; *out is palloc'd.
+int resolve_request_array(ArrayType *requests, int timeout_ms, int32 priority, TimestampTz started,
+                          ScopedRequest **out);
+
+// Builds a lockguard.lock_request value (the function's declared result type).
+Datum make_request_datum(FunctionCallInfo fcinfo, const char *scope, Oid relation, const char *resource,
+                         const char *const *key_texts, int key_count, const char *mode);
+
+}  // namespace lockguard::pg

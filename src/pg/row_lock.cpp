@@ -1,0 +1,295 @@
+// Row scope: lock one row by primary key with the semantics of SELECT ... FOR UPDATE (it runs
+// exactly that query, so it conflicts with UPDATE/DELETE, follows the row's newest version under
+// READ COMMITTED and reports whether the row exists), behind a lockguard gate per row so that
+// contended waiters queue once, in priority order, instead of all waking on every commit.
+#include "core/resource_key.hpp"
+#include "pg/boundary.hpp"
+#include "pg/scoped_lock.hpp"
+
+extern "C" {
+#include "access/htup_details.h"
+#include "access/relation.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "lib/stringinfo.h"
+#include "storage/lmgr.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/syscache.h"
+#include "utils/typcache.h"
+}
+
+namespace lockguard::pg {
+
+namespace {
+
+// The heavyweight mode of a row's gate: PostgreSQL's own mapping of row-lock strengths
+// (heapam.c), so gate conflicts are exactly row-lock conflicts.
+LOCKMODE gate_mode(RowLockStrength strength) {
+    switch (strength) {
+        case RowLockStrength::KeyShare: return AccessShareLock;
+        case RowLockStrength::Share: return RowShareLock;
+        case RowLockStrength::NoKeyUpdate: return ExclusiveLock;
+        case RowLockStrength::Update: return AccessExclusiveLock;
+    }
+    return AccessExclusiveLock;
+}
+
+// The three forms of the row query: try without waiting, fail if taken, wait.
+enum class RowQueryForm { SkipLocked = 0, NoWait = 1, Wait = 2 };
+
+struct CachedRowPlan {
+    Oid relation;
+    RowLockStrength strength;
+    RowQueryForm form;
+    SPIPlanPtr plan;
+};
+
+constexpr int kRowPlanCacheSize = 32;
+CachedRowPlan row_plans[kRowPlanCacheSize];
+int row_plan_count = 0;
+
+// "SELECT 1 FROM [ONLY] s.t WHERE k1 = $1 AND k2 = $2 FOR UPDATE [NOWAIT|SKIP LOCKED]", built from
+// catalog names (quoted), never from caller text. Plans are kept: PostgreSQL revalidates them
+// after DDL. Must be called inside SPI_connect.
+SPIPlanPtr row_plan(const ScopedRequest *request, RowQueryForm form) {
+    for (int i = 0; i < row_plan_count; i++)
+        if (row_plans[i].relation == request->relation && row_plans[i].strength == request->strength &&
+            row_plans[i].form == form)
+            return row_plans[i].plan;
+
+    Relation rel = relation_open(request->relation, NoLock);  // the caller holds AccessShareLock
+    Oid pk_index = RelationGetPrimaryKeyIndex(rel);
+    Relation index = relation_open(pk_index, AccessShareLock);
+    StringInfoData query;
+    initStringInfo(&query);
+    appendStringInfo(&query, "SELECT 1 FROM %s%s WHERE ",
+                     rel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE ? "" : "ONLY ",
+                     quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
+                                                RelationGetRelationName(rel)));
+    for (int i = 0; i < request->key_count; i++) {
+        AttrNumber attnum = index->rd_index->indkey.values[i];
+        const char *column = NameStr(TupleDescAttr(RelationGetDescr(rel), attnum - 1)->attname);
+        appendStringInfo(&query, "%s%s = $%d", i > 0 ? " AND " : "", quote_identifier(column), i + 1);
+    }
+    appendStringInfo(&query, " %s%s", row_lock_strength_name(request->strength),
+                     form == RowQueryForm::SkipLocked ? " SKIP LOCKED" : form == RowQueryForm::NoWait ? " NOWAIT" : "");
+    relation_close(index, AccessShareLock);
+    relation_close(rel, NoLock);
+
+    SPIPlanPtr plan = SPI_prepare(query.data, request->key_count, const_cast<Oid *>(request->key_types));
+    if (plan == nullptr)
+        ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not prepare the row-lock query"),
+                        errdetail("SPI_prepare failed: %s", SPI_result_code_string(SPI_result))));
+    SPI_keepplan(plan);
+    if (row_plan_count == kRowPlanCacheSize) {  // forget the oldest
+        SPI_freeplan(row_plans[0].plan);
+        memmove(&row_plans[0], &row_plans[1], sizeof(CachedRowPlan) * (kRowPlanCacheSize - 1));
+        row_plan_count--;
+    }
+    row_plans[row_plan_count++] = CachedRowPlan{request->relation, request->strength, form, plan};
+    pfree(query.data);
+    return plan;
+}
+
+struct RowQuery {
+    SPIPlanPtr plan;
+    const Datum *values;
+    uint64 rows;
+};
+
+void run_row_query(void *arg) {
+    auto *query = static_cast<RowQuery *>(arg);
+    int rc = SPI_execute_plan(query->plan, const_cast<Datum *>(query->values), nullptr, false, 1);
+    if (rc != SPI_OK_SELECT)
+        ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("row-lock query failed"),
+                        errdetail("SPI_execute_plan returned %s.", SPI_result_code_string(rc))));
+    query->rows = SPI_processed;
+}
+
+// Waits for the AccessShareLock every reader takes, within the call's timeout: a table in the
+// middle of ALTER TABLE is waited for like any lock, not forever.
+void lock_table_for_reading(Oid relation, const char *display_name, int timeout_ms, TimestampTz started) {
+    if (ConditionalLockRelationOid(relation, AccessShareLock)) return;
+    int left = remaining_ms(timeout_ms, started);
+    PublishedLock what{};
+    what.scope = LockScope::Row;
+    strlcpy(what.name, display_name, sizeof(what.name));
+    if (left == 0) raise_lock_timeout(what, timeout_ms, 0, "a transaction holding a conflicting table lock");
+    struct TableWait {
+        Oid relation;
+    } wait{relation};
+    ErrorData *error = run_with_lock_timeout(
+        left, [](void *arg) { LockRelationOid(static_cast<TableWait *>(arg)->relation, AccessShareLock); }, &wait);
+    if (error == nullptr) return;
+    if (error->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE)
+        raise_lock_timeout(what, timeout_ms, (GetCurrentTimestamp() - started) / 1000,
+                           "a transaction holding a conflicting table lock");
+    ReThrowError(error);
+}
+
+void check_row_privileges(Oid relation, const Relation rel, const AttrNumber *key_columns, int key_count) {
+    // What SELECT ... FOR UPDATE needs: read the key columns, and UPDATE on the table or a column.
+    Oid user = GetUserId();
+    bool can_select = pg_class_aclcheck(relation, user, ACL_SELECT) == ACLCHECK_OK;
+    if (!can_select) {
+        can_select = true;
+        for (int i = 0; i < key_count; i++)
+            can_select = can_select && pg_attribute_aclcheck(relation, key_columns[i], user, ACL_SELECT) == ACLCHECK_OK;
+    }
+    bool can_update = pg_class_aclcheck(relation, user, ACL_UPDATE) == ACLCHECK_OK ||
+                      pg_attribute_aclcheck_all(relation, user, ACL_UPDATE, ACLMASK_ANY) == ACLCHECK_OK;
+    if (!can_select || !can_update)
+        aclcheck_error(ACLCHECK_NO_PRIV, get_relkind_objtype(rel->rd_rel->relkind), RelationGetRelationName(rel));
+}
+
+}  // namespace
+
+void set_row_strength(ScopedRequest *request, RowLockStrength strength) {
+    request->strength = strength;
+    request->gate.lock.ref.mode = gate_mode(strength);
+    strlcpy(request->gate.lock.mode_name, row_lock_strength_name(strength), sizeof(request->gate.lock.mode_name));
+}
+
+void resolve_row(ScopedRequest *request, Oid relation, const char *const *key_texts, int key_count,
+                 const char *mode, int32 priority, int timeout_ms, TimestampTz started) {
+    memset(request, 0, sizeof(*request));
+    request->strength = parse_row_lock_strength(mode);
+    char *relname = get_rel_name(relation);
+    if (relname == nullptr)
+        ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE), errmsg("relation with OID %u does not exist", relation)));
+    char relkind = get_rel_relkind(relation);
+    if (relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE)
+        ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE), errmsg("\"%s\" is not a table", relname),
+                        errdetail("Row locks are taken on rows of ordinary and partitioned tables.")));
+
+    lock_table_for_reading(relation, relname, timeout_ms, started);
+    Relation rel = relation_open(relation, NoLock);
+    Oid pk_index = RelationGetPrimaryKeyIndex(rel);
+    if (!OidIsValid(pk_index))
+        ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+                        errmsg("table \"%s\" has no primary key", relname),
+                        errdetail("lockguard names a row by its primary key."),
+                        errhint("Add a primary key, or lock a named resource such as '%s:<id>' instead.", relname)));
+    Relation index = relation_open(pk_index, AccessShareLock);
+    int columns = index->rd_index->indnkeyatts;
+    AttrNumber key_columns[kMaxKeyColumns];
+    for (int i = 0; i < columns; i++) key_columns[i] = index->rd_index->indkey.values[i];
+    relation_close(index, AccessShareLock);
+    if (key_count != columns)
+        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                        errmsg("the primary key of \"%s\" has %d column(s), but the key given has %d value(s)", relname,
+                               columns, key_count),
+                        errhint(columns > 1 ? "Pass a composite key as a row value, for example ROW(1, 'a')." : 0)));
+    check_row_privileges(relation, rel, key_columns, columns);
+
+    // The key in the columns' own types; its canonical text (the type's output) names the row.
+    const char *canonical[kMaxKeyColumns];
+    std::string_view parts[kMaxKeyColumns];
+    StringInfoData display;
+    initStringInfo(&display);
+    appendStringInfo(&display, "%s(", relname);
+    for (int i = 0; i < columns; i++) {
+        Form_pg_attribute attr = TupleDescAttr(RelationGetDescr(rel), key_columns[i] - 1);
+        Oid input_function, io_param, output_function;
+        bool varlena;
+        getTypeInputInfo(attr->atttypid, &input_function, &io_param);
+        request->key_types[i] = attr->atttypid;
+        request->key_values[i] = OidInputFunctionCall(input_function, const_cast<char *>(key_texts[i]), io_param,
+                                                      attr->atttypmod);
+        getTypeOutputInfo(attr->atttypid, &output_function, &varlena);
+        canonical[i] = OidOutputFunctionCall(output_function, request->key_values[i]);
+        parts[i] = canonical[i];
+        appendStringInfo(&display, "%s%s", i > 0 ? ", " : "", canonical[i]);
+    }
+    appendStringInfoChar(&display, ')');
+    request->key_count = columns;
+    request->relation = relation;
+    relation_close(rel, NoLock);
+
+    uint64_t key = row_key(relation, parts, columns);
+    PublishedLock &lock = request->gate.lock;
+    lock.ref = LockRef{MyDatabaseId, key_high(key), key_low(key), LockSpace::Row, NoLock};
+    set_row_strength(request, request->strength);
+    lock.scope = LockScope::Row;
+    lock.priority = priority;
+    strlcpy(lock.name, display.data, sizeof(lock.name));
+    snprintf(request->gate.resource_class, sizeof(request->gate.resource_class), "%s.%s",
+             get_namespace_name(get_rel_namespace(relation)), relname);
+}
+
+// After the gate: lock the row itself. Returns whether it exists.
+bool lock_row(ScopedRequest *request, int timeout_ms, TimestampTz started) {
+    if (SPI_connect() != SPI_OK_CONNECT)
+        ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not connect to SPI for a row lock")));
+    RowQuery query{row_plan(request, RowQueryForm::SkipLocked), request->key_values, 0};
+    run_row_query(&query);  // uncontended: one query, no waiting
+    if (query.rows == 0) {
+        // Locked by a transaction outside lockguard, or no such row: ask again, waiting.
+        int left = remaining_ms(timeout_ms, started);
+        query.plan = row_plan(request, left == 0 ? RowQueryForm::NoWait : RowQueryForm::Wait);
+        ErrorData *error = left == 0 ? run_catching_error(run_row_query, &query)
+                                     : run_with_lock_timeout(left, run_row_query, &query);
+        if (error != nullptr) {
+            if (error->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE)
+                raise_lock_timeout(request->gate.lock, timeout_ms, (GetCurrentTimestamp() - started) / 1000,
+                                   "a transaction that locked the row without lockguard");
+            ReThrowError(error);
+        }
+    }
+    bool found = query.rows > 0;
+    SPI_finish();
+    return found;
+}
+
+int key_texts_from_any(FunctionCallInfo fcinfo, int argno, const char **texts, int capacity) {
+    if (PG_ARGISNULL(argno))
+        ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("row key must not be null")));
+    Oid type = get_fn_expr_argtype(fcinfo->flinfo, argno);
+    if (!OidIsValid(type))
+        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("could not determine the type of the row key")));
+    Datum value = PG_GETARG_DATUM(argno);
+    if (type == UNKNOWNOID) {  // a quoted literal: its text is the key
+        texts[0] = DatumGetCString(value);
+        return 1;
+    }
+    if (!type_is_rowtype(type)) {
+        Oid output_function;
+        bool varlena;
+        getTypeOutputInfo(type, &output_function, &varlena);
+        texts[0] = OidOutputFunctionCall(output_function, value);
+        return 1;
+    }
+    // A row value: one field per primary-key column.
+    HeapTupleHeader row = DatumGetHeapTupleHeader(value);
+    TupleDesc desc = lookup_rowtype_tupdesc(HeapTupleHeaderGetTypeId(row), HeapTupleHeaderGetTypMod(row));
+    HeapTupleData tuple;
+    tuple.t_len = HeapTupleHeaderGetDatumLength(row);
+    ItemPointerSetInvalid(&tuple.t_self);
+    tuple.t_tableOid = InvalidOid;
+    tuple.t_data = row;
+    int count = 0;
+    for (int i = 0; i < desc->natts; i++) {
+        Form_pg_attribute attr = TupleDescAttr(desc, i);
+        if (attr->attisdropped) continue;
+        if (count == capacity)
+            ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED), errmsg("row key has too many values")));
+        bool isnull;
+        Datum field = heap_getattr(&tuple, i + 1, desc, &isnull);
+        if (isnull)
+            ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("row key must not contain nulls"),
+                            errdetail("Value %d of the key is null.", count + 1)));
+        Oid output_function;
+        bool varlena;
+        getTypeOutputInfo(attr->atttypid, &output_function, &varlena);
+        texts[count++] = OidOutputFunctionCall(output_function, field);
+    }
+    ReleaseTupleDesc(desc);
+    return count;
+}
+
+}  // namespace lockguard::pg

@@ -1,0 +1,54 @@
+// Named scope, and the acquisition of a resolved request of any scope.
+#include "pg/scoped_lock.hpp"
+
+#include "core/resource_key.hpp"
+#include "core/trace_context.hpp"
+
+namespace lockguard::pg {
+
+void set_named_mode(ScopedRequest *request, NamedLockMode mode) {
+    request->gate.lock.ref.mode = mode == NamedLockMode::Exclusive ? ExclusiveLock : ShareLock;
+    strlcpy(request->gate.lock.mode_name, named_lock_mode_name(mode), sizeof(request->gate.lock.mode_name));
+}
+
+void resolve_named(ScopedRequest *request, std::string_view name, const char *mode, int32 priority) {
+    memset(request, 0, sizeof(*request));
+    NamedLockMode named_mode = parse_named_lock_mode(mode);
+    uint64_t key = named_resource_key(name);
+    PublishedLock &lock = request->gate.lock;
+    lock.ref = LockRef{MyDatabaseId, key_high(key), key_low(key), LockSpace::Named, NoLock};
+    set_named_mode(request, named_mode);
+    lock.scope = LockScope::Named;
+    lock.priority = priority;
+    size_t length = std::min(name.size(), sizeof(lock.name) - 1);  // callers checked the limit
+    memcpy(lock.name, name.data(), length);
+    lock.name[length] = '\0';
+    std::string_view resource_class = named_resource_class(name);
+    length = std::min(resource_class.size(), sizeof(request->gate.resource_class) - 1);
+    memcpy(request->gate.resource_class, resource_class.data(), length);
+    request->gate.resource_class[length] = '\0';
+}
+
+bool acquire_scoped(ScopedRequest *request, int timeout_ms, TimestampTz started) {
+    request->gate.timeout_ms = remaining_ms(timeout_ms, started);
+    AcquireReport report = take_lock(request->gate);
+    bool found = true;
+    switch (request->gate.lock.scope) {
+        case LockScope::Named:
+            break;
+        case LockScope::Row:
+            found = lock_row(request, timeout_ms, started);
+            break;
+        case LockScope::Table:
+            lock_table(request, timeout_ms, started);
+            break;
+    }
+    if (report.outcome != LockOutcome::AlreadyHeld) {
+        // A contended acquisition waited from the start to now; an uncontended one not at all.
+        long waited_us = report.outcome == LockOutcome::GrantedAfterWait ? GetCurrentTimestamp() - started : 0;
+        record_granted(request->gate, waited_us);
+    }
+    return found;
+}
+
+}  // namespace lockguard::pg

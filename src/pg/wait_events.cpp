@@ -1,0 +1,88 @@
+#include "pg/wait_events.hpp"
+
+#include "core/trace_context.hpp"
+#include "pg/audit.hpp"
+#include "pg/settings.hpp"
+#include "pg/wait_stats.hpp"
+
+extern "C" {
+#include "utils/guc.h"
+}
+
+namespace lockguard::pg {
+
+namespace {
+
+int32 pending_blockers[kAuditMaxBlockers];
+int pending_blocker_count = 0;
+
+bool worth_auditing(WaitEventOutcome outcome, long waited_us, int attempts) {
+    if (outcome != WaitEventOutcome::Granted || attempts > 1) return true;
+    return settings.audit_min_wait_ms >= 0 && waited_us >= static_cast<long>(settings.audit_min_wait_ms) * 1000;
+}
+
+void fill_trace_id(char *out, size_t size) {
+    if (settings.trace_id != nullptr && settings.trace_id[0] != '\0') {
+        strlcpy(out, settings.trace_id, size);
+        return;
+    }
+    const char *app = application_name != nullptr ? application_name : "";
+    std::string_view trace_id = find_traceparent_trace_id(app);
+    size_t n = trace_id.size() < size - 1 ? trace_id.size() : size - 1;
+    memcpy(out, trace_id.data(), n);
+    out[n] = '\0';
+}
+
+void audit(const PublishedLock &lock, WaitEventOutcome outcome, long waited_us, int attempts) {
+    AuditEntry entry{};
+    entry.logged_at = GetCurrentTimestamp();
+    entry.pid = MyProcPid;
+    entry.role = GetUserId();
+    entry.database = MyDatabaseId;
+    entry.priority = lock.priority;
+    entry.attempts = attempts;
+    entry.waited_us = waited_us;
+    entry.outcome = outcome;
+    entry.scope = lock.scope;
+    entry.blocker_count = pending_blocker_count;
+    memcpy(entry.blockers, pending_blockers, sizeof(pending_blockers));
+    strlcpy(entry.tenant, current_tenant_name(), sizeof(entry.tenant));
+    strlcpy(entry.mode, lock.mode_name, sizeof(entry.mode));
+    fill_trace_id(entry.trace_id, sizeof(entry.trace_id));
+    strlcpy(entry.resource, lock.name, sizeof(entry.resource));
+    append_audit_entry(entry);
+}
+
+}  // namespace
+
+const char *wait_event_outcome_name(WaitEventOutcome outcome) {
+    switch (outcome) {
+        case WaitEventOutcome::Granted: return "granted";
+        case WaitEventOutcome::Timeout: return "timeout";
+        case WaitEventOutcome::Deadlock: return "deadlock";
+        case WaitEventOutcome::Retried: return "retried";
+        case WaitEventOutcome::GaveUp: return "gave up";
+    }
+    return "unknown";
+}
+
+const char *current_tenant_name() { return "default"; }
+
+void remember_blockers(const int32 *pids, int count) {
+    pending_blocker_count = count < kAuditMaxBlockers ? count : kAuditMaxBlockers;
+    memcpy(pending_blockers, pids, sizeof(int32) * pending_blocker_count);
+}
+
+void record_wait_event(const PublishedLock &lock, const char *resource_class, WaitEventOutcome outcome,
+                       long waited_us, int attempts) {
+    add_wait_stats(current_tenant_name(), lock.scope, resource_class, outcome, waited_us);
+    if (worth_auditing(outcome, waited_us, attempts)) audit(lock, outcome, waited_us, attempts);
+    pending_blocker_count = 0;
+}
+
+void register_wait_events_state() {
+    register_audit_ring();
+    register_wait_stats();
+}
+
+}  // namespace lockguard::pg
