@@ -231,3 +231,27 @@ COMMENT ON VIEW lockguard.wait_stats IS 'lockguard lock waits per tenant and res
 CREATE FUNCTION lockguard.reset_wait_stats() RETURNS void
 AS 'MODULE_PATHNAME', 'lockguard_reset_wait_stats'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+------------------------------------------------------------------------------------------
+-- Retry envelope
+------------------------------------------------------------------------------------------
+-- Takes the locks and runs work(arg) in a subtransaction; on 55P03 or 40P01 rolls that attempt
+-- back, sleeps (exponential backoff with jitter) and tries again. work is a function or
+-- procedure taking nothing or one jsonb; a jsonb result is returned as result.
+CREATE FUNCTION lockguard_run(
+    requests lockguard.lock_request[],
+    work regprocedure,
+    arg jsonb DEFAULT NULL,
+    max_attempts integer DEFAULT 5,
+    deadline_ms integer DEFAULT NULL,
+    timeout_ms integer DEFAULT NULL,
+    priority integer DEFAULT 0,
+    backoff_base_ms integer DEFAULT 10,
+    backoff_max_ms integer DEFAULT 1000,
+    OUT attempts integer,
+    OUT result jsonb)
+RETURNS record
+AS 'MODULE_PATHNAME', 'lockguard_run'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION lockguard_run(lockguard.lock_request[], regprocedure, jsonb, integer, integer, integer, integer, integer, integer) IS
+'Take the locks and run work(arg), retrying on lock timeout or deadlock with backoff, each attempt in a subtransaction';
