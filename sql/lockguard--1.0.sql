@@ -5,6 +5,21 @@
 -- views, tables and internal functions live in schema lockguard.
 CREATE SCHEMA lockguard;
 COMMENT ON SCHEMA lockguard IS 'lockguard: lock views, statistics, configuration and history';
+GRANT USAGE ON SCHEMA lockguard TO PUBLIC;
+
+-- Two cluster-wide roles (kept when the extension is dropped, like any role):
+-- lockguard_monitor reads every view, audit and history included (as pg_monitor does for the
+-- core views); lockguard_admin also changes budgets, policies and tenants and ends blockers.
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'lockguard_monitor') THEN
+        CREATE ROLE lockguard_monitor NOLOGIN;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'lockguard_admin') THEN
+        CREATE ROLE lockguard_admin NOLOGIN;
+    END IF;
+END $$;
+GRANT lockguard_monitor TO lockguard_admin;
 
 -- Refuse to install unless the library was preloaded: without shared memory nothing works.
 CREATE FUNCTION lockguard._check_preloaded() RETURNS void
@@ -255,3 +270,218 @@ AS 'MODULE_PATHNAME', 'lockguard_run'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION lockguard_run(lockguard.lock_request[], regprocedure, jsonb, integer, integer, integer, integer, integer, integer) IS
 'Take the locks and run work(arg), retrying on lock timeout or deadlock with backoff, each attempt in a subtransaction';
+
+------------------------------------------------------------------------------------------
+-- Tenants and their lock budgets. The tables are the source of truth (kept by pg_dump);
+-- shared memory holds a copy with the live counters, reloaded after every commit that
+-- changes them. Only their owner (an administrator) may change them.
+------------------------------------------------------------------------------------------
+CREATE TABLE lockguard.tenant_budgets (
+    tenant text PRIMARY KEY CHECK (tenant <> '' AND octet_length(tenant) < 64),
+    max_held integer CHECK (max_held >= 0),        -- lockguard locks held at once; NULL = no limit
+    max_waiters integer CHECK (max_waiters >= 0),  -- acquisitions waiting at once; NULL = no limit
+    weight double precision NOT NULL DEFAULT 1 CHECK (weight > 0 AND weight < 'infinity'),
+    description text
+);
+COMMENT ON TABLE lockguard.tenant_budgets IS 'Tenants and their lockguard lock budgets';
+INSERT INTO lockguard.tenant_budgets (tenant, description)
+VALUES ('default', 'Roles without a mapping, and tenant names not defined here');
+
+CREATE TABLE lockguard.tenant_roles (
+    role regrole PRIMARY KEY,
+    tenant text NOT NULL REFERENCES lockguard.tenant_budgets ON UPDATE CASCADE ON DELETE CASCADE,
+    may_set_tenant boolean NOT NULL DEFAULT false  -- may act for any tenant via lockguard.tenant
+);
+COMMENT ON TABLE lockguard.tenant_roles IS 'Which tenant each role acts for';
+
+SELECT pg_catalog.pg_extension_config_dump('lockguard.tenant_budgets', 'WHERE tenant <> ''default''');
+SELECT pg_catalog.pg_extension_config_dump('lockguard.tenant_roles', '');
+
+CREATE FUNCTION lockguard._mark_tenant_change() RETURNS void
+AS 'MODULE_PATHNAME', 'lockguard_mark_tenant_change'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+CREATE FUNCTION lockguard._tenants_changed() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF (SELECT count(*) FROM lockguard.tenant_budgets) > current_setting('lockguard.max_tenants')::integer THEN
+        RAISE EXCEPTION 'too many lockguard tenants'
+            USING ERRCODE = 'program_limit_exceeded',
+                  DETAIL = format('lockguard.tenant_budgets may hold %s rows.', current_setting('lockguard.max_tenants')),
+                  HINT = 'Increase lockguard.max_tenants (needs a restart).';
+    END IF;
+    IF (SELECT count(*) FROM lockguard.tenant_roles) > current_setting('lockguard.max_tenant_roles')::integer THEN
+        RAISE EXCEPTION 'too many lockguard tenant roles'
+            USING ERRCODE = 'program_limit_exceeded',
+                  DETAIL = format('lockguard.tenant_roles may hold %s rows.', current_setting('lockguard.max_tenant_roles')),
+                  HINT = 'Increase lockguard.max_tenant_roles (needs a restart).';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM lockguard.tenant_budgets WHERE tenant = 'default') THEN
+        RAISE EXCEPTION 'the default tenant cannot be removed'
+            USING ERRCODE = 'integrity_constraint_violation',
+                  HINT = 'Give it a budget instead: UPDATE lockguard.tenant_budgets SET max_held = ... WHERE tenant = ''default''.';
+    END IF;
+    PERFORM lockguard._mark_tenant_change();
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER tenants_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON lockguard.tenant_budgets
+    FOR EACH STATEMENT EXECUTE FUNCTION lockguard._tenants_changed();
+CREATE TRIGGER tenant_roles_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON lockguard.tenant_roles
+    FOR EACH STATEMENT EXECUTE FUNCTION lockguard._tenants_changed();
+
+-- What backends load into shared memory; SECURITY DEFINER so that any role's acquisition can
+-- load its budget without access to the tables.
+CREATE FUNCTION lockguard._tenant_configuration(
+    OUT kind text, OUT name text, OUT role_oid oid, OUT max_held integer, OUT max_waiters integer,
+    OUT weight double precision, OUT may_set_tenant boolean)
+RETURNS SETOF record
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT 'tenant', t.tenant, NULL::oid, t.max_held, t.max_waiters, t.weight, NULL::boolean
+    FROM lockguard.tenant_budgets t
+    UNION ALL
+    SELECT 'role', r.tenant, r.role::oid, NULL, NULL, NULL, r.may_set_tenant
+    FROM lockguard.tenant_roles r
+$$;
+
+CREATE FUNCTION lockguard._tenant_stats(
+    OUT tenant text, OUT max_held integer, OUT max_waiters integer, OUT weight double precision,
+    OUT held_now bigint, OUT waiting_now bigint, OUT rejected bigint, OUT acquisitions bigint,
+    OUT wait_p95_ms double precision)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'lockguard_tenant_stats'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+CREATE VIEW lockguard.tenants AS
+SELECT tenant, max_held, max_waiters, weight, held_now, waiting_now, rejected, acquisitions,
+       round(wait_p95_ms::numeric, 3) AS wait_p95_ms
+FROM lockguard._tenant_stats();
+COMMENT ON VIEW lockguard.tenants IS
+'Per tenant: budget, lockguard locks held and awaited now, requests rejected, p95 lock wait';
+
+------------------------------------------------------------------------------------------
+-- Privileges: live views for everyone (no query texts in them); audit trail for
+-- lockguard_monitor; configuration changes for lockguard_admin.
+------------------------------------------------------------------------------------------
+GRANT SELECT ON lockguard.locks, lockguard.wait_stats, lockguard.tenants TO PUBLIC;
+REVOKE ALL ON lockguard.audit, lockguard.audit_log FROM PUBLIC;
+GRANT SELECT ON lockguard.audit, lockguard.audit_log TO lockguard_monitor;
+REVOKE ALL ON FUNCTION lockguard.flush_audit(), lockguard.reset_wait_stats(), lockguard._audit_buffer() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION lockguard.flush_audit(), lockguard.reset_wait_stats() TO lockguard_admin;
+GRANT EXECUTE ON FUNCTION lockguard._audit_buffer() TO lockguard_monitor;
+GRANT SELECT ON lockguard.tenant_budgets, lockguard.tenant_roles TO lockguard_monitor;
+GRANT INSERT, UPDATE, DELETE ON lockguard.tenant_budgets, lockguard.tenant_roles TO lockguard_admin;
+REVOKE ALL ON FUNCTION lockguard._mark_tenant_change() FROM PUBLIC;
+
+------------------------------------------------------------------------------------------
+-- Failover safety (docs/failover.md): fencing tokens and run-once operations. All state is
+-- in WAL-logged tables and one sequence, so it survives restarts and reaches standbys. The
+-- functions are SECURITY DEFINER: applications need no privileges on these tables, and cannot
+-- lower a recorded token or forge a claim behind lockguard's back.
+------------------------------------------------------------------------------------------
+-- Fencing token = (timeline << 47) | counter. One counter for all resources: a sequence, which
+-- a rollback does not rewind, so no token is ever handed out twice.
+CREATE SEQUENCE lockguard.fencing_counter AS bigint MINVALUE 1 NO CYCLE;
+COMMENT ON SEQUENCE lockguard.fencing_counter IS 'Counter part of lockguard fencing tokens (below 2^47)';
+
+-- The newest token checked per resource in this database.
+CREATE TABLE lockguard.fencing_seen (
+    resource text PRIMARY KEY,
+    token bigint NOT NULL CHECK (token > 0),
+    seen_at timestamptz NOT NULL      -- when this token was first checked
+);
+COMMENT ON TABLE lockguard.fencing_seen IS
+'Newest fencing token checked per resource; older tokens are rejected with SQLSTATE LG003';
+
+-- Run-once operations: a key claimed in the transaction that does the work.
+CREATE TABLE lockguard.operations (
+    key text PRIMARY KEY CHECK (octet_length(key) BETWEEN 1 AND 1024),
+    claimed_at timestamptz NOT NULL DEFAULT now(),
+    completed_at timestamptz,         -- set by complete_operation()
+    result jsonb                      -- what complete_operation() recorded
+);
+CREATE INDEX operations_claimed_at ON lockguard.operations (claimed_at);
+COMMENT ON TABLE lockguard.operations IS
+'Run-once operation keys, claimed and completed in the transaction that did the work; kept until lockguard.expire_operations()';
+
+SELECT pg_catalog.pg_extension_config_dump('lockguard.fencing_counter', '');
+SELECT pg_catalog.pg_extension_config_dump('lockguard.fencing_seen', '');
+SELECT pg_catalog.pg_extension_config_dump('lockguard.operations', '');
+
+CREATE FUNCTION lockguard.fencing_token(resource text) RETURNS bigint
+AS 'MODULE_PATHNAME', 'lockguard_fencing_token'
+LANGUAGE C VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION lockguard.fencing_token(text) IS
+'A fencing token for the resource, above every token issued before in this cluster, across restarts and promotions';
+
+CREATE FUNCTION lockguard.fencing_token_parts(token bigint, OUT timeline integer, OUT counter bigint)
+RETURNS record
+AS 'MODULE_PATHNAME', 'lockguard_fencing_token_parts'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION lockguard.fencing_token_parts(bigint) IS
+'The WAL timeline and counter a fencing token was made of';
+
+CREATE FUNCTION lockguard.check_fencing_token(resource text, token bigint) RETURNS void
+AS 'MODULE_PATHNAME', 'lockguard_check_fencing_token'
+LANGUAGE C VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION lockguard.check_fencing_token(text, bigint) IS
+'Record the token as the newest seen for the resource, or raise SQLSTATE LG003 if a newer one was seen (equal is accepted)';
+
+-- CREATE TRIGGER ... BEFORE INSERT OR UPDATE ON t FOR EACH ROW
+--   EXECUTE FUNCTION lockguard.fencing_token_guard('resource_column' or '=resource', 'token_column');
+CREATE FUNCTION lockguard.fencing_token_guard() RETURNS trigger
+AS 'MODULE_PATHNAME', 'lockguard_fencing_token_guard'
+LANGUAGE C VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION lockguard.fencing_token_guard() IS
+'Row trigger: check_fencing_token() on each new row; arguments: resource column (or =name), bigint token column';
+
+CREATE FUNCTION lockguard.claim_operation(key text, OUT claimed boolean, OUT result jsonb)
+RETURNS record
+AS 'MODULE_PATHNAME', 'lockguard_claim_operation'
+LANGUAGE C VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION lockguard.claim_operation(text) IS
+'Claim a run-once key in this transaction: claimed = true to do the work, false (with the recorded result) if already done';
+
+CREATE FUNCTION lockguard.complete_operation(key text, result jsonb DEFAULT NULL) RETURNS void
+AS 'MODULE_PATHNAME', 'lockguard_complete_operation'
+LANGUAGE C VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION lockguard.complete_operation(text, jsonb) IS
+'Record the result of an operation claimed in this transaction';
+
+-- Retention: a key is kept at least older_than after its claim; the background worker calls
+-- this with the default. A client must not retry an operation after its key may have expired.
+CREATE FUNCTION lockguard.expire_operations(older_than interval DEFAULT '7 days') RETURNS bigint
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    expired bigint;
+BEGIN
+    IF older_than IS NULL THEN
+        RAISE EXCEPTION 'retention must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF older_than < interval '0' THEN
+        RAISE EXCEPTION 'retention must not be negative'
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = format('The value given was %s.', older_than);
+    END IF;
+    DELETE FROM lockguard.operations WHERE claimed_at < now() - older_than;
+    GET DIAGNOSTICS expired = ROW_COUNT;
+    RETURN expired;
+END
+$$;
+COMMENT ON FUNCTION lockguard.expire_operations(interval) IS
+'Delete run-once keys claimed more than older_than ago (default 7 days); returns how many';
+
+REVOKE ALL ON lockguard.fencing_seen, lockguard.operations, lockguard.fencing_counter FROM PUBLIC;
+GRANT SELECT ON lockguard.fencing_seen, lockguard.operations TO lockguard_monitor;
+REVOKE ALL ON FUNCTION lockguard.expire_operations(interval) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION lockguard.expire_operations(interval) TO lockguard_admin;

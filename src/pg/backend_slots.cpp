@@ -2,6 +2,7 @@
 
 #include "pg/settings.hpp"
 #include "pg/shmem.hpp"
+#include "pg/tenants.hpp"
 
 namespace lockguard::pg {
 
@@ -98,6 +99,7 @@ void clear_wait() {
     pg_atomic_write_u32(&slot->waiting, 0);
     pg_atomic_write_u64(&slot_array->wait_keys[MyProc->pgprocno], 0);
     pg_atomic_fetch_sub_u32(&slot_array->waiting_backends, 1);
+    release_waiter(slot->wait.tenant_slot);
 }
 
 bool any_lockguard_waiter() {
@@ -131,6 +133,7 @@ bool publish_held(const PublishedLock &lock) {
     slot->pid = MyProcPid;
     slot->held[slot->held_count] = lock;
     slot->held_count++;
+    confirm_held_reservation();
     return true;
 }
 
@@ -139,8 +142,12 @@ void forget_held_locks_of_subxact(SubTransactionId subxact) {
     if (slot == nullptr || slot->held_count == 0) return;
     SlotEdit edit(slot);
     int kept = 0;
-    for (int i = 0; i < slot->held_count; i++)
-        if (slot->held[i].subxact != subxact) slot->held[kept++] = slot->held[i];
+    for (int i = 0; i < slot->held_count; i++) {
+        if (slot->held[i].subxact != subxact)
+            slot->held[kept++] = slot->held[i];
+        else
+            release_held(slot->held[i].tenant_slot);
+    }
     slot->held_count = kept;
 }
 
@@ -155,6 +162,7 @@ void forget_all_held_locks() {
     BackendSlot *slot = my_backend_slot();
     if (slot == nullptr || slot->held_count == 0) return;
     SlotEdit edit(slot);
+    for (int i = 0; i < slot->held_count; i++) release_held(slot->held[i].tenant_slot);
     slot->held_count = 0;
 }
 

@@ -13,6 +13,7 @@ struct PublishedLock {
     LockRef ref;
     LockScope scope;
     int32 priority;
+    int32 tenant_slot;         // whose budget it counts against (pg/tenants.hpp)
     char mode_name[24];        // as the caller named it, canonical: "exclusive", "FOR UPDATE", ...
     SubTransactionId subxact;  // the subtransaction that first took it (owner's view)
     char name[kResourceNameBytes];

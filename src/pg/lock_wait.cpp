@@ -4,6 +4,7 @@
 #include "pg/queue_order.hpp"
 #include "pg/settings.hpp"
 #include "pg/statement_depth.hpp"
+#include "pg/tenants.hpp"
 #include "pg/transaction_tracking.hpp"
 #include "pg/wait_events.hpp"
 
@@ -89,50 +90,57 @@ AcquireReport take_lock(const LockRequest &request) {
     LOCKTAG tag;
     make_lock_tag(&tag, request.lock.ref);
     ensure_transaction_tracking();
-    if (holds_published(request.lock.ref)) return {LockOutcome::AlreadyHeld, 0};
+    if (holds_published(request.lock.ref)) return {LockOutcome::AlreadyHeld, 0, kNoTenant};
     if (!has_free_held_entry())
         ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("too many lockguard locks in one transaction"),
                         errdetail("This backend already holds %d lockguard locks.", settings.max_locks_per_backend),
                         errhint("Increase lockguard.max_locks_per_backend (needs a restart).")));
 
+    // The tenant's budget first: over it, fail fast without touching the lock queue.
+    PublishedLock lock = request.lock;
+    lock.tenant_slot = resolve_current_tenant();
+    reserve_held(lock.tenant_slot);
+
     // Conditional first: also refuses when others already queue (no queue jumping).
-    LockAcquireResult result = LockAcquireExtended(&tag, request.lock.ref.mode, false, true, true, nullptr);
+    LockAcquireResult result = LockAcquireExtended(&tag, lock.ref.mode, false, true, true, nullptr);
     AcquireReport report{LockOutcome::Granted, 0};
     if (result == LOCKACQUIRE_NOT_AVAIL) {
         int32 holders[kMaxHoldersShown];
-        remember_blockers(holders, collect_holders(request.lock.ref, holders));
+        remember_blockers(holders, collect_holders(lock.ref, holders));
         if (request.timeout_ms == 0) {
-            record_wait_event(request.lock, request.resource_class, WaitEventOutcome::Timeout, 0, 1);
-            raise_lock_timeout(request.lock, 0, 0, describe_holders(request.lock.ref));
+            record_wait_event(lock, request.resource_class, WaitEventOutcome::Timeout, 0, 1);
+            raise_lock_timeout(lock, 0, 0, describe_holders(lock.ref));
         }
+        reserve_waiter(lock.tenant_slot);  // given back by clear_wait(), on every path
         TimestampTz started = GetCurrentTimestamp();
-        LockManagerWait wait{&tag, request.lock.ref.mode};
-        publish_wait(request.lock);
+        LockManagerWait wait{&tag, lock.ref.mode};
+        publish_wait(lock);
         ErrorData *error = run_with_lock_timeout(request.timeout_ms, wait_in_lock_manager, &wait);
         clear_wait();
         long waited_us = GetCurrentTimestamp() - started;
         if (error != nullptr) {
             if (error->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE) {
-                record_wait_event(request.lock, request.resource_class, WaitEventOutcome::Timeout, waited_us, 1);
+                record_wait_event(lock, request.resource_class, WaitEventOutcome::Timeout, waited_us, 1);
                 FreeErrorData(error);
-                raise_lock_timeout(request.lock, request.timeout_ms, waited_us / 1000,
-                                   describe_holders(request.lock.ref));
+                raise_lock_timeout(lock, request.timeout_ms, waited_us / 1000, describe_holders(lock.ref));
             }
             if (error->sqlerrcode == ERRCODE_T_R_DEADLOCK_DETECTED)
-                record_wait_event(request.lock, request.resource_class, WaitEventOutcome::Deadlock, waited_us, 1);
+                record_wait_event(lock, request.resource_class, WaitEventOutcome::Deadlock, waited_us, 1);
             ReThrowError(error);  // deadlock, cancel, termination: exactly as PostgreSQL raised them
         }
         count_wait();
         report = {LockOutcome::GrantedAfterWait, waited_us};
     }
-    PublishedLock held = request.lock;
-    held.subxact = GetCurrentSubTransactionId();
-    (void) publish_held(held);  // room was checked above
+    lock.subxact = GetCurrentSubTransactionId();
+    (void) publish_held(lock);  // room was checked above; consumes the held reservation
+    report.tenant_slot = lock.tenant_slot;
     return report;
 }
 
-void record_granted(const LockRequest &request, long waited_us) {
-    record_wait_event(request.lock, request.resource_class, WaitEventOutcome::Granted, waited_us, 1);
+void record_granted(const LockRequest &request, int tenant_slot, long waited_us) {
+    PublishedLock lock = request.lock;
+    lock.tenant_slot = tenant_slot;
+    record_wait_event(lock, request.resource_class, WaitEventOutcome::Granted, waited_us, 1);
 }
 
 void require_transaction_block(const char *function_name) {

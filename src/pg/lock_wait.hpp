@@ -18,6 +18,7 @@ enum class LockOutcome { Granted, GrantedAfterWait, AlreadyHeld };
 struct AcquireReport {
     LockOutcome outcome;
     long waited_us;
+    int tenant_slot;  // whose budget it counts against
 };
 
 // Takes the lock or raises: 55P03 on timeout (detail names the resource and the holders),
@@ -34,7 +35,7 @@ int remaining_ms(int timeout_ms, TimestampTz started);
 
 // Records a granted acquisition (all phases done) in the statistics and, if it waited long,
 // the audit log.
-void record_granted(const LockRequest &request, long waited_us);
+void record_granted(const LockRequest &request, int tenant_slot, long waited_us);
 
 // Raises 55P03 for a lock not obtained in time; `who` says what held it.
 [[noreturn]] void raise_lock_timeout(const PublishedLock &lock, int timeout_ms, long waited_ms, const char *who);

@@ -5,6 +5,7 @@
 #include "pg/settings.hpp"
 #include "pg/shmem.hpp"
 #include "pg/statement_depth.hpp"
+#include "pg/tenants.hpp"
 #include "pg/wait_events.hpp"
 
 extern "C" {
@@ -27,6 +28,7 @@ void _PG_init(void) {
     register_backend_slots();
     register_queue_order_state();
     register_wait_events_state();
+    register_tenants();
     install_shmem_hooks();
     install_statement_depth_hooks();
 }

@@ -4,6 +4,7 @@
 #include "pg/backend_slots.hpp"
 #include "pg/settings.hpp"
 #include "pg/shmem.hpp"
+#include "pg/tenants.hpp"
 
 extern "C" {
 #include "storage/shmem.h"
@@ -76,6 +77,7 @@ QueueShape read_queue(LOCK *lock, const LockRef &ref, int count, TimestampTz now
         info = WaiterInfo{};
         info.registered = pg_atomic_read_u32(&slot->waiting) != 0 && slot->wait.ref.same_tag(ref);
         info.priority = info.registered ? slot->wait.priority : 0;
+        info.tenant_share = info.registered ? tenant_share(slot->wait.tenant_slot) : 0.0;
         info.enqueued_us = info.registered ? slot->wait_start : now;
         scratch_procs[i] = proc;
         node = proc->links.next;

@@ -7,6 +7,7 @@
 #include "pg/multi_acquire.hpp"
 #include "pg/shmem.hpp"
 #include "pg/sql_arguments.hpp"
+#include "pg/tenants.hpp"
 #include "pg/wait_events.hpp"
 
 extern "C" {
@@ -119,6 +120,7 @@ PublishedLock envelope_description(Oid function, int32 priority) {
     PublishedLock lock{};
     lock.scope = LockScope::Named;
     lock.priority = priority;
+    lock.tenant_slot = resolve_current_tenant();
     strlcpy(lock.mode_name, "lockguard_run", sizeof(lock.mode_name));
     snprintf(lock.name, sizeof(lock.name), "lockguard_run(%s)", format_procedure(function));
     return lock;

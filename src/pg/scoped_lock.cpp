@@ -46,7 +46,7 @@ bool acquire_scoped(ScopedRequest *request, int timeout_ms, TimestampTz started)
     if (report.outcome != LockOutcome::AlreadyHeld) {
         // A contended acquisition waited from the start to now; an uncontended one not at all.
         long waited_us = report.outcome == LockOutcome::GrantedAfterWait ? GetCurrentTimestamp() - started : 0;
-        record_granted(request->gate, waited_us);
+        record_granted(request->gate, report.tenant_slot, waited_us);
     }
     return found;
 }

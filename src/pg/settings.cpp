@@ -16,6 +16,9 @@ Settings settings = {
     /* audit_buffer_size */ 4096,
     /* max_wait_classes */ 256,
     /* trace_id */ nullptr,
+    /* tenant */ nullptr,
+    /* max_tenants */ 64,
+    /* max_tenant_roles */ 256,
 };
 
 void define_settings() {
@@ -54,6 +57,17 @@ void define_settings() {
                                "Trace id recorded with this session's audit entries.",
                                "When empty, a W3C traceparent found in application_name is used.",
                                &settings.trace_id, "", PGC_USERSET, 0, nullptr, nullptr, nullptr);
+    DefineCustomStringVariable("lockguard.tenant",
+                               "The tenant whose lock budget this session's acquisitions count against.",
+                               "Honoured only for roles allowed to set it (may_set_tenant in lockguard.tenant_roles); "
+                               "empty means the role's own tenant.",
+                               &settings.tenant, "", PGC_USERSET, 0, nullptr, nullptr, nullptr);
+    DefineCustomIntVariable("lockguard.max_tenants", "Tenants lockguard.tenant_budgets may define.",
+                            "Sizes lockguard's shared memory.", &settings.max_tenants, 64, 1, 10000, PGC_POSTMASTER,
+                            0, nullptr, nullptr, nullptr);
+    DefineCustomIntVariable("lockguard.max_tenant_roles", "Role mappings lockguard.tenant_roles may hold.",
+                            "Sizes lockguard's shared memory.", &settings.max_tenant_roles, 256, 1, 100000,
+                            PGC_POSTMASTER, 0, nullptr, nullptr, nullptr);
 }
 
 }  // namespace lockguard::pg

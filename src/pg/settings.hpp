@@ -11,6 +11,9 @@ struct Settings {
     int audit_buffer_size;      // lockguard.audit_buffer_size: audit entries kept in shared memory
     int max_wait_classes;       // lockguard.max_wait_classes: (tenant, scope, class) statistics rows
     char *trace_id;             // lockguard.trace_id: trace id recorded with audit entries
+    char *tenant;               // lockguard.tenant: the tenant this session acts for, where allowed
+    int max_tenants;            // lockguard.max_tenants: rows lockguard.tenants may have
+    int max_tenant_roles;       // lockguard.max_tenant_roles: rows lockguard.tenant_roles may have
 };
 
 extern Settings settings;

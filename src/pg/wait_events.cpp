@@ -3,6 +3,7 @@
 #include "core/trace_context.hpp"
 #include "pg/audit.hpp"
 #include "pg/settings.hpp"
+#include "pg/tenants.hpp"
 #include "pg/wait_stats.hpp"
 
 extern "C" {
@@ -46,7 +47,7 @@ void audit(const PublishedLock &lock, WaitEventOutcome outcome, long waited_us, 
     entry.scope = lock.scope;
     entry.blocker_count = pending_blocker_count;
     memcpy(entry.blockers, pending_blockers, sizeof(pending_blockers));
-    strlcpy(entry.tenant, current_tenant_name(), sizeof(entry.tenant));
+    strlcpy(entry.tenant, tenant_name(lock.tenant_slot), sizeof(entry.tenant));
     strlcpy(entry.mode, lock.mode_name, sizeof(entry.mode));
     fill_trace_id(entry.trace_id, sizeof(entry.trace_id));
     strlcpy(entry.resource, lock.name, sizeof(entry.resource));
@@ -66,8 +67,6 @@ const char *wait_event_outcome_name(WaitEventOutcome outcome) {
     return "unknown";
 }
 
-const char *current_tenant_name() { return "default"; }
-
 void remember_blockers(const int32 *pids, int count) {
     pending_blocker_count = count < kAuditMaxBlockers ? count : kAuditMaxBlockers;
     memcpy(pending_blockers, pids, sizeof(int32) * pending_blocker_count);
@@ -75,7 +74,7 @@ void remember_blockers(const int32 *pids, int count) {
 
 void record_wait_event(const PublishedLock &lock, const char *resource_class, WaitEventOutcome outcome,
                        long waited_us, int attempts) {
-    add_wait_stats(current_tenant_name(), lock.scope, resource_class, outcome, waited_us);
+    add_wait_stats(tenant_name(lock.tenant_slot), lock.scope, resource_class, outcome, waited_us);
     if (worth_auditing(outcome, waited_us, attempts)) audit(lock, outcome, waited_us, attempts);
     pending_blocker_count = 0;
 }

@@ -22,7 +22,4 @@ void remember_blockers(const int32 *pids, int count);
 
 void register_wait_events_state();
 
-// The tenant this backend's events are counted under (the tenants feature sets it).
-const char *current_tenant_name();
-
 }  // namespace lockguard::pg

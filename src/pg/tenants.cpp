@@ -1,0 +1,347 @@
+#include "pg/tenants.hpp"
+
+#include "pg/settings.hpp"
+#include "pg/shmem.hpp"
+
+extern "C" {
+#include "executor/spi.h"
+#include "utils/builtins.h"
+}
+
+namespace lockguard::pg {
+
+namespace {
+
+constexpr int kDefaultTenant = 0;  // slot 0 is always "default"
+
+struct TenantEntry {
+    bool in_use;
+    bool configured;  // false: removed from the table, kept until its counters drain
+    char name[kTenantNameLength];
+    int32 max_held;     // -1 = unlimited
+    int32 max_waiters;  // -1 = unlimited
+    double weight;
+    pg_atomic_uint32 held;
+    pg_atomic_uint32 waiting;
+    pg_atomic_uint64 rejected;
+};
+
+struct RoleEntry {
+    Oid role;
+    int32 tenant_slot;
+    bool may_set_tenant;
+};
+
+struct TenantState {
+    pg_atomic_uint64 config_generation;  // bumped by every commit that changed the tables
+    uint64 loaded_generation;            // the generation the entries reflect (under the LWLock)
+    int tenant_capacity;
+    int role_capacity;
+    int role_count;
+    Size roles_offset;
+    TenantEntry tenants[FLEXIBLE_ARRAY_MEMBER];
+};
+
+TenantState *state = nullptr;
+bool change_pending = false;  // this transaction changed the tables
+int pending_held_tenant = kNoTenant;  // a held slot reserved for a lock not yet taken
+
+// Removed tenants keep their entry until their counters drain: room for twice the limit.
+int capacity_for_tenants() { return settings.max_tenants * 2 + 1; }
+
+Size roles_offset() {
+    return MAXALIGN(add_size(offsetof(TenantState, tenants), mul_size(capacity_for_tenants(), sizeof(TenantEntry))));
+}
+
+Size state_size() { return add_size(roles_offset(), mul_size(settings.max_tenant_roles, sizeof(RoleEntry))); }
+
+RoleEntry *roles() { return reinterpret_cast<RoleEntry *>(reinterpret_cast<char *>(state) + state->roles_offset); }
+
+void set_unlimited(TenantEntry *entry) {
+    entry->max_held = -1;
+    entry->max_waiters = -1;
+    entry->weight = 1.0;
+}
+
+void attach_state(void *memory, bool found) {
+    state = static_cast<TenantState *>(memory);
+    if (found) return;
+    pg_atomic_init_u64(&state->config_generation, 1);  // > loaded: the first acquisition loads
+    state->loaded_generation = 0;
+    state->tenant_capacity = capacity_for_tenants();
+    state->role_capacity = settings.max_tenant_roles;
+    state->roles_offset = roles_offset();
+    for (int i = 0; i < state->tenant_capacity; i++) {
+        TenantEntry *entry = &state->tenants[i];
+        pg_atomic_init_u32(&entry->held, 0);
+        pg_atomic_init_u32(&entry->waiting, 0);
+        pg_atomic_init_u64(&entry->rejected, 0);
+    }
+    TenantEntry *fallback = &state->tenants[kDefaultTenant];
+    fallback->in_use = true;
+    fallback->configured = true;
+    strlcpy(fallback->name, "default", sizeof(fallback->name));
+    set_unlimited(fallback);
+}
+
+int find_tenant(const char *name) {
+    for (int i = 0; i < state->tenant_capacity; i++)
+        if (state->tenants[i].in_use && strcmp(state->tenants[i].name, name) == 0) return i;
+    return kNoTenant;
+}
+
+// The configuration as read from the tables, before it is applied.
+struct TenantRow {
+    char name[kTenantNameLength];
+    int32 max_held, max_waiters;
+    double weight;
+};
+struct RoleRow {
+    Oid role;
+    char tenant[kTenantNameLength];
+    bool may_set_tenant;
+};
+
+int32 int_or_unlimited(HeapTuple tuple, TupleDesc desc, int column) {
+    bool isnull;
+    Datum value = SPI_getbinval(tuple, desc, column, &isnull);
+    return isnull ? -1 : DatumGetInt32(value);
+}
+
+// Reads lockguard.tenant_budgets and lockguard.tenant_roles through a SECURITY DEFINER function, so a
+// role without access to the tables still gets its budget applied.
+void read_configuration(TenantRow **tenants, int *tenant_count, RoleRow **role_rows, int *role_count) {
+    MemoryContext caller_context = CurrentMemoryContext;
+    if (SPI_connect() != SPI_OK_CONNECT)
+        ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not connect to SPI to read tenants")));
+    if (SPI_execute("SELECT kind, name, role_oid, max_held, max_waiters, weight, may_set_tenant "
+                    "FROM lockguard._tenant_configuration()",
+                    true, 0) != SPI_OK_SELECT)
+        ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not read lockguard.tenant_budgets")));
+    auto *t = static_cast<TenantRow *>(MemoryContextAllocZero(caller_context, sizeof(TenantRow) * (SPI_processed + 1)));
+    auto *r = static_cast<RoleRow *>(MemoryContextAllocZero(caller_context, sizeof(RoleRow) * (SPI_processed + 1)));
+    int nt = 0, nr = 0;
+    for (uint64 i = 0; i < SPI_processed; i++) {
+        HeapTuple tuple = SPI_tuptable->vals[i];
+        TupleDesc desc = SPI_tuptable->tupdesc;
+        char *kind = SPI_getvalue(tuple, desc, 1);
+        char *name = SPI_getvalue(tuple, desc, 2);
+        if (strcmp(kind, "tenant") == 0) {
+            strlcpy(t[nt].name, name, sizeof(t[nt].name));
+            t[nt].max_held = int_or_unlimited(tuple, desc, 4);
+            t[nt].max_waiters = int_or_unlimited(tuple, desc, 5);
+            bool isnull;
+            Datum weight = SPI_getbinval(tuple, desc, 6, &isnull);
+            t[nt].weight = isnull ? 1.0 : DatumGetFloat8(weight);
+            nt++;
+        } else {
+            bool isnull;
+            r[nr].role = DatumGetObjectId(SPI_getbinval(tuple, desc, 3, &isnull));
+            strlcpy(r[nr].tenant, name, sizeof(r[nr].tenant));
+            r[nr].may_set_tenant = DatumGetBool(SPI_getbinval(tuple, desc, 7, &isnull));
+            nr++;
+        }
+    }
+    SPI_finish();
+    *tenants = t;
+    *tenant_count = nt;
+    *role_rows = r;
+    *role_count = nr;
+}
+
+// Under the LWLock: make the shared entries match the tables, keeping live counters.
+void apply_configuration(const TenantRow *tenants, int tenant_count, const RoleRow *role_rows, int role_count) {
+    for (int i = 1; i < state->tenant_capacity; i++) state->tenants[i].configured = false;
+    set_unlimited(&state->tenants[kDefaultTenant]);
+    for (int i = 0; i < tenant_count; i++) {
+        int slot = find_tenant(tenants[i].name);
+        for (int j = 1; slot == kNoTenant && j < state->tenant_capacity; j++) {
+            TenantEntry *entry = &state->tenants[j];
+            bool drained = pg_atomic_read_u32(&entry->held) == 0 && pg_atomic_read_u32(&entry->waiting) == 0;
+            if (!entry->in_use || (!entry->configured && drained)) {
+                entry->in_use = true;
+                strlcpy(entry->name, tenants[i].name, sizeof(entry->name));
+                pg_atomic_write_u64(&entry->rejected, 0);
+                slot = j;
+            }
+        }
+        if (slot == kNoTenant) continue;  // the trigger keeps the table within lockguard.max_tenants
+        TenantEntry *entry = &state->tenants[slot];
+        entry->configured = true;
+        entry->max_held = tenants[i].max_held;
+        entry->max_waiters = tenants[i].max_waiters;
+        entry->weight = tenants[i].weight > 0 ? tenants[i].weight : 1.0;
+    }
+    for (int i = 1; i < state->tenant_capacity; i++)
+        if (state->tenants[i].in_use && !state->tenants[i].configured) set_unlimited(&state->tenants[i]);
+    int count = 0;
+    for (int i = 0; i < role_count && count < state->role_capacity; i++) {
+        int slot = find_tenant(role_rows[i].tenant);
+        roles()[count++] = RoleEntry{role_rows[i].role, slot == kNoTenant ? kDefaultTenant : slot,
+                                     role_rows[i].may_set_tenant};
+    }
+    state->role_count = count;
+}
+
+}  // namespace
+
+void ensure_tenants_loaded() {
+    uint64 wanted = pg_atomic_read_u64(&state->config_generation);
+    LWLock *lock = lockguard_lwlock(LockguardLWLock::Tenants);
+    LWLockAcquire(lock, LW_SHARED);
+    bool current = state->loaded_generation == wanted;
+    LWLockRelease(lock);
+    if (current) return;
+
+    TenantRow *tenants;
+    RoleRow *role_rows;
+    int tenant_count, role_count;
+    read_configuration(&tenants, &tenant_count, &role_rows, &role_count);  // no LWLock while querying
+    LWLockAcquire(lock, LW_EXCLUSIVE);
+    if (state->loaded_generation != wanted) {
+        apply_configuration(tenants, tenant_count, role_rows, role_count);
+        state->loaded_generation = wanted;
+    }
+    LWLockRelease(lock);
+    pfree(tenants);
+    pfree(role_rows);
+}
+
+namespace {
+
+const RoleEntry *find_role(Oid role) {
+    for (int i = 0; i < state->role_count; i++)
+        if (roles()[i].role == role) return &roles()[i];
+    return nullptr;
+}
+
+[[noreturn]] void raise_over_budget(int tenant_slot, bool waiters) {
+    TenantEntry *entry = &state->tenants[tenant_slot];
+    pg_atomic_fetch_add_u64(&entry->rejected, 1);
+    if (waiters)
+        ereport(ERROR, (errcode(MAKE_SQLSTATE('L', 'G', '0', '0', '2')),
+                        errmsg("tenant \"%s\" has too many lock waiters", entry->name),
+                        errdetail("Its budget allows %d waiting lockguard acquisitions at once; the request was "
+                                  "refused without queueing.",
+                                  entry->max_waiters),
+                        errhint("Retry later with backoff, or raise max_waiters for this tenant in "
+                                "lockguard.tenant_budgets.")));
+    ereport(ERROR, (errcode(MAKE_SQLSTATE('L', 'G', '0', '0', '1')),
+                    errmsg("tenant \"%s\" holds too many locks", entry->name),
+                    errdetail("Its budget allows %d lockguard locks held at once.", entry->max_held),
+                    errhint("Finish the tenant's open transactions first, or raise max_held for this tenant in "
+                            "lockguard.tenant_budgets.")));
+    pg_unreachable();
+}
+
+}  // namespace
+
+void register_tenants() { register_shmem_part({"lockguard tenants", state_size, attach_state}); }
+
+int resolve_current_tenant() {
+    ensure_tenants_loaded();
+    Oid role = GetUserId();
+    LWLock *lock = lockguard_lwlock(LockguardLWLock::Tenants);
+    LWLockAcquire(lock, LW_SHARED);
+    const RoleEntry *mapping = find_role(role);
+    int mapped = mapping != nullptr ? mapping->tenant_slot : kDefaultTenant;
+    bool may_set = mapping != nullptr && mapping->may_set_tenant;
+    const char *requested = settings.tenant;
+    int slot = mapped;
+    bool refused = false;
+    if (requested != nullptr && requested[0] != '\0') {
+        int found = find_tenant(requested);
+        int wanted = found != kNoTenant && state->tenants[found].configured ? found : kDefaultTenant;
+        refused = wanted != mapped && !may_set && !superuser();
+        slot = wanted;
+    }
+    LWLockRelease(lock);
+    if (refused)
+        ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+                        errmsg("role \"%s\" may not act as tenant \"%s\"", GetUserNameFromId(role, false), requested),
+                        errdetail("Its tenant is \"%s\".", state->tenants[mapped].name),
+                        errhint("An administrator can allow it with may_set_tenant in lockguard.tenant_roles.")));
+    return slot;
+}
+
+const char *tenant_name(int tenant_slot) {
+    if (state == nullptr || tenant_slot < 0 || tenant_slot >= state->tenant_capacity) return "default";
+    return state->tenants[tenant_slot].name;
+}
+
+void reserve_held(int tenant_slot) {
+    TenantEntry *entry = &state->tenants[tenant_slot];
+    uint32 before = pg_atomic_fetch_add_u32(&entry->held, 1);
+    if (entry->max_held >= 0 && before >= static_cast<uint32>(entry->max_held)) {
+        pg_atomic_fetch_sub_u32(&entry->held, 1);
+        raise_over_budget(tenant_slot, false);
+    }
+    pending_held_tenant = tenant_slot;
+}
+
+void confirm_held_reservation() { pending_held_tenant = kNoTenant; }
+
+void release_pending_held() {
+    if (pending_held_tenant == kNoTenant) return;
+    release_held(pending_held_tenant);
+    pending_held_tenant = kNoTenant;
+}
+
+void release_held(int tenant_slot) {
+    if (state != nullptr && tenant_slot >= 0) pg_atomic_fetch_sub_u32(&state->tenants[tenant_slot].held, 1);
+}
+
+void reserve_waiter(int tenant_slot) {
+    TenantEntry *entry = &state->tenants[tenant_slot];
+    uint32 before = pg_atomic_fetch_add_u32(&entry->waiting, 1);
+    if (entry->max_waiters >= 0 && before >= static_cast<uint32>(entry->max_waiters)) {
+        pg_atomic_fetch_sub_u32(&entry->waiting, 1);
+        raise_over_budget(tenant_slot, true);
+    }
+}
+
+void release_waiter(int tenant_slot) {
+    if (state != nullptr && tenant_slot >= 0) pg_atomic_fetch_sub_u32(&state->tenants[tenant_slot].waiting, 1);
+}
+
+double tenant_share(int tenant_slot) {
+    if (state == nullptr || tenant_slot < 0 || tenant_slot >= state->tenant_capacity) return 0.0;
+    const TenantEntry *entry = &state->tenants[tenant_slot];
+    return pg_atomic_read_u32(const_cast<pg_atomic_uint32 *>(&entry->held)) / entry->weight;
+}
+
+void tenant_config_changed() {
+    if (state != nullptr) pg_atomic_fetch_add_u64(&state->config_generation, 1);
+}
+
+void mark_tenant_config_change() { change_pending = true; }
+
+bool take_tenant_config_change() {
+    bool pending = change_pending;
+    change_pending = false;
+    return pending;
+}
+
+int tenant_capacity() { return state->tenant_capacity; }
+
+int snapshot_tenants(TenantSnapshot *out, int capacity) {
+    LWLock *lock = lockguard_lwlock(LockguardLWLock::Tenants);
+    LWLockAcquire(lock, LW_SHARED);
+    int count = 0;
+    for (int i = 0; i < state->tenant_capacity && count < capacity; i++) {
+        TenantEntry *entry = &state->tenants[i];
+        if (!entry->in_use) continue;
+        TenantSnapshot &s = out[count++];
+        strlcpy(s.name, entry->name, sizeof(s.name));
+        s.max_held = entry->max_held;
+        s.max_waiters = entry->max_waiters;
+        s.weight = entry->weight;
+        s.held = pg_atomic_read_u32(&entry->held);
+        s.waiting = pg_atomic_read_u32(&entry->waiting);
+        s.rejected = pg_atomic_read_u64(&entry->rejected);
+    }
+    LWLockRelease(lock);
+    return count;
+}
+
+}  // namespace lockguard::pg
