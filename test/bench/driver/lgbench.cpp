@@ -1,0 +1,594 @@
+// lgbench: closed-loop load driver for lockguard's benchmark harness.
+//
+// N client threads, one libpq connection each (unix socket), run one scenario's transaction in a
+// closed loop: warm-up, then a measured window of D seconds. Every transaction is a list of SQL
+// statements with parameters drawn per transaction; the lock statement(s) are timed apart from the
+// whole transaction. Outcomes: committed, lock timeout (55P03), deadlock (40P01), other error.
+// After an error the client issues ROLLBACK and goes on (pgbench would abort the client).
+// Prints one JSON line: TPS, counts, lock-wait and transaction latency p50/p95/p99/max
+// (nearest rank over all samples, in ms), and per-class figures where the scenario has classes.
+//
+//   lgbench --conninfo 'host=/tmp/s port=5432 dbname=bench user=postgres'
+//           --contender lg_row --scenario hot --keys 10 --clients 32 --duration 10 --warmup 2
+//
+// Scenarios (table accounts(id int primary key, balance bigint, ...), ids 1..rows):
+//   uncontended  lock + update one row drawn uniformly over --keys (default 1000000)
+//   hot          lock + update one row drawn uniformly over --keys (1, 10, 1000 hot rows)
+//   nominal      lock + update one row drawn zipfian (exponent --theta) over --keys, then read
+//                one row drawn uniformly over --keys
+//   transfer     lock two distinct rows drawn uniformly over --keys, in random order, update
+//                both (-1, +1)
+//   priority     hot rows (--keys 5); --high-share of transactions are class "high", the rest
+//                "low"; the _prio contenders pass priority 100 for high, 0 for low
+// Contenders: for_update, advisory, for_update_retry, lg_row, lg_row_prio, lg_named,
+//   lg_multi, lg_run (see usage()).
+#include <libpq-fe.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Options {
+    std::string conninfo;
+    std::string contender;
+    std::string scenario;
+    std::string label;       // printed as "scenario"; defaults to scenario (+keys for hot/transfer)
+    std::string dist;        // uniform | zipf | hot:H:P ; default by scenario
+    int clients = 8;
+    double duration = 10;
+    double warmup = 2;
+    long keys = 0;           // 0: scenario default
+    double theta = 0.99;     // zipf exponent
+    double high_share = 0.1; // priority scenario
+    int high_priority = 100;
+    int retry_timeout_ms = 100;  // for_update_retry lock_timeout; lg_run timeout_ms per attempt
+    int max_attempts = 5;        // for_update_retry client attempts; lg_run max_attempts
+    int backoff_base_ms = 10;    // for_update_retry backoff (lg_run uses its defaults: 10, 1000)
+    int backoff_max_ms = 1000;
+    unsigned long seed = 42;
+};
+
+[[noreturn]] void usage(const char *msg) {
+    if (msg) std::fprintf(stderr, "lgbench: %s\n", msg);
+    std::fprintf(stderr,
+        "usage: lgbench --conninfo STR --contender C --scenario S [--keys N] [--clients N]\n"
+        "               [--duration SEC] [--warmup SEC] [--dist uniform|zipf|hot:H:P] [--theta X]\n"
+        "               [--high-share X] [--retry-timeout-ms N] [--max-attempts N] [--seed N] [--label L]\n"
+        "contenders: for_update        SELECT ... FOR UPDATE (no timeout)\n"
+        "            advisory          pg_advisory_xact_lock(id)\n"
+        "            for_update_retry  FOR UPDATE with lock_timeout and client retries with backoff\n"
+        "            lg_row            lockguard_acquire_row('accounts', id)\n"
+        "            lg_row_prio       lockguard_acquire_row(..., priority => 100 for class high)\n"
+        "            lg_named          lockguard_acquire('acct:' || id)\n"
+        "            lg_multi          lockguard_acquire_all(ARRAY[row_lock(...), ...])\n"
+        "            lg_run            lockguard_run(ARRAY[row_lock(...)], bench_work(jsonb), ...)\n"
+        "scenarios:  uncontended hot nominal transfer priority\n");
+    std::exit(2);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Key distributions
+// ---------------------------------------------------------------------------------------------
+struct Distribution {
+    enum Kind { Uniform, Zipf, HotSet } kind = Uniform;
+    long n = 1;
+    std::vector<double> cdf;  // zipf: cumulative probability of ranks 1..n
+    long hot = 0;             // hot set: keys 1..hot drawn with probability hot_p
+    double hot_p = 0;
+
+    long draw(std::mt19937_64 &rng) const {
+        std::uniform_real_distribution<double> u(0.0, 1.0);
+        switch (kind) {
+            case Zipf: {
+                double x = u(rng);
+                long i = std::lower_bound(cdf.begin(), cdf.end(), x) - cdf.begin();
+                return std::min(i, n - 1) + 1;
+            }
+            case HotSet:
+                if (u(rng) < hot_p) return std::uniform_int_distribution<long>(1, hot)(rng);
+                [[fallthrough]];
+            case Uniform:
+            default:
+                return std::uniform_int_distribution<long>(1, n)(rng);
+        }
+    }
+};
+
+Distribution make_distribution(const std::string &spec, long n, double theta) {
+    Distribution d;
+    d.n = n;
+    if (spec == "uniform") {
+        d.kind = Distribution::Uniform;
+    } else if (spec == "zipf") {
+        d.kind = Distribution::Zipf;
+        d.cdf.resize(n);
+        double sum = 0;
+        for (long i = 0; i < n; i++) sum += 1.0 / std::pow(double(i + 1), theta);
+        double acc = 0;
+        for (long i = 0; i < n; i++) {
+            acc += 1.0 / std::pow(double(i + 1), theta) / sum;
+            d.cdf[i] = acc;
+        }
+        d.cdf[n - 1] = 1.0;
+    } else if (spec.rfind("hot:", 0) == 0) {
+        d.kind = Distribution::HotSet;
+        if (std::sscanf(spec.c_str(), "hot:%ld:%lf", &d.hot, &d.hot_p) != 2 || d.hot < 1 || d.hot > n)
+            usage("--dist hot:H:P needs 1 <= H <= keys and 0 <= P <= 1");
+    } else {
+        usage("unknown --dist");
+    }
+    return d;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Transactions
+// ---------------------------------------------------------------------------------------------
+struct Statement {
+    std::string sql;                  // with $1..$n; prepared once per connection
+    std::vector<std::string> params;  // text values drawn for this transaction
+    bool is_lock = false;             // timed as lock wait
+    bool returns_attempts = false;    // lockguard_run: column 0 of the result is attempts
+};
+
+struct Transaction {
+    std::vector<Statement> statements;  // between BEGIN and COMMIT
+    int cls = 0;                        // index into class names
+};
+
+enum Outcome { Committed = 0, LockTimeout, Deadlock, OtherError, kOutcomes };
+
+struct Samples {
+    std::vector<double> lock_ms, txn_ms;
+    long outcomes[kOutcomes] = {0, 0, 0, 0};
+    long gave_up = 0;         // logical transactions abandoned after the last attempt
+    long client_retries = 0;  // attempts after the first (for_update_retry)
+    long server_attempts = 0; // sum of lockguard_run attempts over committed transactions
+    void merge(const Samples &o) {
+        lock_ms.insert(lock_ms.end(), o.lock_ms.begin(), o.lock_ms.end());
+        txn_ms.insert(txn_ms.end(), o.txn_ms.begin(), o.txn_ms.end());
+        for (int i = 0; i < kOutcomes; i++) outcomes[i] += o.outcomes[i];
+        gave_up += o.gave_up;
+        client_retries += o.client_retries;
+        server_attempts += o.server_attempts;
+    }
+};
+
+class Workload {
+public:
+    explicit Workload(const Options &o) : opt_(o) {
+        const std::string &s = o.scenario;
+        long default_keys = s == "uncontended" ? 1000000 : s == "hot" ? 1 : s == "nominal" ? 10000
+                          : s == "transfer" ? 10 : s == "priority" ? 5 : -1;
+        if (default_keys < 0) usage("unknown --scenario");
+        keys_ = o.keys > 0 ? o.keys : default_keys;
+        if (s == "transfer" && keys_ < 2) usage("transfer needs --keys >= 2");
+        dist_name_ = !o.dist.empty() ? o.dist : s == "nominal" ? "zipf" : "uniform";
+        dist_ = make_distribution(dist_name_, keys_, o.theta);
+        read_dist_ = make_distribution("uniform", keys_, o.theta);
+        classes_ = s == "priority" ? std::vector<std::string>{"high", "low"} : std::vector<std::string>{"all"};
+        static const char *known[] = {"for_update", "advisory", "for_update_retry", "lg_row", "lg_row_prio",
+                                      "lg_named", "lg_multi", "lg_run"};
+        if (std::find_if(std::begin(known), std::end(known), [&](const char *k) { return o.contender == k; }) ==
+            std::end(known))
+            usage("unknown --contender");
+    }
+
+    long keys() const { return keys_; }
+    const std::string &dist_name() const { return dist_name_; }
+    const std::vector<std::string> &classes() const { return classes_; }
+    bool client_retries() const { return opt_.contender == "for_update_retry"; }
+
+    // Statements run once per connection after connecting.
+    std::vector<std::string> session_setup() const {
+        std::vector<std::string> v;
+        if (client_retries()) v.push_back("SET lock_timeout = '" + std::to_string(opt_.retry_timeout_ms) + "ms'");
+        return v;
+    }
+
+    Transaction draw(std::mt19937_64 &rng) const {
+        Transaction t;
+        const std::string &s = opt_.scenario;
+        std::vector<long> rows;  // in lock order
+        std::vector<int> deltas;
+        rows.push_back(dist_.draw(rng));
+        deltas.push_back(1);
+        if (s == "transfer") {
+            long b;
+            do b = dist_.draw(rng); while (b == rows[0]);
+            rows.push_back(b);  // both drawn independently: the order is random
+            deltas = {-1, 1};
+        }
+        long read_key = s == "nominal" ? read_dist_.draw(rng) : 0;
+        if (s == "priority") t.cls = std::uniform_real_distribution<double>(0, 1)(rng) < opt_.high_share ? 0 : 1;
+        int priority = (opt_.contender == "lg_row_prio" && s == "priority" && t.cls == 0) ? opt_.high_priority : 0;
+
+        const std::string &c = opt_.contender;
+        auto lock = [&](std::string sql, std::vector<std::string> p) {
+            Statement st;
+            st.sql = std::move(sql);
+            st.params = std::move(p);
+            st.is_lock = true;
+            return st;
+        };
+        if (c == "for_update" || c == "for_update_retry") {
+            for (long r : rows) t.statements.push_back(lock("SELECT balance FROM accounts WHERE id = $1 FOR UPDATE", {std::to_string(r)}));
+        } else if (c == "advisory") {
+            for (long r : rows) t.statements.push_back(lock("SELECT pg_advisory_xact_lock($1::bigint)", {std::to_string(r)}));
+        } else if (c == "lg_row") {
+            for (long r : rows)
+                t.statements.push_back(lock("SELECT lockguard_acquire_row('accounts'::regclass, $1::int)", {std::to_string(r)}));
+        } else if (c == "lg_row_prio") {
+            for (long r : rows)
+                t.statements.push_back(lock("SELECT lockguard_acquire_row('accounts'::regclass, $1::int, priority => $2::int)",
+                                            {std::to_string(r), std::to_string(priority)}));
+        } else if (c == "lg_named") {
+            for (long r : rows) t.statements.push_back(lock("SELECT lockguard_acquire('acct:' || $1)", {std::to_string(r)}));
+        } else if (c == "lg_multi" || c == "lg_run") {
+            std::string arr = "ARRAY[";
+            std::vector<std::string> p;
+            for (size_t i = 0; i < rows.size(); i++) {
+                arr += (i ? ", " : "") + std::string("lockguard.row_lock('accounts'::regclass, $") + std::to_string(i + 1) + "::int)";
+                p.push_back(std::to_string(rows[i]));
+            }
+            arr += "]";
+            if (c == "lg_multi") {
+                t.statements.push_back(lock("SELECT lockguard_acquire_all(" + arr + ")", p));
+            } else {
+                // The work function does the updates (and the read) inside lockguard's attempt.
+                std::string arg = "{\"k\": [";
+                for (size_t i = 0; i < rows.size(); i++) arg += (i ? ", " : "") + std::to_string(rows[i]);
+                arg += "], \"d\": [";
+                for (size_t i = 0; i < deltas.size(); i++) arg += (i ? ", " : "") + std::to_string(deltas[i]);
+                arg += "]";
+                if (read_key) arg += ", \"r\": " + std::to_string(read_key);
+                arg += "}";
+                p.push_back(arg);
+                std::string n = std::to_string(rows.size() + 1);
+                Statement st = lock("SELECT attempts FROM lockguard_run(" + arr + ", 'bench_work(jsonb)'::regprocedure, $" + n +
+                                        "::jsonb, max_attempts => " + std::to_string(opt_.max_attempts) +
+                                        ", timeout_ms => " + std::to_string(opt_.retry_timeout_ms) + ")",
+                                    p);
+                st.returns_attempts = true;
+                t.statements.push_back(st);
+                return t;  // no separate updates
+            }
+        }
+        for (size_t i = 0; i < rows.size(); i++) {
+            Statement st;
+            st.sql = "UPDATE accounts SET balance = balance + $2::int WHERE id = $1";
+            st.params = {std::to_string(rows[i]), std::to_string(deltas[i])};
+            t.statements.push_back(st);
+        }
+        if (read_key) {
+            Statement st;
+            st.sql = "SELECT balance FROM accounts WHERE id = $1";
+            st.params = {std::to_string(read_key)};
+            t.statements.push_back(st);
+        }
+        return t;
+    }
+
+private:
+    const Options &opt_;
+    long keys_ = 0;
+    std::string dist_name_;
+    Distribution dist_, read_dist_;
+    std::vector<std::string> classes_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Clients
+// ---------------------------------------------------------------------------------------------
+struct Shared {
+    std::atomic<int> ready{0};
+    std::atomic<bool> go{false};
+    std::atomic<bool> failed{false};
+    Clock::time_point t0, t1;  // measured window (set before go)
+    std::mutex mu;
+    std::map<std::string, long> other_errors;  // "SQLSTATE message" -> count (first 200 chars)
+};
+
+double ms_between(Clock::time_point a, Clock::time_point b) {
+    return std::chrono::duration<double, std::milli>(b - a).count();
+}
+
+class Client {
+public:
+    Client(const Options &o, const Workload &w, Shared &sh, int id)
+        : opt_(o), w_(w), sh_(sh), rng_(o.seed * 1000003ULL + id), per_class_(w.classes().size()) {}
+
+    void run() {
+        conn_ = PQconnectdb(opt_.conninfo.c_str());
+        if (PQstatus(conn_) != CONNECTION_OK) {
+            std::fprintf(stderr, "lgbench: connection failed: %s", PQerrorMessage(conn_));
+            sh_.failed = true;
+            sh_.ready++;
+            return;
+        }
+        for (const std::string &sql : w_.session_setup()) simple(sql.c_str());
+        sh_.ready++;
+        while (!sh_.go.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        if (sh_.failed) return finish();
+        while (Clock::now() < sh_.t1) one_transaction();
+        finish();
+    }
+
+    const std::vector<Samples> &samples() const { return per_class_; }
+
+private:
+    const Options &opt_;
+    const Workload &w_;
+    Shared &sh_;
+    std::mt19937_64 rng_;
+    std::vector<Samples> per_class_;
+    PGconn *conn_ = nullptr;
+    std::map<std::string, std::string> prepared_;  // sql -> statement name
+
+    void finish() {
+        if (conn_) PQfinish(conn_);
+        conn_ = nullptr;
+    }
+
+    bool simple(const char *sql) {
+        PGresult *r = PQexec(conn_, sql);
+        bool ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
+        PQclear(r);
+        return ok;
+    }
+
+    // Returns the SQLSTATE of a failure ("" on success); *attempts gets column 0 if asked.
+    std::string execute(const Statement &st, long *attempts, std::string *message) {
+        auto it = prepared_.find(st.sql);
+        if (it == prepared_.end()) {
+            std::string name = "s" + std::to_string(prepared_.size());
+            PGresult *r = PQprepare(conn_, name.c_str(), st.sql.c_str(), 0, nullptr);
+            if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+                std::string state = sqlstate(r, message);
+                PQclear(r);
+                return state;
+            }
+            PQclear(r);
+            it = prepared_.emplace(st.sql, name).first;
+        }
+        std::vector<const char *> values;
+        for (const std::string &p : st.params) values.push_back(p.c_str());
+        PGresult *r = PQexecPrepared(conn_, it->second.c_str(), int(values.size()), values.data(), nullptr, nullptr, 0);
+        ExecStatusType s = PQresultStatus(r);
+        std::string state;
+        if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) state = sqlstate(r, message);
+        else if (st.returns_attempts && attempts && PQntuples(r) > 0) *attempts = std::atol(PQgetvalue(r, 0, 0));
+        PQclear(r);
+        return state;
+    }
+
+    std::string sqlstate(PGresult *r, std::string *message) {
+        const char *code = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+        if (message) *message = PQresultErrorMessage(r);
+        if (code) return code;
+        return PQstatus(conn_) == CONNECTION_OK ? "XX000" : "08006";
+    }
+
+    Outcome classify(const std::string &state) {
+        if (state == "55P03") return LockTimeout;
+        if (state == "40P01") return Deadlock;
+        return OtherError;
+    }
+
+    void note_other(const std::string &state, const std::string &message) {
+        std::lock_guard<std::mutex> g(sh_.mu);
+        std::string key = state + " " + message.substr(0, 200);
+        while (!key.empty() && (key.back() == '\n' || key.back() == ' ')) key.pop_back();
+        if (sh_.other_errors.size() < 20 || sh_.other_errors.count(key)) sh_.other_errors[key]++;
+    }
+
+    bool in_window(Clock::time_point t) const { return t >= sh_.t0 && t <= sh_.t1; }
+
+    // One logical transaction: up to max_attempts attempts for the client-retry contender, one
+    // for the others. Lock wait is sampled per attempt, latency per committed transaction.
+    void one_transaction() {
+        Transaction t = w_.draw(rng_);
+        Samples &cs = per_class_[t.cls];
+        int max_attempts = w_.client_retries() ? opt_.max_attempts : 1;
+        Clock::time_point start = Clock::now();
+        for (int attempt = 1; attempt <= max_attempts; attempt++) {
+            if (attempt > 1) {
+                long cap = std::min<long>(opt_.backoff_max_ms, long(opt_.backoff_base_ms) << std::min(attempt - 2, 20));
+                long half = cap / 2;
+                long sleep_ms = half + std::uniform_int_distribution<long>(0, cap - half)(rng_);
+                std::this_thread::sleep_for(std::chrono::milliseconds(sleep_ms));
+                if (in_window(Clock::now())) cs.client_retries++;
+            }
+            std::string state, message;
+            double lock_ms = 0;
+            bool locked_any = false;
+            long attempts = 0;
+            if (!simple("BEGIN")) {
+                state = PQstatus(conn_) == CONNECTION_OK ? "XX000" : "08006";
+                message = PQerrorMessage(conn_);
+            }
+            for (const Statement &st : t.statements) {
+                if (!state.empty()) break;
+                Clock::time_point a = Clock::now();
+                state = execute(st, &attempts, &message);
+                if (st.is_lock) {
+                    lock_ms += ms_between(a, Clock::now());
+                    locked_any = true;
+                }
+            }
+            if (state.empty()) {
+                PGresult *r = PQexec(conn_, "COMMIT");
+                if (PQresultStatus(r) != PGRES_COMMAND_OK) state = sqlstate(r, &message);
+                PQclear(r);
+            }
+            Clock::time_point end = Clock::now();
+            bool counted = in_window(end);
+            if (counted && locked_any) cs.lock_ms.push_back(lock_ms);
+            if (state.empty()) {
+                if (counted) {
+                    cs.outcomes[Committed]++;
+                    cs.txn_ms.push_back(ms_between(start, end));
+                    cs.server_attempts += attempts;
+                }
+                return;
+            }
+            simple("ROLLBACK");
+            Outcome o = classify(state);
+            if (counted) {
+                cs.outcomes[o]++;
+                if (o == OtherError) note_other(state, message);
+            }
+            if (PQstatus(conn_) != CONNECTION_OK) {
+                PQreset(conn_);
+                prepared_.clear();
+                for (const std::string &sql : w_.session_setup()) simple(sql.c_str());
+                if (PQstatus(conn_) != CONNECTION_OK) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+            }
+            if (o == OtherError || Clock::now() >= sh_.t1) break;
+            if (attempt == max_attempts && w_.client_retries() && counted) cs.gave_up++;
+        }
+    }
+};
+
+// ---------------------------------------------------------------------------------------------
+// Output
+// ---------------------------------------------------------------------------------------------
+std::string json_escape(const std::string &s) {
+    std::string out;
+    for (char ch : s) {
+        if (ch == '"' || ch == '\\') { out += '\\'; out += ch; }
+        else if (ch == '\n') out += "\\n";
+        else if (static_cast<unsigned char>(ch) < 0x20) out += ' ';
+        else out += ch;
+    }
+    return out;
+}
+
+double nearest_rank(const std::vector<double> &sorted, double q) {
+    if (sorted.empty()) return 0;
+    long i = long(std::ceil(q * double(sorted.size()))) - 1;
+    i = std::max(0L, std::min(i, long(sorted.size()) - 1));
+    return sorted[i];
+}
+
+std::string latency_json(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    double sum = 0;
+    for (double x : v) sum += x;
+    char buf[256];
+    if (v.empty())
+        std::snprintf(buf, sizeof buf, "{\"n\": 0, \"mean\": null, \"p50\": null, \"p95\": null, \"p99\": null, \"max\": null}");
+    else
+        std::snprintf(buf, sizeof buf, "{\"n\": %zu, \"mean\": %.3f, \"p50\": %.3f, \"p95\": %.3f, \"p99\": %.3f, \"max\": %.3f}",
+                      v.size(), sum / double(v.size()), nearest_rank(v, 0.50), nearest_rank(v, 0.95),
+                      nearest_rank(v, 0.99), v.back());
+    return buf;
+}
+
+std::string counts_json(const Samples &s, double duration) {
+    char buf[512];
+    long c = s.outcomes[Committed];
+    std::snprintf(buf, sizeof buf,
+                  "\"tps\": %.1f, \"committed\": %ld, \"lock_timeouts\": %ld, \"deadlocks\": %ld, \"other_errors\": %ld, "
+                  "\"deadlocks_per_txn\": %.5f, \"timeouts_per_txn\": %.5f, \"gave_up\": %ld, \"client_retries\": %ld, "
+                  "\"server_attempts\": %ld",
+                  double(c) / duration, c, s.outcomes[LockTimeout], s.outcomes[Deadlock], s.outcomes[OtherError],
+                  c ? double(s.outcomes[Deadlock]) / double(c) : 0.0, c ? double(s.outcomes[LockTimeout]) / double(c) : 0.0,
+                  s.gave_up, s.client_retries, s.server_attempts);
+    return buf;
+}
+
+}  // namespace
+
+int main(int argc, char **argv) {
+    Options o;
+    for (int i = 1; i < argc; i++) {
+        std::string a = argv[i];
+        auto next = [&]() -> std::string {
+            if (i + 1 >= argc) usage(("missing value for " + a).c_str());
+            return argv[++i];
+        };
+        if (a == "--conninfo") o.conninfo = next();
+        else if (a == "--contender") o.contender = next();
+        else if (a == "--scenario") o.scenario = next();
+        else if (a == "--label") o.label = next();
+        else if (a == "--dist") o.dist = next();
+        else if (a == "--clients") o.clients = std::atoi(next().c_str());
+        else if (a == "--duration") o.duration = std::atof(next().c_str());
+        else if (a == "--warmup") o.warmup = std::atof(next().c_str());
+        else if (a == "--keys") o.keys = std::atol(next().c_str());
+        else if (a == "--theta") o.theta = std::atof(next().c_str());
+        else if (a == "--high-share") o.high_share = std::atof(next().c_str());
+        else if (a == "--high-priority") o.high_priority = std::atoi(next().c_str());
+        else if (a == "--retry-timeout-ms") o.retry_timeout_ms = std::atoi(next().c_str());
+        else if (a == "--max-attempts") o.max_attempts = std::atoi(next().c_str());
+        else if (a == "--seed") o.seed = std::strtoul(next().c_str(), nullptr, 10);
+        else if (a == "--help" || a == "-h") usage(nullptr);
+        else usage(("unknown option " + a).c_str());
+    }
+    if (o.conninfo.empty() || o.contender.empty() || o.scenario.empty()) usage("--conninfo, --contender and --scenario are required");
+    if (o.clients < 1 || o.duration <= 0 || o.warmup < 0 || o.max_attempts < 1) usage("bad --clients, --duration, --warmup or --max-attempts");
+
+    Workload w(o);
+    if (o.label.empty()) o.label = o.scenario;
+
+    Shared sh;
+    std::vector<Client> clients;
+    clients.reserve(o.clients);
+    for (int i = 0; i < o.clients; i++) clients.emplace_back(o, w, sh, i);
+    std::vector<std::thread> threads;
+    for (int i = 0; i < o.clients; i++) threads.emplace_back([&clients, i] { clients[i].run(); });
+    while (sh.ready.load() < o.clients) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    Clock::time_point start = Clock::now();
+    sh.t0 = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.warmup));
+    sh.t1 = sh.t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.duration));
+    sh.go = true;
+    for (auto &t : threads) t.join();
+    if (sh.failed) return 1;
+
+    const auto &classes = w.classes();
+    std::vector<Samples> per_class(classes.size());
+    Samples all;
+    for (const Client &c : clients)
+        for (size_t k = 0; k < classes.size(); k++) per_class[k].merge(c.samples()[k]);
+    for (const Samples &s : per_class) all.merge(s);
+
+    std::string line = "{\"contender\": \"" + json_escape(o.contender) + "\", \"scenario\": \"" + json_escape(o.label) +
+                       "\", \"kind\": \"" + json_escape(o.scenario) + "\", \"clients\": " + std::to_string(o.clients) +
+                       ", \"keys\": " + std::to_string(w.keys()) + ", \"dist\": \"" + json_escape(w.dist_name()) + "\"";
+    char buf[256];
+    std::snprintf(buf, sizeof buf, ", \"theta\": %.3f, \"duration_s\": %.1f, \"warmup_s\": %.1f, ", o.theta, o.duration, o.warmup);
+    line += buf;
+    line += counts_json(all, o.duration);
+    line += ", \"lock_wait_ms\": " + latency_json(all.lock_ms) + ", \"txn_ms\": " + latency_json(all.txn_ms);
+    if (classes.size() > 1) {
+        line += ", \"classes\": {";
+        for (size_t k = 0; k < classes.size(); k++) {
+            line += (k ? ", \"" : "\"") + classes[k] + "\": {" + counts_json(per_class[k], o.duration) +
+                    ", \"lock_wait_ms\": " + latency_json(per_class[k].lock_ms) + ", \"txn_ms\": " + latency_json(per_class[k].txn_ms) + "}";
+        }
+        line += "}";
+    }
+    line += ", \"errors_sample\": [";
+    bool first = true;
+    for (const auto &e : sh.other_errors) {
+        line += (first ? "\"" : ", \"") + json_escape(std::to_string(e.second) + "x " + e.first) + "\"";
+        first = false;
+    }
+    line += "]}";
+    std::printf("%s\n", line.c_str());
+    return 0;
+}

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# lockguard's benchmark: every scenario for every contender, against a private PostgreSQL 15
+# cluster with fixed settings, on a fresh Debian 12 machine (as root).
+#
+#   sudo bash test/bench/run.sh           # full run (about 20-25 minutes on 2 cores):
+#                                         #   docs/bench/results-full.jsonl, docs/bench/*.png,
+#                                         #   docs/benchmarks.md regenerated
+#   sudo bash test/bench/run.sh --quick   # every scenario for about 1.5 s, few client counts;
+#                                         #   asserts each point produced results (never speed),
+#                                         #   ends with "N passed, N failed"
+#
+# Environment: LG_BENCH_STAGE (default /tmp/lockguard-bench), LG_BENCH_PORT (default 54341),
+# LG_BENCH_DURATION / LG_BENCH_WARMUP (seconds per point; full default 8 and 2).
+set -uo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/bench-lib.sh"
+
+MODE=full
+case "${1:-}" in
+  --quick) MODE=quick ;;
+  --full|"") MODE=full ;;
+  *) lg_die "usage: run.sh [--quick]" ;;
+esac
+
+lg_require_root
+lg_ensure_packages "${LG_BASE_PACKAGES[@]}" libpq-dev gnuplot-nox python3
+
+STAGE=${LG_BENCH_STAGE:-/tmp/lockguard-bench}
+PORT=${LG_BENCH_PORT:-54341}
+if [ "$MODE" = quick ]; then
+  LGB_DURATION=${LG_BENCH_DURATION:-1}; LGB_WARMUP=${LG_BENCH_WARMUP:-0.2}; LGB_VACUUM=0
+else
+  LGB_DURATION=${LG_BENCH_DURATION:-8}; LGB_WARMUP=${LG_BENCH_WARMUP:-2}; LGB_VACUUM=1
+fi
+LGB_QUICK_ROWS=20000
+ROWS=$([ "$MODE" = quick ] && echo $LGB_QUICK_ROWS || echo 1000000)
+
+lg_stage_and_install "$STAGE"
+LGB_WORK=$STAGE/bench
+mkdir -p "$LGB_WORK"
+LGB_DRIVER=$LGB_WORK/lgbench
+lgb_build_driver "$LGB_DRIVER"
+
+CLUSTER=$LGB_WORK/cluster
+trap 'lg_cluster_stop "$CLUSTER/data"' EXIT
+STARTED=$(date -u '+%Y-%m-%d %H:%M UTC')
+T0=$(date +%s)
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+lgb_cluster "$CLUSTER" "$PORT" "$ROWS"
+
+OUTDIR=$LG_REPO/docs/bench
+mkdir -p "$OUTDIR"
+RESULTS=$OUTDIR/results-$MODE.jsonl
+lg_log "running the $MODE benchmark ($LGB_DURATION s per point after $LGB_WARMUP s warm-up) -> $RESULTS"
+lgb_run_all "$MODE" "$RESULTS"
+LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
+ELAPSED=$(( $(date +%s) - T0 ))
+lg_cluster_stop "$CLUSTER/data"
+CRASHES=$(lg_crash_lines "$CLUSTER/data/server.log")
+
+# What the report prints about this run.
+META=$LGB_WORK/meta-$MODE.txt
+{
+  echo "started: $STARTED"
+  echo "elapsed_s: $ELAPSED"
+  echo "mode: $MODE"
+  echo "duration_s: $LGB_DURATION"
+  echo "warmup_s: $LGB_WARMUP"
+  echo "nproc: $(nproc)"
+  echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
+  echo "memory: $(free -m | awk '/^Mem:/ {printf "%.1f GiB", $2/1024}')"
+  echo "kernel: $(uname -r)"
+  echo "os: $(. /etc/os-release && echo "$PRETTY_NAME")"
+  echo "postgres: $("$LG_BINDIR/postgres" --version)"
+  echo "lockguard: $(git -C "$LG_REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+  echo "loadavg_before: $LOAD_BEFORE"
+  echo "loadavg_after: $LOAD_AFTER"
+  echo "setting: shared_preload_libraries = 'lockguard'"
+  echo "setting: fsync = off"
+  echo "setting: listen_addresses = '' (unix socket)"
+  for s in "${LGB_SETTINGS[@]}"; do echo "setting: $s"; done
+  echo "crashes: $( [ -n "$CRASHES" ] && echo yes || echo no)"
+} >"$META"
+
+if [ "$MODE" = quick ]; then
+  "$LGB_PYTHON" "$LGB_DIR/report.py" plot "$RESULTS" "$LGB_WORK/png" >&2 || lg_log "drawing failed"
+  "$LGB_PYTHON" "$LGB_DIR/report.py" check "$RESULTS" "$LGB_WORK/png" "$CLUSTER/data/server.log"
+  exit $?
+fi
+
+"$LGB_PYTHON" "$LGB_DIR/report.py" plot "$RESULTS" "$OUTDIR" || lg_die "drawing the pictures failed"
+cp "$META" "$OUTDIR/meta-full.txt"
+"$LGB_PYTHON" "$LGB_DIR/report.py" markdown "$RESULTS" "$OUTDIR/meta-full.txt" "$LG_REPO/docs/benchmarks.md" \
+  || lg_die "writing docs/benchmarks.md failed"
+[ -n "$CRASHES" ] && { echo "$CRASHES"; lg_die "the server log shows a crash"; }
+lg_log "done in ${ELAPSED}s: docs/benchmarks.md, $OUTDIR"

@@ -1,0 +1,26 @@
+-- Data and helpers for lockguard's benchmark (test/bench/run.sh). psql -v rows=N
+CREATE EXTENSION IF NOT EXISTS lockguard;
+DROP TABLE IF EXISTS accounts;
+CREATE TABLE accounts (
+    id integer PRIMARY KEY,
+    balance bigint NOT NULL DEFAULT 0,
+    filler char(84) NOT NULL DEFAULT ''   -- pgbench_accounts-sized rows
+) WITH (fillfactor = 90);
+INSERT INTO accounts (id) SELECT g FROM generate_series(1, :rows) g;
+VACUUM (FREEZE, ANALYZE) accounts;
+
+-- The work lockguard_run() runs inside each attempt: add d[i] to the balance of row k[i], then
+-- read row r if given (the nominal scenario's read).
+CREATE OR REPLACE FUNCTION bench_work(arg jsonb) RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+    b bigint;
+BEGIN
+    FOR i IN 0 .. jsonb_array_length(arg->'k') - 1 LOOP
+        UPDATE accounts SET balance = balance + (arg->'d'->>i)::int WHERE id = (arg->'k'->>i)::int;
+    END LOOP;
+    IF arg ? 'r' THEN
+        SELECT balance INTO b FROM accounts WHERE id = (arg->>'r')::int;
+    END IF;
+    RETURN NULL;
+END $$;
