@@ -10,7 +10,8 @@ OBJS = $(CORE_SRCS:.cpp=.o) $(GLUE_SRCS:.cpp=.o)
 
 # PostgreSQL 15 headers use `register` (rejected by C++17 without -Wno-register).
 LG_CXXFLAGS = -std=c++17 -Wno-register -Isrc
-PG_CXXFLAGS = $(LG_CXXFLAGS) -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
+# -MMD -MP: objects are rebuilt when a header they include changes (PGXS tracks only .c files).
+PG_CXXFLAGS = $(LG_CXXFLAGS) -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -MMD -MP
 # The shared library needs the C++ runtime: postgres itself is C.
 SHLIB_LINK = -lstdc++
 
@@ -33,4 +34,5 @@ unit: $(UNIT_BIN)
 	./$(UNIT_BIN)
 
 .PHONY: unit
-EXTRA_CLEAN = $(UNIT_BIN)
+EXTRA_CLEAN = $(UNIT_BIN) $(OBJS:.o=.d)
+-include $(OBJS:.o=.d)

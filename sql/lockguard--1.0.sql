@@ -116,7 +116,7 @@ COMMENT ON FUNCTION lockguard_acquire_all(lockguard.lock_request[], integer, int
 CREATE FUNCTION lockguard._lock_registry(
     OUT pid integer, OUT database oid, OUT classid oid, OUT objid oid, OUT objsubid smallint,
     OUT lockmode text, OUT resource text, OUT scope text, OUT mode text, OUT priority integer,
-    OUT wait_start timestamptz)
+    OUT wait_start timestamptz, OUT tenant text)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'lockguard_lock_registry'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
@@ -133,6 +133,7 @@ SELECT r.resource,
        CASE WHEN NOT l.granted
             THEN (extract(epoch FROM clock_timestamp() - l.waitstart) * 1000)::bigint END AS wait_ms,
        r.priority,
+       r.tenant,
        d.datname AS database,
        a.usename,
        a.application_name,
@@ -191,20 +192,6 @@ CREATE TABLE lockguard.audit_log (
 );
 CREATE INDEX audit_log_logged_at ON lockguard.audit_log (logged_at);
 COMMENT ON TABLE lockguard.audit_log IS 'Persisted lockguard audit entries (see lockguard.audit)';
-
--- Copies the entries not yet persisted; returns how many. Idempotent.
-CREATE FUNCTION lockguard.flush_audit() RETURNS bigint
-LANGUAGE sql VOLATILE PARALLEL UNSAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-    WITH fresh AS (
-        INSERT INTO lockguard.audit_log
-        SELECT b.* FROM lockguard._audit_buffer() b
-        WHERE b.seq > coalesce((SELECT max(l.seq) FROM lockguard.audit_log l WHERE l.epoch = b.epoch), 0)
-        ON CONFLICT DO NOTHING
-        RETURNING 1)
-    SELECT count(*) FROM fresh
-$$;
 
 -- The whole audit trail: persisted entries and those still only in shared memory.
 CREATE VIEW lockguard.audit AS
@@ -362,6 +349,334 @@ SELECT tenant, max_held, max_waiters, weight, held_now, waiting_now, rejected, a
 FROM lockguard._tenant_stats();
 COMMENT ON VIEW lockguard.tenants IS
 'Per tenant: budget, lockguard locks held and awaited now, requests rejected, p95 lock wait';
+
+------------------------------------------------------------------------------------------
+-- Monitoring: the live wait graph, the blocking tree, Graphviz output, and the history the
+-- background worker keeps (wait-graph samples, deadlocks, conflict counts).
+------------------------------------------------------------------------------------------
+-- Every edge "waiter waits for blocker" now, with what is awaited and by whom. Query texts
+-- follow pg_stat_activity's rules: other users' queries show only to pg_read_all_stats.
+CREATE VIEW lockguard.wait_graph AS
+WITH registry AS (SELECT * FROM lockguard._lock_registry()),
+waiting AS (
+    SELECT DISTINCT ON (l.pid) l.pid, l.locktype, l.mode, l.waitstart, l.relation, l.page, l.tuple,
+           l.transactionid, l.classid, l.objid, l.objsubid
+    FROM pg_catalog.pg_locks l
+    WHERE NOT l.granted AND l.pid IS NOT NULL
+    ORDER BY l.pid, l.waitstart)
+SELECT w.pid AS waiter_pid,
+       b.pid AS blocker_pid,
+       w.locktype,
+       CASE w.locktype
+           WHEN 'relation' THEN w.relation::regclass::text
+           WHEN 'tuple' THEN format('%s (%s,%s)', w.relation::regclass, w.page, w.tuple)
+           WHEN 'transactionid' THEN 'transaction ' || w.transactionid
+           WHEN 'advisory' THEN coalesce(
+               (SELECT r.resource FROM registry r WHERE r.pid = w.pid AND r.wait_start IS NOT NULL LIMIT 1),
+               format('advisory %s/%s/%s', w.classid, w.objid, w.objsubid))
+           ELSE w.locktype END AS target,
+       w.mode,
+       (extract(epoch FROM clock_timestamp() - w.waitstart) * 1000)::bigint AS wait_ms,
+       wa.usename AS waiter_user,
+       ba.usename AS blocker_user,
+       wa.application_name AS waiter_app,
+       ba.application_name AS blocker_app,
+       (SELECT r.tenant FROM registry r WHERE r.pid = w.pid AND r.wait_start IS NOT NULL LIMIT 1) AS waiter_tenant,
+       (SELECT r.tenant FROM registry r WHERE r.pid = b.pid AND r.wait_start IS NULL LIMIT 1) AS blocker_tenant,
+       wa.query AS waiter_query,
+       ba.query AS blocker_query,
+       ba.state AS blocker_state
+FROM waiting w
+CROSS JOIN LATERAL unnest(pg_catalog.pg_blocking_pids(w.pid)) AS b(pid)
+LEFT JOIN pg_catalog.pg_stat_activity wa ON wa.pid = w.pid
+LEFT JOIN pg_catalog.pg_stat_activity ba ON ba.pid = b.pid;
+COMMENT ON VIEW lockguard.wait_graph IS 'Who waits for whom now: one row per edge of the wait-for graph';
+
+CREATE FUNCTION lockguard._blocking_tree(
+    waiters integer[], blockers integer[], node_pids integer[], node_wait_ms bigint[],
+    OUT pid integer, OUT root_pid integer, OUT parent_pid integer, OUT depth integer,
+    OUT wait_ms bigint, OUT blocked_total integer, OUT blocker_count integer, OUT in_cycle boolean)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'lockguard_blocking_tree'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+-- Root blockers first (those blocking the most), each waiter indented under what it waits for.
+CREATE VIEW lockguard.blocking_tree AS
+WITH edges AS MATERIALIZED (SELECT waiter_pid, blocker_pid, wait_ms FROM lockguard.wait_graph),
+nodes AS (
+    SELECT pid, max(wait_ms) AS wait_ms FROM (
+        SELECT waiter_pid AS pid, wait_ms FROM edges
+        UNION ALL
+        SELECT blocker_pid, -1 FROM edges) n
+    GROUP BY pid),
+tree AS (
+    SELECT t.* FROM lockguard._blocking_tree(
+        ARRAY(SELECT waiter_pid FROM edges), ARRAY(SELECT blocker_pid FROM edges),
+        ARRAY(SELECT pid FROM nodes), ARRAY(SELECT wait_ms FROM nodes)) WITH ORDINALITY t)
+SELECT repeat('  ', t.depth) || t.pid::text || CASE WHEN t.in_cycle THEN ' (deadlock cycle)' ELSE '' END AS tree,
+       t.pid, t.root_pid, t.parent_pid, t.depth, t.wait_ms, t.blocked_total, t.in_cycle,
+       a.usename, a.application_name, a.state,
+       (extract(epoch FROM clock_timestamp() - a.xact_start) * 1000)::bigint AS xact_ms,
+       a.query
+FROM tree t
+LEFT JOIN pg_catalog.pg_stat_activity a ON a.pid = t.pid
+ORDER BY t.ordinality;
+COMMENT ON VIEW lockguard.blocking_tree IS 'Who blocks whom now, root blockers first, as an indented tree';
+
+CREATE FUNCTION lockguard.dot_graph(
+    waiters integer[], blockers integer[], node_pids integer[], node_wait_ms bigint[],
+    node_labels text[] DEFAULT NULL, graph_name text DEFAULT 'lockguard')
+RETURNS text
+AS 'MODULE_PATHNAME', 'lockguard_dot_graph'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION lockguard.dot_graph(integer[], integer[], integer[], bigint[], text[], text) IS
+'Graphviz DOT of a wait-for graph given as edges (waiters[i] waits for blockers[i]) and nodes';
+
+CREATE TABLE lockguard.wait_history (
+    sampled_at timestamptz NOT NULL,
+    waiter_pid integer NOT NULL,
+    blocker_pid integer NOT NULL,
+    locktype text,
+    target text,
+    mode text,
+    wait_ms bigint,
+    waiter_user name,
+    blocker_user name,
+    waiter_app text,
+    blocker_app text,
+    waiter_tenant text,
+    blocker_tenant text,
+    waiter_query text,
+    blocker_query text,
+    blocker_state text
+);
+CREATE INDEX wait_history_sampled_at ON lockguard.wait_history (sampled_at);
+COMMENT ON TABLE lockguard.wait_history IS 'Wait-graph edges sampled by the lockguard worker';
+
+-- The graph now (at IS NULL) or the last sample taken at or before `at`, as Graphviz DOT:
+--   psql -Atc "SELECT lockguard.wait_graph_dot()" | dot -Tsvg > waits.svg
+CREATE FUNCTION lockguard.wait_graph_dot(at timestamptz DEFAULT NULL) RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH edges AS MATERIALIZED (
+        SELECT waiter_pid, blocker_pid, wait_ms, waiter_user, waiter_app, waiter_query,
+               blocker_user, blocker_app, blocker_query
+        FROM lockguard.wait_graph WHERE at IS NULL
+        UNION ALL
+        SELECT waiter_pid, blocker_pid, wait_ms, waiter_user, waiter_app, waiter_query,
+               blocker_user, blocker_app, blocker_query
+        FROM lockguard.wait_history
+        WHERE at IS NOT NULL
+          AND sampled_at = (SELECT max(sampled_at) FROM lockguard.wait_history WHERE sampled_at <= at)),
+    nodes AS (
+        SELECT pid, max(wait_ms) AS wait_ms, max(label) AS label FROM (
+            SELECT waiter_pid AS pid, wait_ms,
+                   format('%s@%s: %s', waiter_user, waiter_app, left(waiter_query, 60)) AS label
+            FROM edges
+            UNION ALL
+            SELECT blocker_pid, -1,
+                   format('%s@%s: %s', blocker_user, blocker_app, left(blocker_query, 60))
+            FROM edges) n
+        GROUP BY pid ORDER BY pid)
+    SELECT lockguard.dot_graph(
+        ARRAY(SELECT waiter_pid FROM edges), ARRAY(SELECT blocker_pid FROM edges),
+        ARRAY(SELECT pid FROM nodes), ARRAY(SELECT wait_ms FROM nodes), ARRAY(SELECT label FROM nodes),
+        'lockguard')
+$$;
+
+-- Deadlocks, captured as they happen (see docs/monitoring.md for the three sources).
+CREATE FUNCTION lockguard._deadlock_buffer(
+    OUT epoch timestamptz, OUT seq bigint, OUT detected_at timestamptz, OUT pid integer,
+    OUT database_oid oid, OUT source text, OUT message text, OUT detail text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'lockguard_deadlock_buffer'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+CREATE TABLE lockguard.deadlock_log (
+    epoch timestamptz NOT NULL,
+    seq bigint NOT NULL,
+    detected_at timestamptz NOT NULL,
+    pid integer NOT NULL,
+    database_oid oid,
+    source text NOT NULL,
+    message text NOT NULL,
+    detail text NOT NULL,
+    PRIMARY KEY (epoch, seq)
+);
+CREATE INDEX deadlock_log_detected_at ON lockguard.deadlock_log (detected_at);
+
+-- One row per deadlock: persisted and not yet persisted entries; a log_lock_waits line is
+-- hidden when the same process also reported the deadlock error itself.
+CREATE VIEW lockguard.deadlocks AS
+WITH persisted AS (SELECT epoch, max(seq) AS last_seq FROM lockguard.deadlock_log GROUP BY epoch),
+entries AS (
+    SELECT * FROM lockguard.deadlock_log
+    UNION ALL
+    SELECT b.* FROM lockguard._deadlock_buffer() b
+    LEFT JOIN persisted p ON p.epoch = b.epoch
+    WHERE b.seq > coalesce(p.last_seq, 0))
+SELECT e.detected_at, e.pid AS victim_pid, d.datname AS database, e.source,
+       ARRAY(SELECT m[1]::integer FROM regexp_matches(e.detail, 'Process (\d+) waits', 'g') m) AS cycle_pids,
+       ARRAY(SELECT m[1] FROM regexp_matches(e.detail, '^Process \d+: (.*)$', 'gn') m) AS queries,
+       e.message, e.detail, e.epoch, e.seq
+FROM entries e
+LEFT JOIN pg_catalog.pg_database d ON d.oid = e.database_oid
+WHERE NOT (e.source = 'log' AND EXISTS (
+    SELECT 1 FROM entries f
+    WHERE f.pid = e.pid AND f.source <> 'log'
+      AND f.detected_at BETWEEN e.detected_at AND e.detected_at + interval '5 seconds'));
+COMMENT ON VIEW lockguard.deadlocks IS 'Deadlocks with their cycle and the queries involved';
+
+CREATE TABLE lockguard.conflict_counts (
+    kind text NOT NULL,          -- relation, or a lockguard scope: named, row, table
+    target text NOT NULL,        -- relation name or named resource
+    sampled_waits bigint NOT NULL DEFAULT 0,    -- wait-graph edges seen on it by the worker
+    audited_events bigint NOT NULL DEFAULT 0,   -- long waits, timeouts, deadlocks, retries on it
+    last_seen timestamptz NOT NULL,
+    PRIMARY KEY (kind, target)
+);
+COMMENT ON TABLE lockguard.conflict_counts IS 'Where lock conflicts happen, accumulated from samples and audit rows';
+
+-- Copies the audit entries not yet persisted and counts them per relation or named resource;
+-- returns how many. Idempotent.
+CREATE FUNCTION lockguard.flush_audit() RETURNS bigint
+LANGUAGE sql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH fresh AS (
+        INSERT INTO lockguard.audit_log
+        SELECT b.* FROM lockguard._audit_buffer() b
+        WHERE b.seq > coalesce((SELECT max(l.seq) FROM lockguard.audit_log l WHERE l.epoch = b.epoch), 0)
+        ON CONFLICT DO NOTHING
+        RETURNING scope, resource, mode),
+    counted AS (
+        INSERT INTO lockguard.conflict_counts AS c (kind, target, audited_events, last_seen)
+        SELECT scope, CASE scope WHEN 'row' THEN split_part(resource, '(', 1) ELSE resource END, count(*), now()
+        FROM fresh WHERE mode <> 'lockguard_run'
+        GROUP BY 1, 2
+        ON CONFLICT (kind, target) DO UPDATE
+        SET audited_events = c.audited_events + excluded.audited_events, last_seen = excluded.last_seen)
+    SELECT count(*) FROM fresh
+$$;
+
+-- Samples the wait graph into history now (the worker does this every interval when someone
+-- waits); returns the number of edges stored.
+CREATE FUNCTION lockguard.sample_wait_graph() RETURNS bigint
+LANGUAGE sql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH sampled AS (
+        INSERT INTO lockguard.wait_history
+        SELECT now(), g.waiter_pid, g.blocker_pid, g.locktype, g.target, g.mode, g.wait_ms, g.waiter_user,
+               g.blocker_user, g.waiter_app, g.blocker_app, g.waiter_tenant, g.blocker_tenant, g.waiter_query,
+               g.blocker_query, g.blocker_state
+        FROM lockguard.wait_graph g
+        RETURNING locktype, target),
+    counted AS (
+        INSERT INTO lockguard.conflict_counts AS c (kind, target, sampled_waits, last_seen)
+        SELECT CASE WHEN locktype IN ('relation', 'tuple') THEN 'relation' ELSE 'lockguard' END,
+               CASE WHEN locktype = 'tuple' THEN split_part(target, ' (', 1) ELSE target END, count(*), now()
+        FROM sampled WHERE locktype IN ('relation', 'tuple', 'advisory')
+        GROUP BY 1, 2
+        ON CONFLICT (kind, target) DO UPDATE
+        SET sampled_waits = c.sampled_waits + excluded.sampled_waits, last_seen = excluded.last_seen)
+    SELECT count(*) FROM sampled
+$$;
+
+-- Copies the deadlocks not yet persisted; returns how many.
+CREATE FUNCTION lockguard.flush_deadlocks() RETURNS bigint
+LANGUAGE sql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH fresh AS (
+        INSERT INTO lockguard.deadlock_log
+        SELECT b.* FROM lockguard._deadlock_buffer() b
+        WHERE b.seq > coalesce((SELECT max(l.seq) FROM lockguard.deadlock_log l WHERE l.epoch = b.epoch), 0)
+        ON CONFLICT DO NOTHING
+        RETURNING 1)
+    SELECT count(*) FROM fresh
+$$;
+
+-- One cycle of the background worker.
+CREATE FUNCTION lockguard._worker_cycle(sample boolean, apply_retention boolean, retention_seconds integer)
+RETURNS void
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF sample THEN
+        PERFORM lockguard.sample_wait_graph();
+    END IF;
+    PERFORM lockguard.flush_audit();
+    PERFORM lockguard.flush_deadlocks();
+    IF apply_retention THEN
+        DELETE FROM lockguard.wait_history WHERE sampled_at < now() - make_interval(secs => retention_seconds);
+        DELETE FROM lockguard.deadlock_log WHERE detected_at < now() - make_interval(secs => retention_seconds);
+        DELETE FROM lockguard.audit_log WHERE logged_at < now() - make_interval(secs => retention_seconds);
+        PERFORM lockguard.expire_operations();  -- run-once keys: their own retention
+    END IF;
+END $$;
+
+-- Is the worker running, and where?
+CREATE VIEW lockguard.worker_status AS
+SELECT a.pid, a.datname AS database, a.backend_start, a.state, a.wait_event,
+       current_setting('lockguard.sample_interval_ms') AS sample_interval_ms,
+       pg_catalog.pg_is_in_recovery() AS server_is_standby
+FROM pg_catalog.pg_stat_activity a
+WHERE a.backend_type = 'lockguard worker';
+
+------------------------------------------------------------------------------------------
+-- Metrics, one row per metric and label set, shaped for Prometheus (see docs/monitoring.md
+-- and docs/prometheus/ for the postgres_exporter queries file and alert rules).
+------------------------------------------------------------------------------------------
+CREATE VIEW lockguard.metrics AS
+SELECT 'lockguard_acquisitions_total' AS metric,
+       jsonb_build_object('tenant', tenant, 'scope', scope, 'resource_class', resource_class) AS labels,
+       acquisitions::double precision AS value FROM lockguard.wait_stats
+UNION ALL
+SELECT 'lockguard_waited_acquisitions_total', jsonb_build_object('tenant', tenant, 'scope', scope, 'resource_class', resource_class),
+       waited FROM lockguard.wait_stats
+UNION ALL
+SELECT 'lockguard_lock_timeouts_total', jsonb_build_object('tenant', tenant, 'scope', scope, 'resource_class', resource_class),
+       timeouts FROM lockguard.wait_stats
+UNION ALL
+SELECT 'lockguard_lock_deadlocks_total', jsonb_build_object('tenant', tenant, 'scope', scope, 'resource_class', resource_class),
+       deadlocks FROM lockguard.wait_stats
+UNION ALL
+SELECT 'lockguard_lock_wait_p95_seconds', jsonb_build_object('tenant', tenant, 'scope', scope, 'resource_class', resource_class),
+       p95_ms / 1000.0 FROM lockguard.wait_stats
+UNION ALL
+SELECT 'lockguard_lock_wait_p99_seconds', jsonb_build_object('tenant', tenant, 'scope', scope, 'resource_class', resource_class),
+       p99_ms / 1000.0 FROM lockguard.wait_stats
+UNION ALL
+SELECT 'lockguard_tenant_locks_held', jsonb_build_object('tenant', tenant), held_now FROM lockguard.tenants
+UNION ALL
+SELECT 'lockguard_tenant_waiters', jsonb_build_object('tenant', tenant), waiting_now FROM lockguard.tenants
+UNION ALL
+SELECT 'lockguard_tenant_rejected_total', jsonb_build_object('tenant', tenant), rejected FROM lockguard.tenants
+UNION ALL
+SELECT 'lockguard_tenant_budget_used_ratio', jsonb_build_object('tenant', tenant),
+       CASE WHEN max_held > 0 THEN held_now::double precision / max_held ELSE 0 END FROM lockguard.tenants
+UNION ALL
+SELECT 'lockguard_waiting_backends', '{}'::jsonb, count(DISTINCT waiter_pid) FROM lockguard.wait_graph
+UNION ALL
+SELECT 'lockguard_oldest_root_blocker_seconds', '{}'::jsonb,
+       coalesce(max(wait_ms) FILTER (WHERE depth = 1), 0) / 1000.0 FROM lockguard.blocking_tree
+UNION ALL
+SELECT 'lockguard_deadlocks_captured_total', '{}'::jsonb, count(*) FROM lockguard.deadlocks
+UNION ALL
+SELECT 'lockguard_worker_up', '{}'::jsonb, count(*) FROM lockguard.worker_status;
+COMMENT ON VIEW lockguard.metrics IS 'lockguard metrics, one row per metric and label set (Prometheus-shaped)';
+
+GRANT SELECT ON lockguard.wait_graph, lockguard.blocking_tree, lockguard.deadlocks, lockguard.worker_status,
+    lockguard.metrics TO PUBLIC;
+REVOKE ALL ON lockguard.wait_history, lockguard.deadlock_log, lockguard.conflict_counts FROM PUBLIC;
+GRANT SELECT ON lockguard.wait_history, lockguard.deadlock_log, lockguard.conflict_counts TO lockguard_monitor;
+REVOKE ALL ON FUNCTION lockguard.sample_wait_graph(), lockguard.flush_deadlocks(),
+    lockguard._worker_cycle(boolean, boolean, integer), lockguard._deadlock_buffer() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION lockguard.sample_wait_graph(), lockguard.flush_deadlocks() TO lockguard_admin;
+GRANT EXECUTE ON FUNCTION lockguard._deadlock_buffer() TO lockguard_monitor;
 
 ------------------------------------------------------------------------------------------
 -- Privileges: live views for everyone (no query texts in them); audit trail for

@@ -106,6 +106,7 @@ run_pgtap() {
 run_tap() {
   lg_log "layer tap: PostgreSQL::Test::Cluster (test/t/)"
   rm -rf "$STAGE/tap_check"
+  lg_as_postgres mkdir -p "$STAGE/tap_check"
   lg_as_postgres env PATH="$LG_BINDIR:$PATH" PG_REGRESS="$LG_PGXS_DIR/src/test/regress/pg_regress" \
     TESTDIR="$STAGE/tap_check" PG_CONFIG="$LG_BINDIR/pg_config" LG_SOURCE_DIR="$STAGE" \
     prove --verbose -I "$LG_PGXS_DIR/src/test/perl" -I test/t test/t/*.pl >"$OUT/tap.log" 2>&1

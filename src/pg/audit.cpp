@@ -47,6 +47,13 @@ void append_audit_entry(const AuditEntry &entry) {
 TimestampTz audit_epoch() { return ring->epoch; }
 int audit_capacity() { return ring->capacity; }
 
+int64 audit_last_seq() {
+    LWLockAcquire(lockguard_lwlock(LockguardLWLock::AuditRing), LW_SHARED);
+    int64 last = ring->next_seq - 1;
+    LWLockRelease(lockguard_lwlock(LockguardLWLock::AuditRing));
+    return last;
+}
+
 int64 audit_overwritten() {
     LWLockAcquire(lockguard_lwlock(LockguardLWLock::AuditRing), LW_SHARED);
     int64 value = ring->overwritten;

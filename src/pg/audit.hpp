@@ -38,6 +38,7 @@ void append_audit_entry(const AuditEntry &entry);
 TimestampTz audit_epoch();
 int copy_audit_entries(AuditEntry *out, int capacity);
 int audit_capacity();
+int64 audit_last_seq();
 int64 audit_overwritten();
 
 }  // namespace lockguard::pg

@@ -64,8 +64,8 @@ auto pg_guarded(Body &&body) -> decltype(body()) {
         if (caught != nullptr) throw PgError(caught);
         if (cpp_error) std::rethrow_exception(cpp_error);
     } else {
-        static_assert(std::is_trivially_copyable_v<Result>, "pg_guarded returns plain values only");
-        Result result{};
+        static_assert(std::is_scalar_v<Result>, "pg_guarded returns plain values (pointers, numbers) only");
+        volatile Result result{};  // volatile: set between setjmp and a possible longjmp
         PG_TRY();
         {
             try {

@@ -1,6 +1,7 @@
 #include "pg/lock_wait.hpp"
 
 #include "pg/boundary.hpp"
+#include "pg/deadlock_capture.hpp"
 #include "pg/queue_order.hpp"
 #include "pg/settings.hpp"
 #include "pg/statement_depth.hpp"
@@ -107,25 +108,29 @@ AcquireReport take_lock(const LockRequest &request) {
     if (result == LOCKACQUIRE_NOT_AVAIL) {
         int32 holders[kMaxHoldersShown];
         remember_blockers(holders, collect_holders(lock.ref, holders));
-        if (request.timeout_ms == 0) {
+        if (request.wait_budget_ms == 0) {  // no wait asked for, or no time left for one
             record_wait_event(lock, request.resource_class, WaitEventOutcome::Timeout, 0, 1);
-            raise_lock_timeout(lock, 0, 0, describe_holders(lock.ref));
+            raise_lock_timeout(lock, request.timeout_ms, request.timeout_ms - request.wait_budget_ms,
+                               describe_holders(lock.ref));
         }
         reserve_waiter(lock.tenant_slot);  // given back by clear_wait(), on every path
         TimestampTz started = GetCurrentTimestamp();
         LockManagerWait wait{&tag, lock.ref.mode};
         publish_wait(lock);
-        ErrorData *error = run_with_lock_timeout(request.timeout_ms, wait_in_lock_manager, &wait);
+        ErrorData *error = run_with_lock_timeout(request.wait_budget_ms, wait_in_lock_manager, &wait);
         clear_wait();
         long waited_us = GetCurrentTimestamp() - started;
         if (error != nullptr) {
             if (error->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE) {
                 record_wait_event(lock, request.resource_class, WaitEventOutcome::Timeout, waited_us, 1);
                 FreeErrorData(error);
-                raise_lock_timeout(lock, request.timeout_ms, waited_us / 1000, describe_holders(lock.ref));
+                long total_waited_ms = request.timeout_ms - request.wait_budget_ms + waited_us / 1000;
+                raise_lock_timeout(lock, request.timeout_ms, total_waited_ms, describe_holders(lock.ref));
             }
-            if (error->sqlerrcode == ERRCODE_T_R_DEADLOCK_DETECTED)
+            if (error->sqlerrcode == ERRCODE_T_R_DEADLOCK_DETECTED) {
                 record_wait_event(lock, request.resource_class, WaitEventOutcome::Deadlock, waited_us, 1);
+                capture_deadlock_error(error, DeadlockSource::Lockguard);
+            }
             ReThrowError(error);  // deadlock, cancel, termination: exactly as PostgreSQL raised them
         }
         count_wait();

@@ -1,12 +1,14 @@
 // _PG_init: lockguard must be preloaded; it defines its settings, asks for shared memory and
 // installs its hooks here, once, in the postmaster.
 #include "pg/backend_slots.hpp"
+#include "pg/deadlock_capture.hpp"
 #include "pg/queue_order.hpp"
 #include "pg/settings.hpp"
 #include "pg/shmem.hpp"
 #include "pg/statement_depth.hpp"
 #include "pg/tenants.hpp"
 #include "pg/wait_events.hpp"
+#include "pg/worker.hpp"
 
 extern "C" {
 #include "utils/guc.h"
@@ -29,6 +31,9 @@ void _PG_init(void) {
     register_queue_order_state();
     register_wait_events_state();
     register_tenants();
+    register_deadlock_capture();
     install_shmem_hooks();
     install_statement_depth_hooks();
+    install_deadlock_hook();
+    register_worker();
 }

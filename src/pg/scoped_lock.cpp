@@ -30,7 +30,8 @@ void resolve_named(ScopedRequest *request, std::string_view name, const char *mo
 }
 
 bool acquire_scoped(ScopedRequest *request, int timeout_ms, TimestampTz started) {
-    request->gate.timeout_ms = remaining_ms(timeout_ms, started);
+    request->gate.timeout_ms = timeout_ms;
+    request->gate.wait_budget_ms = remaining_ms(timeout_ms, started);
     AcquireReport report = take_lock(request->gate);
     bool found = true;
     switch (request->gate.lock.scope) {

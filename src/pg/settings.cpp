@@ -19,6 +19,10 @@ Settings settings = {
     /* tenant */ nullptr,
     /* max_tenants */ 64,
     /* max_tenant_roles */ 256,
+    /* database */ nullptr,
+    /* sample_interval_ms */ 1000,
+    /* history_retention_s */ 7 * 24 * 3600,
+    /* override_policies */ false,
 };
 
 void define_settings() {
@@ -68,6 +72,24 @@ void define_settings() {
     DefineCustomIntVariable("lockguard.max_tenant_roles", "Role mappings lockguard.tenant_roles may hold.",
                             "Sizes lockguard's shared memory.", &settings.max_tenant_roles, 256, 1, 100000,
                             PGC_POSTMASTER, 0, nullptr, nullptr, nullptr);
+    DefineCustomStringVariable("lockguard.database",
+                               "Database where the lockguard background worker keeps its history tables.",
+                               "Install the extension there; the worker waits until it is installed. Empty "
+                               "disables the worker.",
+                               &settings.database, "postgres", PGC_POSTMASTER, 0, nullptr, nullptr, nullptr);
+    DefineCustomIntVariable("lockguard.sample_interval_ms",
+                            "How often the worker samples the wait graph (only when someone waits on a lock).",
+                            "Also how often audit entries and deadlocks are persisted. 0 pauses sampling.",
+                            &settings.sample_interval_ms, 1000, 0, 3600 * 1000, PGC_SIGHUP, GUC_UNIT_MS, nullptr,
+                            nullptr, nullptr);
+    DefineCustomIntVariable("lockguard.history_retention",
+                            "How long the worker keeps wait-graph history, deadlocks and audit rows.",
+                            nullptr, &settings.history_retention_s, 7 * 24 * 3600, 60, INT_MAX, PGC_SIGHUP,
+                            GUC_UNIT_S, nullptr, nullptr, nullptr);
+    DefineCustomBoolVariable("lockguard.override_policies",
+                             "Lets locks forbidden by lockguard.lock_policies through, auditing each one.",
+                             "For maintenance by superusers; every lock let through is written to the audit log.",
+                             &settings.override_policies, false, PGC_SUSET, 0, nullptr, nullptr, nullptr);
 }
 
 }  // namespace lockguard::pg

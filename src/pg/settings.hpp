@@ -14,6 +14,10 @@ struct Settings {
     char *tenant;               // lockguard.tenant: the tenant this session acts for, where allowed
     int max_tenants;            // lockguard.max_tenants: rows lockguard.tenants may have
     int max_tenant_roles;       // lockguard.max_tenant_roles: rows lockguard.tenant_roles may have
+    char *database;             // lockguard.database: where the background worker keeps history
+    int sample_interval_ms;     // lockguard.sample_interval_ms: wait-graph sampling period
+    int history_retention_s;    // lockguard.history_retention: how long history rows are kept
+    bool override_policies;     // lockguard.override_policies: let forbidden locks through, audited
 };
 
 extern Settings settings;

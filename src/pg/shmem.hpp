@@ -17,7 +17,7 @@ void register_shmem_part(const ShmemPart &part);
 void install_shmem_hooks();
 
 // lockguard's own LWLocks (one named tranche, "lockguard" in pg_stat_activity's wait_event).
-enum class LockguardLWLock { AuditRing = 0, WaitStats, Tenants, Count };
+enum class LockguardLWLock { AuditRing = 0, WaitStats, Tenants, Deadlocks, Count };
 LWLock *lockguard_lwlock(LockguardLWLock which);
 
 // True once _PG_init ran from shared_preload_libraries and shared memory is attached.

@@ -4,6 +4,7 @@
 #include "pg/boundary.hpp"
 #include "pg/queue_order.hpp"
 #include "pg/shmem.hpp"
+#include "pg/tenants.hpp"
 
 extern "C" {
 #include "funcapi.h"
@@ -20,7 +21,7 @@ using namespace lockguard::pg;
 
 namespace {
 
-constexpr int kRegistryColumns = 11;
+constexpr int kRegistryColumns = 12;
 
 void put_registry_row(ReturnSetInfo *rsinfo, int pid, const PublishedLock &lock, bool waiting,
                       TimestampTz wait_start) {
@@ -38,6 +39,7 @@ void put_registry_row(ReturnSetInfo *rsinfo, int pid, const PublishedLock &lock,
     values[9] = Int32GetDatum(lock.priority);
     values[10] = TimestampTzGetDatum(wait_start);
     nulls[10] = !waiting;
+    values[11] = CStringGetTextDatum(tenant_name(lock.tenant_slot));
     tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 }
 
