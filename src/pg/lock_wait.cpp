@@ -113,6 +113,8 @@ AcquireReport take_lock(const LockRequest &request) {
             raise_lock_timeout(lock, request.timeout_ms, request.timeout_ms - request.wait_budget_ms,
                                describe_holders(lock.ref));
         }
+        // While it waits it holds nothing: the held slot is taken again once granted.
+        release_pending_held();
         reserve_waiter(lock.tenant_slot);  // given back by clear_wait(), on every path
         TimestampTz started = GetCurrentTimestamp();
         LockManagerWait wait{&tag, lock.ref.mode};
@@ -135,6 +137,7 @@ AcquireReport take_lock(const LockRequest &request) {
         }
         count_wait();
         report = {LockOutcome::GrantedAfterWait, waited_us};
+        reserve_held(lock.tenant_slot);  // over budget now: the error aborts, releasing the lock
     }
     lock.subxact = GetCurrentSubTransactionId();
     (void) publish_held(lock);  // room was checked above; consumes the held reservation
