@@ -21,7 +21,9 @@ namespace {
 
 constexpr int kMaxHoldersShown = 8;
 
-// The processes holding the lock in a conflicting mode now (prepared transactions have no pid).
+// The processes holding the lock in a conflicting mode now. A prepared transaction keeps the
+// BackendId of the session that prepared it, which a live backend may use again: a holder counts
+// as that backend only if the backend runs the very transaction (same local xid).
 int collect_holders(const LockRef &ref, int32 *pids) {
     LOCKTAG tag;
     make_lock_tag(&tag, ref);
@@ -30,7 +32,8 @@ int collect_holders(const LockRef &ref, int32 *pids) {
     int found = 0;
     for (int i = 0; i < count && found < kMaxHoldersShown; i++) {
         PGPROC *proc = BackendIdGetProc(holders[i].backendId);
-        if (proc != nullptr && proc->pid != 0) pids[found++] = proc->pid;
+        if (proc != nullptr && proc != MyProc && proc->pid != 0 && proc->lxid == holders[i].localTransactionId)
+            pids[found++] = proc->pid;
     }
     return found;
 }
@@ -145,6 +148,20 @@ AcquireReport take_lock(const LockRequest &request) {
     return report;
 }
 
+void raise_phase_error(const LockRequest &request, ErrorData *error, TimestampTz started, const char *who) {
+    long waited_us = GetCurrentTimestamp() - started;
+    if (error->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE) {
+        record_wait_event(request.lock, request.resource_class, WaitEventOutcome::Timeout, waited_us, 1);
+        FreeErrorData(error);
+        raise_lock_timeout(request.lock, request.timeout_ms, waited_us / 1000, who);
+    }
+    if (error->sqlerrcode == ERRCODE_T_R_DEADLOCK_DETECTED) {
+        record_wait_event(request.lock, request.resource_class, WaitEventOutcome::Deadlock, waited_us, 1);
+        capture_deadlock_error(error, DeadlockSource::Lockguard);
+    }
+    ReThrowError(error);
+}
+
 void record_granted(const LockRequest &request, int tenant_slot, long waited_us) {
     PublishedLock lock = request.lock;
     lock.tenant_slot = tenant_slot;
@@ -152,7 +169,7 @@ void record_granted(const LockRequest &request, int tenant_slot, long waited_us)
 }
 
 void require_transaction_block(const char *function_name) {
-    if (!IsTransactionBlock() && statement_depth() <= 1)
+    if (!IsTransactionBlock() && called_by_client_statement(function_name))
         ereport(ERROR, (errcode(ERRCODE_NO_ACTIVE_SQL_TRANSACTION),
                         errmsg("%s can only be used in transaction blocks", function_name),
                         errdetail("Its lock is released when the transaction ends, which outside a transaction "

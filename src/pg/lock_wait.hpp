@@ -38,6 +38,12 @@ int remaining_ms(int timeout_ms, TimestampTz started);
 // the audit log.
 void record_granted(const LockRequest &request, int tenant_slot, long waited_us);
 
+// An error from a later phase of an acquisition (the row or table lock behind the gate):
+// a timeout becomes lockguard's 55P03 naming `who`, a deadlock is captured; both are recorded
+// in the statistics and the audit log like a gate's. Never returns.
+[[noreturn]] void raise_phase_error(const LockRequest &request, ErrorData *error, TimestampTz started,
+                                    const char *who);
+
 // Raises 55P03 for a lock not obtained in time; `who` says what held it.
 [[noreturn]] void raise_lock_timeout(const PublishedLock &lock, int timeout_ms, long waited_ms, const char *who);
 

@@ -5,6 +5,8 @@
 #include "core/resource_key.hpp"
 #include "pg/boundary.hpp"
 #include "pg/scoped_lock.hpp"
+#include "pg/tenants.hpp"
+#include "pg/wait_events.hpp"
 
 extern "C" {
 #include "access/htup_details.h"
@@ -126,10 +128,21 @@ void lock_table_for_reading(Oid relation, const char *display_name, int timeout_
     ErrorData *error = run_with_lock_timeout(
         left, [](void *arg) { LockRelationOid(static_cast<TableWait *>(arg)->relation, AccessShareLock); }, &wait);
     if (error == nullptr) return;
-    if (error->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE)
-        raise_lock_timeout(what, timeout_ms, (GetCurrentTimestamp() - started) / 1000,
-                           "a transaction holding a conflicting table lock");
-    ReThrowError(error);
+    LockRequest request{};
+    request.lock = what;
+    request.timeout_ms = timeout_ms;
+    snprintf(request.resource_class, sizeof(request.resource_class), "%s.%s",
+             get_namespace_name(get_rel_namespace(relation)), display_name);
+    raise_phase_error(request, error, started, "a transaction holding a conflicting table lock");
+}
+
+// A 64-bit hash of one key value that equal values share: the type's extended hash function
+// under the column's collation; for a type without one, its output text.
+uint64 key_value_hash(Form_pg_attribute attr, Datum value, const char *output_text) {
+    TypeCacheEntry *type = lookup_type_cache(attr->atttypid, TYPECACHE_HASH_EXTENDED_PROC_FINFO);
+    if (!OidIsValid(type->hash_extended_proc_finfo.fn_oid)) return named_resource_key(output_text);
+    return DatumGetUInt64(FunctionCall2Coll(&type->hash_extended_proc_finfo, attr->attcollation, value,
+                                            UInt64GetDatum(0)));
 }
 
 void check_row_privileges(Oid relation, const Relation rel, const AttrNumber *key_columns, int key_count) {
@@ -184,11 +197,15 @@ void resolve_row(ScopedRequest *request, Oid relation, const char *const *key_te
         ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
                         errmsg("the primary key of \"%s\" has %d column(s), but the key given has %d value(s)", relname,
                                columns, key_count),
-                        errhint(columns > 1 ? "Pass a composite key as a row value, for example ROW(1, 'a')." : 0)));
+                        columns > 1 ? errhint("Pass a composite key as a row value, for example ROW(1, 'a').")
+                                    : errhint("Pass the key as a single value, for example 42.")));
     check_row_privileges(relation, rel, key_columns, columns);
 
-    // The key in the columns' own types; its canonical text (the type's output) names the row.
+    // The key in the columns' own types. The gate is keyed by the type's own hash of each value
+    // (consistent with the key's equality, the same in every session whatever its DateStyle,
+    // TimeZone or encoding); the output text only names the row for people.
     const char *canonical[kMaxKeyColumns];
+    uint64 value_hashes[kMaxKeyColumns];
     std::string_view parts[kMaxKeyColumns];
     StringInfoData display;
     initStringInfo(&display);
@@ -203,7 +220,8 @@ void resolve_row(ScopedRequest *request, Oid relation, const char *const *key_te
                                                       attr->atttypmod);
         getTypeOutputInfo(attr->atttypid, &output_function, &varlena);
         canonical[i] = OidOutputFunctionCall(output_function, request->key_values[i]);
-        parts[i] = canonical[i];
+        value_hashes[i] = key_value_hash(attr, request->key_values[i], canonical[i]);
+        parts[i] = std::string_view(reinterpret_cast<const char *>(&value_hashes[i]), sizeof(uint64));
         appendStringInfo(&display, "%s%s", i > 0 ? ", " : "", canonical[i]);
     }
     appendStringInfoChar(&display, ')');
@@ -234,12 +252,8 @@ bool lock_row(ScopedRequest *request, int timeout_ms, TimestampTz started) {
         query.plan = row_plan(request, left == 0 ? RowQueryForm::NoWait : RowQueryForm::Wait);
         ErrorData *error = left == 0 ? run_catching_error(run_row_query, &query)
                                      : run_with_lock_timeout(left, run_row_query, &query);
-        if (error != nullptr) {
-            if (error->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE)
-                raise_lock_timeout(request->gate.lock, timeout_ms, (GetCurrentTimestamp() - started) / 1000,
-                                   "a transaction that locked the row without lockguard");
-            ReThrowError(error);
-        }
+        if (error != nullptr)
+            raise_phase_error(request->gate, error, started, "a transaction that locked the row without lockguard");
     }
     bool found = query.rows > 0;
     SPI_finish();

@@ -33,6 +33,7 @@ bool acquire_scoped(ScopedRequest *request, int timeout_ms, TimestampTz started)
     request->gate.timeout_ms = timeout_ms;
     request->gate.wait_budget_ms = remaining_ms(timeout_ms, started);
     AcquireReport report = take_lock(request->gate);
+    request->gate.lock.tenant_slot = report.tenant_slot;  // later phases record under it
     bool found = true;
     switch (request->gate.lock.scope) {
         case LockScope::Named:

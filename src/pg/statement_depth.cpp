@@ -4,6 +4,7 @@
 
 extern "C" {
 #include "executor/executor.h"
+#include "tcop/tcopprot.h"
 #include "tcop/utility.h"
 }
 
@@ -11,14 +12,15 @@ namespace lockguard::pg {
 
 namespace {
 
-int depth = 0;
+int executor_depth = 0;
+int utility_depth = 0;
 ExecutorRun_hook_type previous_executor_run = nullptr;
 ExecutorFinish_hook_type previous_executor_finish = nullptr;
 ProcessUtility_hook_type previous_process_utility = nullptr;
 
 // These hooks hold no C++ objects: PostgreSQL errors pass through them as usual.
 void run_executor(QueryDesc *query, ScanDirection direction, uint64 count, bool execute_once) {
-    depth++;
+    executor_depth++;
     PG_TRY();
     {
         if (previous_executor_run)
@@ -28,13 +30,13 @@ void run_executor(QueryDesc *query, ScanDirection direction, uint64 count, bool 
     }
     PG_FINALLY();
     {
-        depth--;
+        executor_depth--;
     }
     PG_END_TRY();
 }
 
 void finish_executor(QueryDesc *query) {
-    depth++;
+    executor_depth++;
     PG_TRY();
     {
         if (previous_executor_finish)
@@ -44,7 +46,7 @@ void finish_executor(QueryDesc *query) {
     }
     PG_FINALLY();
     {
-        depth--;
+        executor_depth--;
     }
     PG_END_TRY();
 }
@@ -52,7 +54,7 @@ void finish_executor(QueryDesc *query) {
 void process_utility(PlannedStmt *statement, const char *query_string, bool read_only_tree,
                      ProcessUtilityContext context, ParamListInfo params, QueryEnvironment *query_env,
                      DestReceiver *dest, QueryCompletion *completion) {
-    depth++;
+    utility_depth++;
     PG_TRY();
     {
         if (previous_process_utility)
@@ -64,7 +66,7 @@ void process_utility(PlannedStmt *statement, const char *query_string, bool read
     }
     PG_FINALLY();
     {
-        depth--;
+        utility_depth--;
     }
     PG_END_TRY();
 }
@@ -80,6 +82,9 @@ void install_statement_depth_hooks() {
     ProcessUtility_hook = process_utility;
 }
 
-int statement_depth() { return depth; }
+bool called_by_client_statement(const char *function_name) {
+    if (executor_depth > 1 || utility_depth > 0) return false;  // inside a function, DO or CALL
+    return debug_query_string != nullptr && strcasestr(debug_query_string, function_name) != nullptr;
+}
 
 }  // namespace lockguard::pg
