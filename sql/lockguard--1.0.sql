@@ -800,3 +800,263 @@ REVOKE ALL ON lockguard.fencing_seen, lockguard.operations, lockguard.fencing_co
 GRANT SELECT ON lockguard.fencing_seen, lockguard.operations TO lockguard_monitor;
 REVOKE ALL ON FUNCTION lockguard.expire_operations(interval) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION lockguard.expire_operations(interval) TO lockguard_admin;
+
+------------------------------------------------------------------------------------------
+-- Guardrails (docs/guardrails.md): lock policies checked before a table lock is requested
+-- (LOCK TABLE, DDL, lockguard_acquire_table, whole-table FOR UPDATE), and ending runaway
+-- blockers. Only administrators change the policies; every rejection, override and ended
+-- session is written to the audit ring (lockguard.audit).
+------------------------------------------------------------------------------------------
+-- Column order is read by the library: append new columns at the end only.
+CREATE TABLE lockguard.lock_policies (
+    relation regclass PRIMARY KEY,
+    forbidden_modes text[] NOT NULL
+        DEFAULT ARRAY['SHARE', 'SHARE ROW EXCLUSIVE', 'EXCLUSIVE', 'ACCESS EXCLUSIVE'],
+    exempt_roles regrole[] NOT NULL DEFAULT '{}',
+    reason text NOT NULL CHECK (btrim(reason) <> ''),
+    forbid_exclusive_row_marks boolean NOT NULL DEFAULT false,
+    enabled boolean NOT NULL DEFAULT true,
+    CONSTRAINT forbidden_modes_are_table_lock_modes CHECK (
+        cardinality(forbidden_modes) > 0
+        AND array_position(forbidden_modes, NULL) IS NULL
+        AND forbidden_modes <@ ARRAY['ACCESS SHARE', 'ROW SHARE', 'ROW EXCLUSIVE', 'SHARE UPDATE EXCLUSIVE',
+                                     'SHARE', 'SHARE ROW EXCLUSIVE', 'EXCLUSIVE', 'ACCESS EXCLUSIVE'])
+);
+COMMENT ON TABLE lockguard.lock_policies IS
+'Protected tables: table-lock modes refused on them (SQLSTATE LG004), roles exempt, and the reason shown';
+SELECT pg_catalog.pg_extension_config_dump('lockguard.lock_policies', '');
+
+-- Accepts any spelling of the mode names ('access exclusive', 'AccessExclusiveLock', 'share mode')
+-- and stores the canonical LOCK TABLE names, weakest first, once each.
+CREATE FUNCTION lockguard._normalize_lock_policy() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    canonical CONSTANT text[] := ARRAY['ACCESS SHARE', 'ROW SHARE', 'ROW EXCLUSIVE', 'SHARE UPDATE EXCLUSIVE',
+                                       'SHARE', 'SHARE ROW EXCLUSIVE', 'EXCLUSIVE', 'ACCESS EXCLUSIVE'];
+    spelled text;
+    name text;
+    found_modes text[] := '{}';
+    kind "char";
+BEGIN
+    SELECT c.relkind INTO kind FROM pg_class c WHERE c.oid = NEW.relation;
+    IF kind IS NULL OR kind NOT IN ('r', 'p', 'm', 'f') THEN
+        RAISE EXCEPTION '"%" is not a table', NEW.relation
+            USING ERRCODE = 'wrong_object_type',
+                  HINT = 'Policies protect tables. LOCK on a view is checked against the policies of the tables it reads.';
+    END IF;
+    FOREACH spelled IN ARRAY coalesce(NEW.forbidden_modes, '{}') LOOP
+        IF spelled IS NULL THEN
+            RAISE EXCEPTION 'forbidden_modes must not contain null' USING ERRCODE = 'null_value_not_allowed';
+        END IF;
+        name := upper(regexp_replace(btrim(spelled), '\s+', ' ', 'g'));
+        name := regexp_replace(name, ' MODE$', '');
+        name := CASE name
+            WHEN 'ACCESSSHARELOCK' THEN 'ACCESS SHARE' WHEN 'ROWSHARELOCK' THEN 'ROW SHARE'
+            WHEN 'ROWEXCLUSIVELOCK' THEN 'ROW EXCLUSIVE' WHEN 'SHAREUPDATEEXCLUSIVELOCK' THEN 'SHARE UPDATE EXCLUSIVE'
+            WHEN 'SHARELOCK' THEN 'SHARE' WHEN 'SHAREROWEXCLUSIVELOCK' THEN 'SHARE ROW EXCLUSIVE'
+            WHEN 'EXCLUSIVELOCK' THEN 'EXCLUSIVE' WHEN 'ACCESSEXCLUSIVELOCK' THEN 'ACCESS EXCLUSIVE'
+            ELSE name END;
+        IF NOT name = ANY (canonical) THEN
+            RAISE EXCEPTION 'unknown table lock mode "%"', spelled
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'Valid modes: ' || array_to_string(canonical, ', ') || '.';
+        END IF;
+        found_modes := found_modes || name;
+    END LOOP;
+    IF cardinality(found_modes) = 0 THEN
+        RAISE EXCEPTION 'a lock policy must forbid at least one lock mode'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Delete the policy, or set enabled = false, to allow every mode.';
+    END IF;
+    NEW.forbidden_modes := ARRAY(SELECT m FROM unnest(canonical) WITH ORDINALITY AS c(m, n)
+                                 WHERE m = ANY (found_modes) ORDER BY n);
+    RETURN NEW;
+END $$;
+
+-- Tells every backend to reload its policy cache once this transaction commits.
+CREATE FUNCTION lockguard._lock_policies_changed() RETURNS trigger
+AS 'MODULE_PATHNAME', 'lockguard_lock_policies_changed'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+CREATE TRIGGER normalize_lock_policy BEFORE INSERT OR UPDATE ON lockguard.lock_policies
+    FOR EACH ROW EXECUTE FUNCTION lockguard._normalize_lock_policy();
+CREATE TRIGGER lock_policies_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON lockguard.lock_policies
+    FOR EACH STATEMENT EXECUTE FUNCTION lockguard._lock_policies_changed();
+
+-- Roles whose sessions lockguard.end_blockers() never ends (besides the exempt roles of the
+-- lock policies), e.g. the role that runs migrations.
+CREATE TABLE lockguard.blocker_exempt_roles (
+    role regrole PRIMARY KEY,
+    reason text
+);
+COMMENT ON TABLE lockguard.blocker_exempt_roles IS
+'Roles whose sessions lockguard.end_blockers() leaves alone (as it does for exempt roles of lock policies)';
+SELECT pg_catalog.pg_extension_config_dump('lockguard.blocker_exempt_roles', '');
+
+-- Root blockers now: sessions others wait for, directly or down a chain, that wait for no one.
+-- blocking_for is the longest wait among the sessions it blocks. SECURITY DEFINER to see every
+-- session's query; EXECUTE is limited to those who may end blockers.
+CREATE FUNCTION lockguard._root_blockers(
+    OUT pid integer, OUT usesysid oid, OUT usename name, OUT application_name text, OUT state text,
+    OUT backend_type text, OUT query text, OUT blocking_for interval, OUT blocked_count integer,
+    OUT blocked_pids integer[], OUT is_superuser boolean, OUT exempt boolean)
+RETURNS SETOF record
+LANGUAGE sql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH RECURSIVE waiters AS (
+        SELECT l.pid, min(l.waitstart) AS waitstart
+        FROM pg_locks l WHERE NOT l.granted AND l.pid IS NOT NULL
+        GROUP BY l.pid),
+    edges AS (
+        SELECT w.pid AS waiter, b.pid AS blocker, w.waitstart
+        FROM waiters w, unnest(pg_blocking_pids(w.pid)) AS b(pid)
+        WHERE b.pid <> 0),                                   -- 0: a prepared transaction
+    reach(root, waiter, waitstart) AS (
+        SELECT e.blocker, e.waiter, e.waitstart FROM edges e
+        WHERE NOT EXISTS (SELECT 1 FROM edges x WHERE x.waiter = e.blocker)
+        UNION
+        SELECT r.root, e.waiter, e.waitstart FROM reach r JOIN edges e ON e.blocker = r.waiter),
+    roots AS (
+        SELECT r.root, clock_timestamp() - min(r.waitstart) AS blocking_for,
+               count(DISTINCT r.waiter)::integer AS blocked_count,
+               array_agg(DISTINCT r.waiter ORDER BY r.waiter) AS blocked_pids
+        FROM reach r GROUP BY r.root),
+    exempt_roles AS (
+        SELECT unnest(p.exempt_roles)::oid AS role FROM lockguard.lock_policies p WHERE p.enabled
+        UNION
+        SELECT e.role::oid FROM lockguard.blocker_exempt_roles e)
+    SELECT r.root, a.usesysid, a.usename, a.application_name, a.state, a.backend_type, a.query,
+           coalesce(r.blocking_for, interval '0'), r.blocked_count, r.blocked_pids,
+           coalesce((SELECT u.rolsuper FROM pg_roles u WHERE u.oid = a.usesysid), false),
+           EXISTS (
+               WITH RECURSIVE member_of(role) AS (
+                   SELECT a.usesysid
+                   UNION
+                   SELECT m.roleid FROM pg_auth_members m JOIN member_of ON m.member = member_of.role)
+               SELECT 1 FROM member_of JOIN exempt_roles x ON x.role = member_of.role)
+    FROM roots r
+    JOIN pg_stat_activity a ON a.pid = r.root
+$$;
+
+-- Whether pid still blocks anyone (live lock-manager data, not the statistics snapshot).
+CREATE FUNCTION lockguard._still_blocking(blocker integer) RETURNS boolean
+LANGUAGE sql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT EXISTS (SELECT 1 FROM pg_locks l WHERE NOT l.granted AND blocker = ANY (pg_blocking_pids(l.pid)))
+$$;
+
+CREATE FUNCTION lockguard._end_blocker(pid integer, terminate boolean, blocking_for interval,
+                                       blocked_pids integer[], query text)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'lockguard_end_blocker'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+-- Finds root blockers that have blocked others for at least min_blocking. A dry run (the
+-- default) only lists them. Otherwise it cancels each one's statement, waits up to grace, and
+-- terminates the session only if it still blocks (an idle-in-transaction session always does).
+-- Leaves alone: superusers' sessions (unless include_superusers, superusers only), replication
+-- connections, background processes, exempt roles, this session; ends at most max_to_end.
+CREATE FUNCTION lockguard.end_blockers(
+    min_blocking interval DEFAULT '30 seconds',
+    dry_run boolean DEFAULT true,
+    grace interval DEFAULT '5 seconds',
+    max_to_end integer DEFAULT 1,
+    include_superusers boolean DEFAULT false)
+RETURNS TABLE(pid integer, usename name, application_name text, state text, blocking_for interval,
+              blocked_count integer, query text, action text)
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    b record;
+    decided jsonb := '{}';
+    chosen integer := 0;
+    cancelled integer[] := '{}';
+    still integer[];
+    deadline timestamptz;
+    blocker integer;
+    verdict text;
+BEGIN
+    IF NOT (pg_has_role('pg_signal_backend', 'USAGE') OR pg_has_role('lockguard_admin', 'USAGE')) THEN
+        RAISE EXCEPTION 'permission denied to end blocking sessions'
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'Only superusers and members of pg_signal_backend or lockguard_admin may.';
+    END IF;
+    IF min_blocking IS NULL OR dry_run IS NULL OR grace IS NULL OR max_to_end IS NULL OR include_superusers IS NULL THEN
+        RAISE EXCEPTION 'arguments of lockguard.end_blockers() must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF min_blocking < interval '0' OR grace < interval '0' OR max_to_end < 0 THEN
+        RAISE EXCEPTION 'min_blocking, grace and max_to_end must not be negative'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF include_superusers AND NOT (SELECT u.rolsuper FROM pg_roles u WHERE u.rolname = current_user) THEN
+        RAISE EXCEPTION 'only superusers may end superusers'' sessions'
+            USING ERRCODE = 'insufficient_privilege', HINT = 'Call it without include_superusers.';
+    END IF;
+
+    FOR b IN SELECT r.* FROM lockguard._root_blockers() r
+             WHERE r.blocking_for >= min_blocking ORDER BY r.blocking_for DESC, r.pid LOOP
+        verdict := CASE
+            WHEN b.pid = pg_backend_pid() THEN 'skipped: this session'
+            WHEN b.backend_type = 'walsender' THEN 'skipped: replication connection'
+            WHEN b.backend_type IS DISTINCT FROM 'client backend' THEN 'skipped: background process'
+            WHEN b.is_superuser AND NOT include_superusers THEN 'skipped: superuser'
+            WHEN b.exempt THEN 'skipped: exempt role'
+            WHEN chosen >= max_to_end THEN 'skipped: max_to_end reached'
+            WHEN dry_run THEN 'would cancel'
+            END;
+        IF verdict IS NULL THEN
+            verdict := CASE WHEN lockguard._end_blocker(b.pid, false, b.blocking_for, b.blocked_pids, b.query)
+                            THEN 'cancelled' ELSE 'gone' END;
+            cancelled := cancelled || b.pid;
+        END IF;
+        IF verdict IN ('would cancel', 'cancelled', 'gone') THEN
+            chosen := chosen + 1;
+        END IF;
+        decided := decided || jsonb_build_object(b.pid::text, jsonb_build_object(
+            'pid', b.pid, 'usename', b.usename, 'application_name', b.application_name, 'state', b.state,
+            'blocking_for', b.blocking_for, 'blocked_count', b.blocked_count, 'query', b.query,
+            'action', verdict, 'blocked_pids', b.blocked_pids));
+    END LOOP;
+
+    -- Grace: a cancelled statement releases its locks when its transaction aborts; a session
+    -- that still blocks afterwards (idle in transaction, or ignoring the cancel) is terminated.
+    IF cardinality(cancelled) > 0 THEN
+        deadline := clock_timestamp() + grace;
+        LOOP
+            still := ARRAY(SELECT c FROM unnest(cancelled) AS c WHERE lockguard._still_blocking(c));
+            EXIT WHEN cardinality(still) = 0 OR clock_timestamp() >= deadline;
+            PERFORM pg_sleep(0.05);
+        END LOOP;
+        FOREACH blocker IN ARRAY still LOOP
+            IF lockguard._end_blocker(blocker, true, (decided -> blocker::text ->> 'blocking_for')::interval,
+                                      ARRAY(SELECT jsonb_array_elements_text(decided -> blocker::text -> 'blocked_pids'))::integer[],
+                                      decided -> blocker::text ->> 'query') THEN
+                decided := jsonb_set(decided, ARRAY[blocker::text, 'action'], '"terminated"');
+            END IF;
+        END LOOP;
+    END IF;
+
+    RETURN QUERY
+    SELECT x.pid, x.usename, x.application_name, x.state, x.blocking_for, x.blocked_count, x.query, x.action
+    FROM jsonb_each(decided) AS d(key, value),
+         jsonb_to_record(d.value) AS x(pid integer, usename name, application_name text, state text,
+                                       blocking_for interval, blocked_count integer, query text, action text)
+    ORDER BY x.blocking_for DESC, x.pid;
+END $$;
+COMMENT ON FUNCTION lockguard.end_blockers(interval, boolean, interval, integer, boolean) IS
+'List (dry_run, the default) or end root blockers that blocked others for at least min_blocking: cancel, then terminate after grace if still blocking; audited';
+
+REVOKE ALL ON lockguard.lock_policies, lockguard.blocker_exempt_roles FROM PUBLIC;
+GRANT SELECT ON lockguard.lock_policies, lockguard.blocker_exempt_roles TO lockguard_monitor;
+GRANT INSERT, UPDATE, DELETE ON lockguard.lock_policies, lockguard.blocker_exempt_roles TO lockguard_admin;
+REVOKE ALL ON FUNCTION lockguard._root_blockers(), lockguard._still_blocking(integer),
+    lockguard._end_blocker(integer, boolean, interval, integer[], text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION lockguard._root_blockers(), lockguard._still_blocking(integer),
+    lockguard._end_blocker(integer, boolean, interval, integer[], text) TO lockguard_admin, pg_signal_backend;
+-- end of the guardrails section

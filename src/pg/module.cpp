@@ -2,6 +2,7 @@
 // installs its hooks here, once, in the postmaster.
 #include "pg/backend_slots.hpp"
 #include "pg/deadlock_capture.hpp"
+#include "pg/guardrails.hpp"
 #include "pg/queue_order.hpp"
 #include "pg/settings.hpp"
 #include "pg/shmem.hpp"
@@ -34,6 +35,7 @@ void _PG_init(void) {
     register_deadlock_capture();
     install_shmem_hooks();
     install_statement_depth_hooks();
+    install_guardrail_hooks();
     install_deadlock_hook();
     register_worker();
 }

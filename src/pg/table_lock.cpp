@@ -1,6 +1,7 @@
 // Table scope: one of PostgreSQL's eight table lock modes, with LOCK TABLE's privileges and its
 // recursion into inheritance children and partitions, behind a lockguard gate per table.
 #include "pg/boundary.hpp"
+#include "pg/guardrails.hpp"
 #include "pg/scoped_lock.hpp"
 
 extern "C" {
@@ -56,6 +57,7 @@ void set_table_mode(ScopedRequest *request, TableLockMode mode) {
     Oid relation = request->relation;
     LOCKMODE lockmode = static_cast<LOCKMODE>(mode);  // TableLockMode values are LOCKMODEs
     check_table_privileges(relation, lockmode, get_rel_name(relation), get_rel_relkind(relation));
+    check_table_lock_policy(relation, lockmode, true, "lockguard_acquire_table");  // the same policies as LOCK TABLE
     request->table_mode = mode;
     request->gate.lock.ref.mode = lockmode;
     strlcpy(request->gate.lock.mode_name, table_lock_mode_name(mode), sizeof(request->gate.lock.mode_name));

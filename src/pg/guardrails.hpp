@@ -1,0 +1,37 @@
+// Guardrails: lock policies (lockguard.lock_policies) enforced before a lock is requested.
+//
+// A ProcessUtility hook works out which table locks LOCK TABLE and DDL would take (through
+// views, inheritance and partition trees, foreign keys) and an ExecutorStart hook looks at the
+// plan's exclusive row marks; a forbidden lock is refused with SQLSTATE LG004 unless the role is
+// exempt or a superuser set lockguard.override_policies. Rejections and overrides are audited in
+// the shared audit ring, so a rolled-back transaction cannot lose them.
+#pragma once
+
+#include "pg/pg_prelude.hpp"
+#include "pg/wait_events.hpp"
+
+namespace lockguard::pg {
+
+// Audit outcomes of guardrail events. They continue WaitEventOutcome's numbering; its
+// wait_event_outcome_name() should name them "rejected", "override", "cancelled", "terminated".
+constexpr WaitEventOutcome kOutcomeRejected = static_cast<WaitEventOutcome>(5);
+constexpr WaitEventOutcome kOutcomeOverride = static_cast<WaitEventOutcome>(6);
+constexpr WaitEventOutcome kOutcomeCancelled = static_cast<WaitEventOutcome>(7);
+constexpr WaitEventOutcome kOutcomeTerminated = static_cast<WaitEventOutcome>(8);
+
+// LG004: a lock forbidden by a lockguard policy.
+#define ERRCODE_LOCKGUARD_POLICY_VIOLATION MAKE_SQLSTATE('L', 'G', '0', '0', '4')
+
+// Called once from _PG_init.
+void install_guardrail_hooks();
+
+// Raises LG004 unless taking `mode` on `relation` (and on its inheritance children and
+// partitions, when `with_children`) is allowed for the current user. `command` names what asked
+// for the lock in the error ("LOCK TABLE"). Holds only trivial objects; may throw (C++) while
+// loading policies, so call it under run_at_boundary().
+void check_table_lock_policy(Oid relation, LOCKMODE mode, bool with_children, const char *command);
+
+// Fills a trace id for an audit entry (lockguard.trace_id, or a traceparent in application_name).
+void fill_audit_trace_id(char *out, size_t size);
+
+}  // namespace lockguard::pg
