@@ -772,8 +772,8 @@ SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION lockguard.complete_operation(text, jsonb) IS
 'Record the result of an operation claimed in this transaction';
 
--- Retention: a key is kept at least older_than after its claim; the background worker calls
--- this with the default. A client must not retry an operation after its key may have expired.
+-- Retention: a key is kept at least older_than after its claim; call this periodically (cron,
+-- pg_cron). A client must not retry an operation after its key may have expired.
 CREATE FUNCTION lockguard.expire_operations(older_than interval DEFAULT '7 days') RETURNS bigint
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
