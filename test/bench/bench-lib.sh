@@ -43,8 +43,8 @@ lgb_cluster() {
   lg_cluster_start "$dir/data" "$port" "${LGB_SETTINGS[@]}"
   lg_psql -d postgres -c "CREATE DATABASE bench" >/dev/null || lg_die "CREATE DATABASE bench failed"
   lg_log "loading $rows rows"
-  lg_psql -d bench -v ON_ERROR_STOP=1 -v rows="$rows" -f "$LGB_DIR/setup.sql" >/dev/null 2>&1 \
-    || lg_die "loading the benchmark data failed"
+  lg_psql -d bench -v ON_ERROR_STOP=1 -v rows="$rows" -f "$LGB_DIR/setup.sql" >"$dir/setup.log" 2>&1 \
+    || { cat "$dir/setup.log" >&2; lg_die "loading the benchmark data failed"; }
   LGB_CONNINFO="host=$LG_SOCK port=$LG_PORT dbname=bench user=postgres application_name=lgbench"
 }
 
@@ -95,4 +95,21 @@ lgb_run_all() {
   for c in "${LGB_PRIORITY_CONTENDERS[@]}"; do lgb_point "$results" priority priority "$c" 32 5 --high-share 0.1; done
   # Noisy neighbour (tenants issue) and monitoring overhead (monitoring issue) are not measured
   # yet: add their scenarios here when those features land (see docs/benchmarks.md).
+}
+
+# lgb_private_pg DIR: a private copy of the PostgreSQL 15 installation (binaries, libraries,
+# share; headers by symlink) in DIR, and LG_BINDIR pointed at it. PostgreSQL finds its share and
+# library directories relative to its binaries, so lockguard installs into DIR and the cluster
+# loads it from there: an install into the system's directories by anyone else (a shared build
+# machine) can neither break CREATE EXTENSION nor swap the library under a running benchmark.
+lgb_private_pg() {
+  local dir=$1
+  rm -rf "$dir"
+  mkdir -p "$dir/usr/lib/postgresql" "$dir/usr/share/postgresql" "$dir/usr/include"
+  cp -a "/usr/lib/postgresql/$LG_PG_MAJOR" "$dir/usr/lib/postgresql/" || lg_die "copying PostgreSQL failed"
+  cp -a "/usr/share/postgresql/$LG_PG_MAJOR" "$dir/usr/share/postgresql/" || lg_die "copying PostgreSQL failed"
+  ln -s /usr/include/postgresql "$dir/usr/include/postgresql"
+  rm -f "$dir/usr/lib/postgresql/$LG_PG_MAJOR/lib/lockguard.so" "$dir/usr/share/postgresql/$LG_PG_MAJOR/extension/lockguard"*
+  LG_BINDIR=$dir/usr/lib/postgresql/$LG_PG_MAJOR/bin
+  LG_PGXS_DIR=$dir/usr/lib/postgresql/$LG_PG_MAJOR/lib/pgxs
 }

@@ -103,9 +103,10 @@ def plot(results, outdir):
                     p95 = [str(max(m[c]["txn_ms"]["p95"] or 0.001, 0.001)) if c in m else "NaN" for c in conts]
                     f.write(f"{n} " + " ".join(tps) + " " + " ".join(p95) + "\n")
             k = len(conts)
+            gp += "set key below horizontal maxrows 3\n"
             gp += "set xlabel 'clients'\nset logscale x 2\nset ylabel 'committed transactions per second'\nset yrange [0:*]\n"
             gp += f"plot for [i=2:{k + 1}] {gp_quote(dat)} using 1:i with linespoints lw 2 title columnheader(i)\n"
-            gp += "set logscale y\nset yrange [*:*]\nset ylabel 'transaction latency p95 (ms, log)'\nset key top left\n"
+            gp += "set logscale y\nset yrange [*:*]\nset ylabel 'transaction latency p95 (ms, log)'\n"
             gp += f"plot for [i={k + 2}:{2 * k + 1}] {gp_quote(dat)} using 1:i with linespoints lw 2 title columnheader(i)\n"
         elif scenario == "priority":
             m = by_contender(rows, scenario)
@@ -343,8 +344,11 @@ def markdown(results, meta_path, out_path):
       "It proves the pipeline; the figures are indicative only. The lead will re-run it on a quiet machine.\n")
     w("## How to run\n")
     w("```\nsudo bash test/bench/run.sh           # full run: docs/bench/results-full.jsonl, docs/bench/*.png, this file\n"
-      "sudo bash test/bench/run.sh --quick   # every scenario for ~1.5 s; asserts results exist, never speed\n```\n")
-    w("The runner installs what it needs (Debian packages, lockguard into PostgreSQL 15), builds the load driver "
+      "sudo bash test/bench/run.sh --quick   # every scenario for about 1 s; asserts results exist, never speed\n"
+      "LG_BENCH_REF=<commit> sudo bash test/bench/run.sh   # benchmark another commit (default HEAD; 'worktree': the checkout)\n```\n")
+    w("The runner installs what it needs (Debian packages; lockguard, built from a clean `git archive` of the commit, "
+      "into a private copy of the PostgreSQL 15 installation so that other installs on the machine cannot interfere), "
+      "builds the load driver "
       "(`test/bench/driver`, C++17 + libpq), starts a private cluster, loads the data, runs every scenario for every "
       "contender in the same run, then draws the pictures with gnuplot and writes this file.\n")
     w("## Machine and settings\n")

@@ -5,12 +5,15 @@
 #   sudo bash test/bench/run.sh           # full run (about 20-25 minutes on 2 cores):
 #                                         #   docs/bench/results-full.jsonl, docs/bench/*.png,
 #                                         #   docs/benchmarks.md regenerated
-#   sudo bash test/bench/run.sh --quick   # every scenario for about 1.5 s, few client counts;
+#   sudo bash test/bench/run.sh --quick   # every scenario for about 1 s, few client counts;
 #                                         #   asserts each point produced results (never speed),
 #                                         #   ends with "N passed, N failed"
 #
 # Environment: LG_BENCH_STAGE (default /tmp/lockguard-bench), LG_BENCH_PORT (default 54341),
-# LG_BENCH_DURATION / LG_BENCH_WARMUP (seconds per point; full default 8 and 2).
+# LG_BENCH_DURATION / LG_BENCH_WARMUP (seconds per point; full default 8 and 2), LG_BENCH_REF
+# (the commit to build, default HEAD, exported with git archive; "worktree": the checkout as is),
+# LG_BENCH_PRIVATE_PG (default 1: install lockguard into a private copy of PostgreSQL, see
+# lgb_private_pg; 0: into the system's PostgreSQL).
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/bench-lib.sh"
@@ -35,7 +38,26 @@ fi
 LGB_QUICK_ROWS=20000
 ROWS=$([ "$MODE" = quick ] && echo $LGB_QUICK_ROWS || echo 1000000)
 
-lg_stage_and_install "$STAGE"
+if [ "${LG_BENCH_PRIVATE_PG:-1}" = 1 ]; then
+  lgb_private_pg "$STAGE-pg"
+  lg_log "using a private copy of PostgreSQL in $STAGE-pg"
+fi
+
+# Build a committed version (LG_BENCH_REF, default HEAD) from a clean export, so that work in
+# progress in the checkout never ends up in the numbers; LG_BENCH_REF=worktree builds the checkout.
+REF=${LG_BENCH_REF:-HEAD}
+if [ "$REF" != worktree ] && git -C "$LG_REPO" rev-parse -q --verify "$REF^{commit}" >/dev/null 2>&1; then
+  VERSION=$(git -C "$LG_REPO" rev-parse --short "$REF^{commit}")
+  SRC=$STAGE-src
+  rm -rf "$SRC"; mkdir -p "$SRC"
+  git -C "$LG_REPO" archive "$REF" | tar -x -C "$SRC" || lg_die "git archive $REF failed"
+  REPO_SAVED=$LG_REPO; LG_REPO=$SRC
+  lg_stage_and_install "$STAGE"
+  LG_REPO=$REPO_SAVED
+else
+  VERSION="$(git -C "$LG_REPO" rev-parse --short HEAD 2>/dev/null || echo unknown) + working tree ($(git -C "$LG_REPO" status --porcelain 2>/dev/null | wc -l) changed files)"
+  lg_stage_and_install "$STAGE"
+fi
 LGB_WORK=$STAGE/bench
 mkdir -p "$LGB_WORK"
 LGB_DRIVER=$LGB_WORK/lgbench
@@ -71,8 +93,8 @@ META=$LGB_WORK/meta-$MODE.txt
   echo "memory: $(free -m | awk '/^Mem:/ {printf "%.1f GiB", $2/1024}')"
   echo "kernel: $(uname -r)"
   echo "os: $(. /etc/os-release && echo "$PRETTY_NAME")"
-  echo "postgres: $("$LG_BINDIR/postgres" --version)"
-  echo "lockguard: $(git -C "$LG_REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+  echo "postgres: $("$LG_BINDIR/postgres" --version)$([ "${LG_BENCH_PRIVATE_PG:-1}" = 1 ] && echo " (private copy of the Debian package's installation)")"
+  echo "lockguard: $VERSION"
   echo "loadavg_before: $LOAD_BEFORE"
   echo "loadavg_after: $LOAD_AFTER"
   echo "setting: shared_preload_libraries = 'lockguard'"
