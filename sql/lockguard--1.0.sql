@@ -116,7 +116,7 @@ COMMENT ON FUNCTION lockguard_acquire_all(lockguard.lock_request[], integer, int
 CREATE FUNCTION lockguard._lock_registry(
     OUT pid integer, OUT database oid, OUT classid oid, OUT objid oid, OUT objsubid smallint,
     OUT lockmode text, OUT resource text, OUT scope text, OUT mode text, OUT priority integer,
-    OUT wait_start timestamptz, OUT tenant text)
+    OUT wait_start timestamptz, OUT tenant text, OUT resource_class text)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'lockguard_lock_registry'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
@@ -164,7 +164,8 @@ COMMENT ON FUNCTION lockguard.queue_stats() IS
 ------------------------------------------------------------------------------------------
 CREATE FUNCTION lockguard._audit_buffer(
     OUT epoch timestamptz, OUT seq bigint, OUT logged_at timestamptz, OUT pid integer,
-    OUT role_oid oid, OUT database_oid oid, OUT tenant text, OUT resource text, OUT scope text,
+    OUT role_oid oid, OUT database_oid oid, OUT tenant text, OUT resource text, OUT resource_class text,
+    OUT scope text,
     OUT mode text, OUT priority integer, OUT waited_ms double precision, OUT outcome text,
     OUT attempts integer, OUT blocking_pids integer[], OUT trace_id text)
 RETURNS SETOF record
@@ -180,6 +181,7 @@ CREATE TABLE lockguard.audit_log (
     database_oid oid,
     tenant text,
     resource text NOT NULL,
+    resource_class text NOT NULL,   -- the schema-qualified table, or a name's prefix before ':'
     scope text NOT NULL,
     mode text NOT NULL,
     priority integer NOT NULL,
@@ -202,7 +204,7 @@ entries AS (
     SELECT b.* FROM lockguard._audit_buffer() b
     LEFT JOIN persisted p ON p.epoch = b.epoch
     WHERE b.seq > coalesce(p.last_seq, 0))
-SELECT e.logged_at, e.pid, r.rolname AS role, d.datname AS database, e.tenant, e.resource, e.scope,
+SELECT e.logged_at, e.pid, r.rolname AS role, d.datname AS database, e.tenant, e.resource, e.resource_class, e.scope,
        e.mode, e.priority, round(e.waited_ms::numeric, 3) AS waited_ms, e.outcome, e.attempts,
        e.blocking_pids, e.trace_id, e.epoch, e.seq
 FROM entries e
@@ -368,8 +370,8 @@ SELECT w.pid AS waiter_pid,
        b.pid AS blocker_pid,
        w.locktype,
        CASE w.locktype
-           WHEN 'relation' THEN w.relation::regclass::text
-           WHEN 'tuple' THEN format('%s (%s,%s)', w.relation::regclass, w.page, w.tuple)
+           WHEN 'relation' THEN coalesce(rel.name, w.relation::text)
+           WHEN 'tuple' THEN format('%s (%s,%s)', coalesce(rel.name, w.relation::text), w.page, w.tuple)
            WHEN 'transactionid' THEN 'transaction ' || w.transactionid
            WHEN 'advisory' THEN coalesce(
                (SELECT r.resource FROM registry r WHERE r.pid = w.pid AND r.wait_start IS NOT NULL LIMIT 1),
@@ -385,8 +387,22 @@ SELECT w.pid AS waiter_pid,
        (SELECT r.tenant FROM registry r WHERE r.pid = b.pid AND r.wait_start IS NULL LIMIT 1) AS blocker_tenant,
        wa.query AS waiter_query,
        ba.query AS blocker_query,
-       ba.state AS blocker_state
+       ba.state AS blocker_state,
+       -- where the conflict is, for counting: a relation (tables and their rows) or a named resource
+       CASE WHEN w.locktype IN ('relation', 'tuple') THEN 'relation'
+            WHEN lg.scope IN ('row', 'table') THEN 'relation'
+            WHEN lg.scope = 'named' THEN 'named' END AS conflict_kind,
+       CASE WHEN w.locktype IN ('relation', 'tuple') THEN coalesce(rel.name, w.relation::text)
+            WHEN lg.scope IN ('row', 'table') THEN lg.resource_class
+            WHEN lg.scope = 'named' THEN lg.resource END AS conflict_target
 FROM waiting w
+LEFT JOIN LATERAL (
+    SELECT format('%I.%I', n.nspname, c.relname) AS name
+    FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+    WHERE c.oid = w.relation) rel ON true
+LEFT JOIN LATERAL (
+    SELECT r.scope, r.resource, r.resource_class FROM registry r
+    WHERE r.pid = w.pid AND r.wait_start IS NOT NULL LIMIT 1) lg ON w.locktype = 'advisory'
 CROSS JOIN LATERAL unnest(pg_catalog.pg_blocking_pids(w.pid)) AS b(pid)
 LEFT JOIN pg_catalog.pg_stat_activity wa ON wa.pid = w.pid
 LEFT JOIN pg_catalog.pg_stat_activity ba ON ba.pid = b.pid;
@@ -448,7 +464,9 @@ CREATE TABLE lockguard.wait_history (
     blocker_tenant text,
     waiter_query text,
     blocker_query text,
-    blocker_state text
+    blocker_state text,
+    conflict_kind text,
+    conflict_target text
 );
 CREATE INDEX wait_history_sampled_at ON lockguard.wait_history (sampled_at);
 COMMENT ON TABLE lockguard.wait_history IS 'Wait-graph edges sampled by the lockguard worker';
@@ -529,8 +547,8 @@ WHERE NOT (e.source = 'log' AND EXISTS (
 COMMENT ON VIEW lockguard.deadlocks IS 'Deadlocks with their cycle and the queries involved';
 
 CREATE TABLE lockguard.conflict_counts (
-    kind text NOT NULL,          -- relation, or a lockguard scope: named, row, table
-    target text NOT NULL,        -- relation name or named resource
+    kind text NOT NULL,          -- relation (tables and their rows) or named
+    target text NOT NULL,        -- schema-qualified relation, or named resource
     sampled_waits bigint NOT NULL DEFAULT 0,    -- wait-graph edges seen on it by the worker
     audited_events bigint NOT NULL DEFAULT 0,   -- long waits, timeouts, deadlocks, retries on it
     last_seen timestamptz NOT NULL,
@@ -549,10 +567,11 @@ AS $$
         SELECT b.* FROM lockguard._audit_buffer() b
         WHERE b.seq > coalesce((SELECT max(l.seq) FROM lockguard.audit_log l WHERE l.epoch = b.epoch), 0)
         ON CONFLICT DO NOTHING
-        RETURNING scope, resource, mode),
+        RETURNING scope, resource, resource_class, mode),
     counted AS (
         INSERT INTO lockguard.conflict_counts AS c (kind, target, audited_events, last_seen)
-        SELECT scope, CASE scope WHEN 'row' THEN split_part(resource, '(', 1) ELSE resource END, count(*), now()
+        SELECT CASE scope WHEN 'named' THEN 'named' ELSE 'relation' END,
+               CASE scope WHEN 'named' THEN resource ELSE resource_class END, count(*), now()
         FROM fresh WHERE mode <> 'lockguard_run'
         GROUP BY 1, 2
         ON CONFLICT (kind, target) DO UPDATE
@@ -570,14 +589,13 @@ AS $$
         INSERT INTO lockguard.wait_history
         SELECT now(), g.waiter_pid, g.blocker_pid, g.locktype, g.target, g.mode, g.wait_ms, g.waiter_user,
                g.blocker_user, g.waiter_app, g.blocker_app, g.waiter_tenant, g.blocker_tenant, g.waiter_query,
-               g.blocker_query, g.blocker_state
+               g.blocker_query, g.blocker_state, g.conflict_kind, g.conflict_target
         FROM lockguard.wait_graph g
-        RETURNING locktype, target),
+        RETURNING conflict_kind, conflict_target),
     counted AS (
         INSERT INTO lockguard.conflict_counts AS c (kind, target, sampled_waits, last_seen)
-        SELECT CASE WHEN locktype IN ('relation', 'tuple') THEN 'relation' ELSE 'lockguard' END,
-               CASE WHEN locktype = 'tuple' THEN split_part(target, ' (', 1) ELSE target END, count(*), now()
-        FROM sampled WHERE locktype IN ('relation', 'tuple', 'advisory')
+        SELECT conflict_kind, conflict_target, count(*), now()
+        FROM sampled WHERE conflict_kind IS NOT NULL
         GROUP BY 1, 2
         ON CONFLICT (kind, target) DO UPDATE
         SET sampled_waits = c.sampled_waits + excluded.sampled_waits, last_seen = excluded.last_seen)

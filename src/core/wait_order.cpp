@@ -49,9 +49,12 @@ int32_t effective_priority(const WaiterInfo &waiter, int64_t now_us, const Order
     // A slot holding an out-of-range priority (never validated, or torn) must not break the
     // starvation bound, which assumes every waiter starts within the range.
     int64_t priority = std::clamp<int64_t>(waiter.priority, kMinPriority, kMaxPriority);
-    if (policy.aging_interval_us > 0 && now_us > waiter.enqueued_us) {
+    int64_t grace = std::max<int64_t>(policy.aging_grace_us, 0);
+    if (policy.aging_interval_us > 0 && now_us > waiter.enqueued_us &&
+        static_cast<uint64_t>(now_us) - static_cast<uint64_t>(waiter.enqueued_us) > static_cast<uint64_t>(grace)) {
         // The difference of two int64 fits in uint64 when now > enqueued.
-        uint64_t waited = static_cast<uint64_t>(now_us) - static_cast<uint64_t>(waiter.enqueued_us);
+        uint64_t waited = static_cast<uint64_t>(now_us) - static_cast<uint64_t>(waiter.enqueued_us) -
+                          static_cast<uint64_t>(grace);
         uint64_t steps = waited / static_cast<uint64_t>(policy.aging_interval_us);
         // Anything past INT32_MAX - kMinPriority steps clamps anyway; capping first keeps the
         // addition in range.
@@ -87,7 +90,8 @@ int64_t starvation_bound_us(int32_t own_priority, const OrderPolicy &policy, int
                             int64_t max_queued_ahead) noexcept {
     if (policy.aging_interval_us <= 0) return -1;
     int64_t priority = std::clamp<int64_t>(own_priority, kMinPriority, kMaxPriority);
-    int64_t window = saturating_mul_nonneg(kMaxPriority - priority + 1, policy.aging_interval_us);
+    int64_t window = saturating_add(saturating_mul_nonneg(kMaxPriority - priority + 1, policy.aging_interval_us),
+                                    std::max<int64_t>(policy.aging_grace_us, 0));
     int64_t holds = saturating_mul_nonneg(saturating_add(std::max<int64_t>(max_queued_ahead, 0), 1),
                                           std::max<int64_t>(hold_time_us, 0));
     return saturating_add(window, holds);

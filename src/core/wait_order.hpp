@@ -31,7 +31,9 @@ struct WaiterInfo {
 };
 
 struct OrderPolicy {
-    int64_t aging_interval_us;  // one priority step per interval waited; <= 0 turns aging off
+    int64_t aging_interval_us;    // one priority step per interval waited; <= 0 turns aging off
+    int64_t aging_grace_us = 0;   // aging starts only after this much waiting: until then, waiters
+                                  // of one priority tie, and the smaller tenant share goes first
 };
 
 // Throws Error 22023 unless kMinPriority <= priority <= kMaxPriority. Not for callbacks.
@@ -49,13 +51,14 @@ int32_t effective_priority(const WaiterInfo &waiter, int64_t now_us, const Order
 size_t compute_grant_order(const WaiterInfo *waiters, size_t n, int64_t now_us, const OrderPolicy &policy,
                            uint32_t *order_out) noexcept;
 
-// The starvation bound for a waiter of priority p, with aging interval A > 0:
+// The starvation bound for a waiter of priority p, with aging interval A > 0 and grace G:
 //
-//   window = (kMaxPriority - p + 1) * A
+//   window = (kMaxPriority - p + 1) * A + G
 //
-// Any waiter arriving `window` or more after it has an effective priority at most
-// kMaxPriority + floor((t - s) / A) <= p - 1 + floor(t / A), strictly below its own, so from then
-// on no new arrival gets ahead of it; it only has to outwait the waiters already ahead of it.
+// At any time t >= window the waiter's effective priority is at least p + (kMaxPriority - p + 1)
+// = kMaxPriority + 1, while a waiter arriving `window` or more after it has aged by at most
+// floor((t - s - G) / A) steps, always fewer than the waiter's own; so from then on no new
+// arrival gets ahead of it; it only has to outwait the waiters already ahead of it.
 // The result is
 //
 //   window + (max_queued_ahead + 1) * hold_time_us

@@ -29,6 +29,7 @@ struct AuditEntry {
     char mode[24];
     char trace_id[kTraceIdBytes];
     char resource[kResourceNameBytes];
+    char resource_class[64];
 };
 
 void register_audit_ring();

@@ -15,6 +15,7 @@ struct PublishedLock {
     int32 priority;
     int32 tenant_slot;         // whose budget it counts against (pg/tenants.hpp)
     char mode_name[24];        // as the caller named it, canonical: "exclusive", "FOR UPDATE", ...
+    char resource_class[64];   // for statistics: the schema-qualified table, or a name's prefix before ':'
     SubTransactionId subxact;  // the subtransaction that first took it (owner's view)
     char name[kResourceNameBytes];
 };

@@ -12,12 +12,11 @@
 
 namespace lockguard::pg {
 
-// Audit outcomes of guardrail events. They continue WaitEventOutcome's numbering; its
-// wait_event_outcome_name() should name them "rejected", "override", "cancelled", "terminated".
-constexpr WaitEventOutcome kOutcomeRejected = static_cast<WaitEventOutcome>(5);
-constexpr WaitEventOutcome kOutcomeOverride = static_cast<WaitEventOutcome>(6);
-constexpr WaitEventOutcome kOutcomeCancelled = static_cast<WaitEventOutcome>(7);
-constexpr WaitEventOutcome kOutcomeTerminated = static_cast<WaitEventOutcome>(8);
+// Audit outcomes of guardrail events (named in pg/wait_events.hpp).
+constexpr WaitEventOutcome kOutcomeRejected = WaitEventOutcome::Rejected;
+constexpr WaitEventOutcome kOutcomeOverride = WaitEventOutcome::Override;
+constexpr WaitEventOutcome kOutcomeCancelled = WaitEventOutcome::Cancelled;
+constexpr WaitEventOutcome kOutcomeTerminated = WaitEventOutcome::Terminated;
 
 // LG004: a lock forbidden by a lockguard policy.
 #define ERRCODE_LOCKGUARD_POLICY_VIOLATION MAKE_SQLSTATE('L', 'G', '0', '0', '4')

@@ -112,7 +112,7 @@ AcquireReport take_lock(const LockRequest &request) {
         int32 holders[kMaxHoldersShown];
         remember_blockers(holders, collect_holders(lock.ref, holders));
         if (request.wait_budget_ms == 0) {  // no wait asked for, or no time left for one
-            record_wait_event(lock, request.resource_class, WaitEventOutcome::Timeout, 0, 1);
+            record_wait_event(lock, WaitEventOutcome::Timeout, 0, 1);
             raise_lock_timeout(lock, request.timeout_ms, request.timeout_ms - request.wait_budget_ms,
                                describe_holders(lock.ref));
         }
@@ -127,13 +127,13 @@ AcquireReport take_lock(const LockRequest &request) {
         long waited_us = GetCurrentTimestamp() - started;
         if (error != nullptr) {
             if (error->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE) {
-                record_wait_event(lock, request.resource_class, WaitEventOutcome::Timeout, waited_us, 1);
+                record_wait_event(lock, WaitEventOutcome::Timeout, waited_us, 1);
                 FreeErrorData(error);
                 long total_waited_ms = request.timeout_ms - request.wait_budget_ms + waited_us / 1000;
                 raise_lock_timeout(lock, request.timeout_ms, total_waited_ms, describe_holders(lock.ref));
             }
             if (error->sqlerrcode == ERRCODE_T_R_DEADLOCK_DETECTED) {
-                record_wait_event(lock, request.resource_class, WaitEventOutcome::Deadlock, waited_us, 1);
+                record_wait_event(lock, WaitEventOutcome::Deadlock, waited_us, 1);
                 capture_deadlock_error(error, DeadlockSource::Lockguard);
             }
             ReThrowError(error);  // deadlock, cancel, termination: exactly as PostgreSQL raised them
@@ -151,12 +151,12 @@ AcquireReport take_lock(const LockRequest &request) {
 void raise_phase_error(const LockRequest &request, ErrorData *error, TimestampTz started, const char *who) {
     long waited_us = GetCurrentTimestamp() - started;
     if (error->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE) {
-        record_wait_event(request.lock, request.resource_class, WaitEventOutcome::Timeout, waited_us, 1);
+        record_wait_event(request.lock, WaitEventOutcome::Timeout, waited_us, 1);
         FreeErrorData(error);
         raise_lock_timeout(request.lock, request.timeout_ms, waited_us / 1000, who);
     }
     if (error->sqlerrcode == ERRCODE_T_R_DEADLOCK_DETECTED) {
-        record_wait_event(request.lock, request.resource_class, WaitEventOutcome::Deadlock, waited_us, 1);
+        record_wait_event(request.lock, WaitEventOutcome::Deadlock, waited_us, 1);
         capture_deadlock_error(error, DeadlockSource::Lockguard);
     }
     ReThrowError(error);
@@ -165,7 +165,7 @@ void raise_phase_error(const LockRequest &request, ErrorData *error, TimestampTz
 void record_granted(const LockRequest &request, int tenant_slot, long waited_us) {
     PublishedLock lock = request.lock;
     lock.tenant_slot = tenant_slot;
-    record_wait_event(lock, request.resource_class, WaitEventOutcome::Granted, waited_us, 1);
+    record_wait_event(lock, WaitEventOutcome::Granted, waited_us, 1);
 }
 
 void require_transaction_block(const char *function_name) {

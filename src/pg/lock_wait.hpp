@@ -10,7 +10,6 @@ struct LockRequest {
     PublishedLock lock;      // tag, mode, scope, priority and display name
     int timeout_ms;          // what the caller asked for (0 = do not wait): errors quote it
     int wait_budget_ms;      // what is left of it for this lock (earlier phases used the rest)
-    char resource_class[64];  // statistics class: the table, or the name's prefix before ':'
 };
 
 enum class LockOutcome { Granted, GrantedAfterWait, AlreadyHeld };

@@ -108,7 +108,8 @@ void order_one_queue(const LockRef &ref) {
     LOCK *lock = find_my_lock(&tag, hashcode);
     int count = lock != nullptr ? lock->waitProcs.size : 0;
     if (count >= 2 && count <= backend_slot_count()) {
-        OrderPolicy policy{static_cast<int64_t>(settings.aging_ms) * 1000};
+        OrderPolicy policy{static_cast<int64_t>(settings.aging_ms) * 1000,
+                           static_cast<int64_t>(settings.aging_grace_ms) * 1000};
         TimestampTz now = GetCurrentTimestamp();
         switch (read_queue(lock, ref, count, now)) {
             case QueueShape::Orderable: {

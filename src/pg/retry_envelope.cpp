@@ -122,6 +122,7 @@ PublishedLock envelope_description(Oid function, int32 priority) {
     lock.priority = priority;
     lock.tenant_slot = resolve_current_tenant();
     strlcpy(lock.mode_name, "lockguard_run", sizeof(lock.mode_name));
+    strlcpy(lock.resource_class, "lockguard_run", sizeof(lock.resource_class));
     snprintf(lock.name, sizeof(lock.name), "lockguard_run(%s)", format_procedure(function));
     return lock;
 }
@@ -180,7 +181,7 @@ Datum lockguard_run(PG_FUNCTION_ARGS) {
             long elapsed_us = GetCurrentTimestamp() - first_started;
 
             if (error == nullptr) {
-                if (attempts > 1) record_wait_event(description, "lockguard_run", WaitEventOutcome::Granted, elapsed_us, attempts);
+                if (attempts > 1) record_wait_event(description, WaitEventOutcome::Granted, elapsed_us, attempts);
                 TupleDesc tupdesc;
                 if (get_call_result_type(fcinfo, nullptr, &tupdesc) != TYPEFUNC_COMPOSITE)
                     ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("return type must be a row type")));
@@ -193,7 +194,7 @@ Datum lockguard_run(PG_FUNCTION_ARGS) {
             int32 delay_ms = backoff_delay_ms(backoff, attempts, next_random(random_state));
             RetryVerdict verdict = decide_retry(budget, attempts, elapsed_us / 1000, delay_ms);
             if (verdict != RetryVerdict::Retry) {
-                record_wait_event(description, "lockguard_run", WaitEventOutcome::GaveUp, elapsed_us, attempts);
+                record_wait_event(description, WaitEventOutcome::GaveUp, elapsed_us, attempts);
                 char *ours = psprintf("lockguard_run gave up after %d attempt%s in %ld ms (%s).", attempts,
                                       attempts == 1 ? "" : "s", elapsed_us / 1000,
                                       verdict == RetryVerdict::GiveUpAttempts ? "max_attempts reached"
@@ -201,7 +202,7 @@ Datum lockguard_run(PG_FUNCTION_ARGS) {
                 error->detail = error->detail != nullptr ? psprintf("%s %s", error->detail, ours) : ours;
                 ReThrowError(error);
             }
-            record_wait_event(description, "lockguard_run", WaitEventOutcome::Retried, elapsed_us, attempts);
+            record_wait_event(description, WaitEventOutcome::Retried, elapsed_us, attempts);
             FreeErrorData(error);
             sleep_ms(delay_ms);
         }

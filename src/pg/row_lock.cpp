@@ -131,7 +131,7 @@ void lock_table_for_reading(Oid relation, const char *display_name, int timeout_
     LockRequest request{};
     request.lock = what;
     request.timeout_ms = timeout_ms;
-    snprintf(request.resource_class, sizeof(request.resource_class), "%s.%s",
+    snprintf(request.lock.resource_class, sizeof(request.lock.resource_class), "%s.%s",
              get_namespace_name(get_rel_namespace(relation)), display_name);
     raise_phase_error(request, error, started, "a transaction holding a conflicting table lock");
 }
@@ -236,7 +236,7 @@ void resolve_row(ScopedRequest *request, Oid relation, const char *const *key_te
     lock.scope = LockScope::Row;
     lock.priority = priority;
     strlcpy(lock.name, display.data, sizeof(lock.name));
-    snprintf(request->gate.resource_class, sizeof(request->gate.resource_class), "%s.%s",
+    snprintf(request->gate.lock.resource_class, sizeof(request->gate.lock.resource_class), "%s.%s",
              get_namespace_name(get_rel_namespace(relation)), relname);
 }
 
@@ -248,12 +248,16 @@ bool lock_row(ScopedRequest *request, int timeout_ms, TimestampTz started) {
     run_row_query(&query);  // uncontended: one query, no waiting
     if (query.rows == 0) {
         // Locked by a transaction outside lockguard, or no such row: ask again, waiting.
+        TimestampTz asked = GetCurrentTimestamp();
         int left = remaining_ms(timeout_ms, started);
         query.plan = row_plan(request, left == 0 ? RowQueryForm::NoWait : RowQueryForm::Wait);
         ErrorData *error = left == 0 ? run_catching_error(run_row_query, &query)
                                      : run_with_lock_timeout(left, run_row_query, &query);
         if (error != nullptr)
             raise_phase_error(request->gate, error, started, "a transaction that locked the row without lockguard");
+        // It waited if the row was there after all (it was locked), or if asking took a while
+        // (its holder deleted it); a row that never existed costs one quick query.
+        request->phase_waited = query.rows > 0 || GetCurrentTimestamp() - asked >= 1000;
     }
     bool found = query.rows > 0;
     SPI_finish();

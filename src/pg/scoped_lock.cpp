@@ -24,9 +24,9 @@ void resolve_named(ScopedRequest *request, std::string_view name, const char *mo
     memcpy(lock.name, name.data(), length);
     lock.name[length] = '\0';
     std::string_view resource_class = named_resource_class(name);
-    length = std::min(resource_class.size(), sizeof(request->gate.resource_class) - 1);
-    memcpy(request->gate.resource_class, resource_class.data(), length);
-    request->gate.resource_class[length] = '\0';
+    length = std::min(resource_class.size(), sizeof(request->gate.lock.resource_class) - 1);
+    memcpy(request->gate.lock.resource_class, resource_class.data(), length);
+    request->gate.lock.resource_class[length] = '\0';
 }
 
 bool acquire_scoped(ScopedRequest *request, int timeout_ms, TimestampTz started) {
@@ -46,8 +46,10 @@ bool acquire_scoped(ScopedRequest *request, int timeout_ms, TimestampTz started)
             break;
     }
     if (report.outcome != LockOutcome::AlreadyHeld) {
-        // A contended acquisition waited from the start to now; an uncontended one not at all.
-        long waited_us = report.outcome == LockOutcome::GrantedAfterWait ? GetCurrentTimestamp() - started : 0;
+        // A contended acquisition (at the gate, or at the row or table behind it) waited from the
+        // start to now; an uncontended one not at all.
+        bool waited = report.outcome == LockOutcome::GrantedAfterWait || request->phase_waited;
+        long waited_us = waited ? GetCurrentTimestamp() - started : 0;
         record_granted(request->gate, report.tenant_slot, waited_us);
     }
     return found;

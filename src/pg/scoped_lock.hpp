@@ -22,6 +22,7 @@ struct ScopedRequest {
     int key_count;                       // row scope: primary-key columns
     Oid key_types[kMaxKeyColumns];       // their types
     Datum key_values[kMaxKeyColumns];    // the key, converted to those types
+    bool phase_waited;                   // the row or table lock behind the gate had to wait
 };
 
 // Resolvers raise on bad input (unknown relation, no primary key, wrong key, bad mode,

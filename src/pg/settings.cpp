@@ -12,6 +12,7 @@ Settings settings = {
     /* default_timeout_ms */ 10000,
     /* max_locks_per_backend */ 64,
     /* aging_ms */ 20,
+    /* aging_grace_ms */ 200,
     /* audit_min_wait_ms */ 100,
     /* audit_buffer_size */ 4096,
     /* max_wait_classes */ 256,
@@ -43,6 +44,12 @@ void define_settings() {
                             "(strict priority, which can starve low priorities).",
                             &settings.aging_ms, 20, 0, 3600 * 1000, PGC_SIGHUP, GUC_UNIT_MS, nullptr, nullptr,
                             nullptr);
+    DefineCustomIntVariable("lockguard.aging_grace_ms",
+                            "Waiting this long before a lockguard waiter starts to age.",
+                            "Until then waiters of one priority tie, and the tenant with the smaller weighted "
+                            "share is served first; the starvation bound grows by this much.",
+                            &settings.aging_grace_ms, 200, 0, 3600 * 1000, PGC_SIGHUP, GUC_UNIT_MS, nullptr,
+                            nullptr, nullptr);
     DefineCustomIntVariable("lockguard.audit_min_wait_ms",
                             "Granted acquisitions that waited at least this long are written to the audit log.",
                             "Timeouts, deadlocks and retries are always audited; -1 audits only those.",

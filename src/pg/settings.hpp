@@ -7,6 +7,7 @@ struct Settings {
     int default_timeout_ms;     // lockguard.default_timeout_ms: wait bound when a call names none
     int max_locks_per_backend;  // lockguard.max_locks_per_backend: lockguard locks one backend tracks
     int aging_ms;               // lockguard.aging_ms: a waiter gains one priority step per this wait
+    int aging_grace_ms;         // lockguard.aging_grace_ms: waiting this long before aging starts
     int audit_min_wait_ms;      // lockguard.audit_min_wait_ms: audit granted waits at least this long
     int audit_buffer_size;      // lockguard.audit_buffer_size: audit entries kept in shared memory
     int max_wait_classes;       // lockguard.max_wait_classes: (tenant, scope, class) statistics rows

@@ -52,7 +52,7 @@ Datum lockguard_audit_buffer(PG_FUNCTION_ARGS) {
         for (int i = 0; i < count; i++) {
             const AuditEntry &e = entries[i];
             if (e.seq == 0) continue;
-            constexpr int kColumns = 16;
+            constexpr int kColumns = 17;
             Datum values[kColumns];
             bool nulls[kColumns] = {};
             values[0] = TimestampTzGetDatum(epoch);
@@ -63,14 +63,15 @@ Datum lockguard_audit_buffer(PG_FUNCTION_ARGS) {
             values[5] = ObjectIdGetDatum(e.database);
             values[6] = text_or_null(e.tenant, &nulls[6]);
             values[7] = CStringGetTextDatum(e.resource);
-            values[8] = CStringGetTextDatum(scope_name(e.scope));
-            values[9] = CStringGetTextDatum(e.mode);
-            values[10] = Int32GetDatum(e.priority);
-            values[11] = Float8GetDatum(micros_to_ms(static_cast<double>(e.waited_us)));
-            values[12] = CStringGetTextDatum(wait_event_outcome_name(e.outcome));
-            values[13] = Int32GetDatum(e.attempts);
-            values[14] = blockers_array(e);
-            values[15] = text_or_null(e.trace_id, &nulls[15]);
+            values[8] = CStringGetTextDatum(e.resource_class);
+            values[9] = CStringGetTextDatum(scope_name(e.scope));
+            values[10] = CStringGetTextDatum(e.mode);
+            values[11] = Int32GetDatum(e.priority);
+            values[12] = Float8GetDatum(micros_to_ms(static_cast<double>(e.waited_us)));
+            values[13] = CStringGetTextDatum(wait_event_outcome_name(e.outcome));
+            values[14] = Int32GetDatum(e.attempts);
+            values[15] = blockers_array(e);
+            values[16] = text_or_null(e.trace_id, &nulls[16]);
             tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
         }
         pfree(entries);

@@ -21,7 +21,7 @@ using namespace lockguard::pg;
 
 namespace {
 
-constexpr int kRegistryColumns = 12;
+constexpr int kRegistryColumns = 13;
 
 void put_registry_row(ReturnSetInfo *rsinfo, int pid, const PublishedLock &lock, bool waiting,
                       TimestampTz wait_start) {
@@ -40,6 +40,7 @@ void put_registry_row(ReturnSetInfo *rsinfo, int pid, const PublishedLock &lock,
     values[10] = TimestampTzGetDatum(wait_start);
     nulls[10] = !waiting;
     values[11] = CStringGetTextDatum(tenant_name(lock.tenant_slot));
+    values[12] = CStringGetTextDatum(lock.resource_class);
     tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 }
 

@@ -3,6 +3,7 @@
 #include "pg/boundary.hpp"
 #include "pg/guardrails.hpp"
 #include "pg/scoped_lock.hpp"
+#include "pg/wait_events.hpp"
 
 extern "C" {
 #include "catalog/pg_class.h"
@@ -80,26 +81,24 @@ void resolve_table(ScopedRequest *request, Oid relation, const char *mode, int32
     lock.scope = LockScope::Table;
     lock.priority = priority;
     strlcpy(lock.name, relname, sizeof(lock.name));
-    snprintf(request->gate.resource_class, sizeof(request->gate.resource_class), "%s.%s",
+    snprintf(request->gate.lock.resource_class, sizeof(request->gate.lock.resource_class), "%s.%s",
              get_namespace_name(get_rel_namespace(relation)), relname);
 }
 
 void lock_table(ScopedRequest *request, int timeout_ms, TimestampTz started) {
     LOCKMODE mode = request->gate.lock.ref.mode;
+    constexpr const char *kOutsider = "a transaction that locked the table without lockguard";
+    if (try_lock_table_and_children(request->relation, mode)) return;  // uncontended: no wait
+    request->phase_waited = true;
     int left = remaining_ms(timeout_ms, started);
     if (left == 0) {
-        if (!try_lock_table_and_children(request->relation, mode))
-            raise_lock_timeout(request->gate.lock, timeout_ms, (GetCurrentTimestamp() - started) / 1000,
-                               "a transaction that locked the table without lockguard");
-        return;
+        record_wait_event(request->gate.lock, WaitEventOutcome::Timeout,
+                          GetCurrentTimestamp() - started, 1);
+        raise_lock_timeout(request->gate.lock, timeout_ms, (GetCurrentTimestamp() - started) / 1000, kOutsider);
     }
     TableLockStep step{request->relation, mode};
     ErrorData *error = run_with_lock_timeout(left, lock_table_and_children, &step);
-    if (error == nullptr) return;
-    if (error->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE)
-        raise_lock_timeout(request->gate.lock, timeout_ms, (GetCurrentTimestamp() - started) / 1000,
-                           "a transaction that locked the table without lockguard");
-    ReThrowError(error);
+    if (error != nullptr) raise_phase_error(request->gate, error, started, kOutsider);
 }
 
 }  // namespace lockguard::pg

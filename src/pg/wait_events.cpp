@@ -51,6 +51,7 @@ void audit(const PublishedLock &lock, WaitEventOutcome outcome, long waited_us, 
     strlcpy(entry.mode, lock.mode_name, sizeof(entry.mode));
     fill_trace_id(entry.trace_id, sizeof(entry.trace_id));
     strlcpy(entry.resource, lock.name, sizeof(entry.resource));
+    strlcpy(entry.resource_class, lock.resource_class, sizeof(entry.resource_class));
     append_audit_entry(entry);
 }
 
@@ -63,6 +64,10 @@ const char *wait_event_outcome_name(WaitEventOutcome outcome) {
         case WaitEventOutcome::Deadlock: return "deadlock";
         case WaitEventOutcome::Retried: return "retried";
         case WaitEventOutcome::GaveUp: return "gave up";
+        case WaitEventOutcome::Rejected: return "rejected";
+        case WaitEventOutcome::Override: return "override";
+        case WaitEventOutcome::Cancelled: return "cancelled";
+        case WaitEventOutcome::Terminated: return "terminated";
     }
     return "unknown";
 }
@@ -72,9 +77,8 @@ void remember_blockers(const int32 *pids, int count) {
     memcpy(pending_blockers, pids, sizeof(int32) * pending_blocker_count);
 }
 
-void record_wait_event(const PublishedLock &lock, const char *resource_class, WaitEventOutcome outcome,
-                       long waited_us, int attempts) {
-    add_wait_stats(tenant_name(lock.tenant_slot), lock.scope, resource_class, outcome, waited_us);
+void record_wait_event(const PublishedLock &lock, WaitEventOutcome outcome, long waited_us, int attempts) {
+    add_wait_stats(tenant_name(lock.tenant_slot), lock.scope, lock.resource_class, outcome, waited_us);
     if (worth_auditing(outcome, waited_us, attempts)) audit(lock, outcome, waited_us, attempts);
     pending_blocker_count = 0;
 }

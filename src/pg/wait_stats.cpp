@@ -130,8 +130,12 @@ void add_wait_stats(const char *tenant, LockScope scope, const char *resource_cl
         case WaitEventOutcome::Deadlock:
             pg_atomic_fetch_add_u64(&e->deadlocks, 1);
             break;
-        case WaitEventOutcome::Retried:
+        case WaitEventOutcome::Retried:  // the attempt's own timeout or deadlock is already counted
         case WaitEventOutcome::GaveUp:
+        case WaitEventOutcome::Rejected:  // guardrail events are audited, not waits
+        case WaitEventOutcome::Override:
+        case WaitEventOutcome::Cancelled:
+        case WaitEventOutcome::Terminated:
             break;
     }
 }
