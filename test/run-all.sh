@@ -12,7 +12,7 @@ lg_require_root
 lg_ensure_packages "${LG_BASE_PACKAGES[@]}" postgresql-$LG_PG_MAJOR-pgtap libtap-parser-sourcehandler-pgtap-perl \
   libgtest-dev libipc-run-perl
 
-LAYERS=${LG_LAYERS:-"unit regress isolation pgtap tap"}
+LAYERS=${LG_LAYERS:-"unit regress isolation pgtap tap bench"}
 STAGE=${LG_TEST_STAGE:-/tmp/lockguard-test}
 PORT=${LG_TEST_PORT:-54329}
 lg_stage_and_install "$STAGE"
@@ -115,11 +115,21 @@ run_tap() {
   count_tap tap "$OUT/tap.log" $rc
 }
 
+# The benchmark harness in quick mode: every scenario runs about a second for every contender;
+# it checks that each produced results, never their speed (docs/benchmarks.md has the numbers).
+run_bench() {
+  lg_log "layer bench: benchmark harness, quick mode (test/bench/)"
+  LG_BENCH_STAGE="$STAGE" LG_BENCH_PORT=$((PORT + 1)) bash test/bench/quick-layer.sh >"$OUT/bench.log" 2>&1
+  local rc=$?
+  cat "$OUT/bench.log"
+  count_tap bench "$OUT/bench.log" $rc
+}
+
 # A backend killed by a signal or a failed assertion fails the run, whatever the tests said.
 # TAP nodes named crash_* kill a backend with SIGKILL on purpose: only that line is expected there.
 check_server_logs() {
   local lines log
-  lines=$(lg_crash_lines "$STAGE/cluster/data/server.log" \
+  lines=$(lg_crash_lines "$STAGE/cluster/data/server.log" "$STAGE/bench-quick/cluster/data/server.log" \
             $(find "$STAGE/tap_check" -name '*.log' ! -name '*_crash_*' 2>/dev/null))
   for log in $(find "$STAGE/tap_check" -name '*_crash_*.log' 2>/dev/null); do
     lines+=$(lg_crash_lines "$log" | grep -v 'terminated by signal 9: Killed')
@@ -140,6 +150,7 @@ for layer in $LAYERS; do
       [ -f "$STAGE/cluster/data/postmaster.pid" ] || start_cluster
       "run_$layer" ;;
     tap) run_tap ;;
+    bench) run_bench ;;
     *) lg_die "unknown layer $layer" ;;
   esac
 done
