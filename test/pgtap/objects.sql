@@ -40,7 +40,7 @@ SELECT is(ARRAY(SELECT a.name FROM unnest(
 -- lockguard.locks
 SELECT has_view('lockguard', 'locks', 'view lockguard.locks exists');
 SELECT columns_are('lockguard', 'locks',
-                   ARRAY['resource', 'scope', 'mode', 'pid', 'granted', 'wait_started', 'wait_ms', 'priority',
+                   ARRAY['resource', 'scope', 'mode', 'pid', 'granted', 'wait_started', 'wait_ms', 'priority', 'tenant',
                          'database', 'usename', 'application_name', 'blocked_by'],
                    'lockguard.locks has the documented columns');
 SELECT col_type_is('lockguard', 'locks', 'resource', 'text', 'lockguard.locks.resource is text');
