@@ -21,19 +21,6 @@ FROM lockguard.wait_stats
 WHERE acquisitions + timeouts + deadlocks > 0
 ORDER BY scope, resource_class, tenant;
 
-CREATE FUNCTION try(statement text)
-RETURNS TABLE (sqlstate text, message text, detail text)
-LANGUAGE plpgsql AS $$
-DECLARE
-  st text; msg text; det text;
-BEGIN
-  EXECUTE statement;
-  RETURN QUERY SELECT 'ok'::text, NULL::text, NULL::text;
-EXCEPTION WHEN OTHERS THEN
-  GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL;
-  RETURN QUERY SELECT st, msg, NULLIF(det, '');
-END $$;
-
 ------------------------------------------------------------------------------------------
 -- Wait statistics: one row per tenant, scope and resource class
 ------------------------------------------------------------------------------------------
@@ -174,7 +161,6 @@ SELECT count(*) AS shown_after_flush FROM my_audit;
 ROLLBACK PREPARED 'lg_audit_holder';
 SELECT count(*) AS leftover_locks FROM lockguard.locks;
 DROP TABLE before_flush;
-DROP FUNCTION try(text);
 DROP VIEW busy_stats;
 DROP VIEW my_audit;
 DROP TABLE accounts, ledger;

@@ -15,7 +15,7 @@ CREATE ROLE lg_guard_maint;
 GRANT ALL ON ALL TABLES IN SCHEMA public TO lg_guard_app, lg_guard_maint;
 
 -- Runs a statement and reports its SQLSTATE and message (or ok), to list many paths compactly.
-CREATE FUNCTION try(statement text) RETURNS text LANGUAGE plpgsql AS $$
+CREATE FUNCTION outcome_of(statement text) RETURNS text LANGUAGE plpgsql AS $$
 BEGIN
     EXECUTE statement;
     RETURN 'ok';
@@ -43,7 +43,7 @@ LOCK TABLE payments IN ACCESS EXCLUSIVE MODE;
 ALTER TABLE payments ADD COLUMN note text;
 
 -- Forbidden paths (run as a superuser that is not exempt: policies bind superusers too).
-SELECT statement, try(statement) FROM (VALUES
+SELECT statement, outcome_of(statement) FROM (VALUES
     ('LOCK TABLE payments IN SHARE MODE'),
     ('LOCK TABLE payments IN EXCLUSIVE MODE NOWAIT'),
     ('LOCK TABLE payments_v IN ACCESS EXCLUSIVE MODE'),
@@ -89,7 +89,7 @@ CREATE FUNCTION sneaky_sql() RETURNS void LANGUAGE sql AS $$ TRUNCATE payments $
 SELECT sneaky_sql();
 
 -- Allowed paths: weaker modes, other tables, ONLY on a parent, concurrent maintenance.
-SELECT statement, try(statement) FROM (VALUES
+SELECT statement, outcome_of(statement) FROM (VALUES
     ('LOCK TABLE payments IN ROW EXCLUSIVE MODE'),
     ('LOCK TABLE payments IN SHARE UPDATE EXCLUSIVE MODE'),
     ('LOCK TABLE payments_v IN ACCESS SHARE MODE'),
@@ -121,7 +121,7 @@ SET ROLE lg_guard_app;
 BEGIN;
 LOCK TABLE payments IN ACCESS EXCLUSIVE MODE;
 ROLLBACK;
-SELECT try('LOCK TABLE payments IN ROW EXCLUSIVE MODE');
+SELECT outcome_of('LOCK TABLE payments IN ROW EXCLUSIVE MODE');
 -- Only superusers may override, and only administrators change policies.
 SET lockguard.override_policies = on;
 UPDATE lockguard.lock_policies SET enabled = false;
@@ -137,7 +137,7 @@ ROLLBACK;
 RESET lockguard.override_policies;
 
 -- Row marks: only FOR UPDATE / FOR NO KEY UPDATE over a whole protected table.
-SELECT statement, try(statement) FROM (VALUES
+SELECT statement, outcome_of(statement) FROM (VALUES
     ('SELECT * FROM events FOR UPDATE'),
     ('SELECT * FROM events_2026 FOR NO KEY UPDATE'),
     ('SELECT * FROM events_2026 WHERE id = 1 FOR UPDATE'),
@@ -150,17 +150,17 @@ SELECT statement, try(statement) FROM (VALUES
 UPDATE lockguard.lock_policies SET forbid_exclusive_row_marks = true WHERE relation = 'payments'::regclass;
 INSERT INTO orders VALUES (1, 1);
 UPDATE orders SET payment_id = 2 WHERE id = 1;
-SELECT try('SELECT * FROM payments FOR UPDATE');
-SELECT try('SELECT id FROM payments WHERE id = 2 FOR UPDATE');
+SELECT outcome_of('SELECT * FROM payments FOR UPDATE');
+SELECT outcome_of('SELECT id FROM payments WHERE id = 2 FOR UPDATE');
 
 -- Disabling a policy takes effect at once in this session (and at commit in others).
 UPDATE lockguard.lock_policies SET enabled = false WHERE relation = 'payments'::regclass;
-SELECT try('LOCK TABLE payments IN ACCESS EXCLUSIVE MODE');
+SELECT outcome_of('LOCK TABLE payments IN ACCESS EXCLUSIVE MODE');
 BEGIN;
 UPDATE lockguard.lock_policies SET enabled = true WHERE relation = 'payments'::regclass;
-SELECT try('LOCK TABLE payments IN ACCESS EXCLUSIVE MODE');
+SELECT outcome_of('LOCK TABLE payments IN ACCESS EXCLUSIVE MODE');
 ROLLBACK;
-SELECT try('LOCK TABLE payments IN ACCESS EXCLUSIVE MODE');
+SELECT outcome_of('LOCK TABLE payments IN ACCESS EXCLUSIVE MODE');
 UPDATE lockguard.lock_policies SET enabled = true WHERE relation = 'payments'::regclass;
 
 -- Audit: every rejection and override (attempts 0 = refused, 1 = let through by override).
@@ -178,6 +178,6 @@ SELECT * FROM lockguard.end_blockers(max_to_end => -1);
 -- Clean up (policies first: dropping the tables is itself forbidden).
 DELETE FROM lockguard.lock_policies;
 DROP TABLE orders, ledger, payments, events, base_t, child_t CASCADE;
-DROP FUNCTION try(text), sneaky_lock(), sneaky_sql();
+DROP FUNCTION outcome_of(text), sneaky_lock(), sneaky_sql();
 DROP OWNED BY lg_guard_app, lg_guard_maint;
 DROP ROLE lg_guard_app, lg_guard_maint;

@@ -10,19 +10,6 @@ CREATE TABLE ledger (a int, b text, PRIMARY KEY (a, b));
 INSERT INTO ledger VALUES (1, 'x');
 CREATE VIEW wallets_view AS SELECT * FROM wallets;
 
-CREATE FUNCTION try(statement text)
-RETURNS TABLE (sqlstate text, message text, detail text, hint text)
-LANGUAGE plpgsql AS $$
-DECLARE
-  st text; msg text; det text; hin text;
-BEGIN
-  EXECUTE statement;
-  RETURN QUERY SELECT 'ok'::text, NULL::text, NULL::text, NULL::text;
-EXCEPTION WHEN OTHERS THEN
-  GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL,
-                          hin = PG_EXCEPTION_HINT;
-  RETURN QUERY SELECT st, msg, NULLIF(det, ''), NULLIF(hin, '');
-END $$;
 
 -- The request constructors.
 SELECT lockguard.named_lock('payment:1');
@@ -170,6 +157,5 @@ SELECT 1;
 ROLLBACK;
 SELECT count(*) AS leftover_locks FROM lockguard.locks;
 
-DROP FUNCTION try(text);
 DROP VIEW wallets_view;
 DROP TABLE wallets, ledger;

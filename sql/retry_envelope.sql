@@ -10,19 +10,6 @@ CREATE TABLE work_log (note text);
 -- nextval is not rolled back with an attempt: it counts attempts.
 CREATE SEQUENCE attempt_counter;
 
-CREATE FUNCTION try(statement text)
-RETURNS TABLE (sqlstate text, message text, detail text, hint text)
-LANGUAGE plpgsql AS $$
-DECLARE
-  st text; msg text; det text; hin text;
-BEGIN
-  EXECUTE statement;
-  RETURN QUERY SELECT 'ok'::text, NULL::text, NULL::text, NULL::text;
-EXCEPTION WHEN OTHERS THEN
-  GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL,
-                          hin = PG_EXCEPTION_HINT;
-  RETURN QUERY SELECT st, msg, NULLIF(det, ''), NULLIF(hin, '');
-END $$;
 
 -- Work functions of each accepted shape.
 CREATE FUNCTION claim_job(arg jsonb) RETURNS jsonb LANGUAGE plpgsql AS $$
@@ -197,7 +184,6 @@ REVOKE EXECUTE ON FUNCTION no_argument_work() FROM lg_run_user;
 REVOKE USAGE ON SCHEMA lockguard FROM lg_run_user;
 DROP ROLE lg_run_user;
 
-DROP FUNCTION try(text);
 DROP FUNCTION claim_job(jsonb), no_argument_work(), integer_work(jsonb), void_work(), echo_work(jsonb),
   strict_work(jsonb), two_argument_work(jsonb, integer), text_work(text), set_work(), dividing_work(jsonb),
   timing_out_work(jsonb), deadlocking_work(jsonb), flaky_work(jsonb);

@@ -15,20 +15,6 @@ CREATE TABLE no_pk (id int, v int);
 CREATE VIEW accounts_view AS SELECT * FROM accounts;
 CREATE SEQUENCE some_seq;
 
--- Runs a statement and reports how it failed: SQLSTATE, message, detail, hint.
-CREATE FUNCTION try(statement text)
-RETURNS TABLE (sqlstate text, message text, detail text, hint text)
-LANGUAGE plpgsql AS $$
-DECLARE
-  st text; msg text; det text; hin text;
-BEGIN
-  EXECUTE statement;
-  RETURN QUERY SELECT 'ok'::text, NULL::text, NULL::text, NULL::text;
-EXCEPTION WHEN OTHERS THEN
-  GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL,
-                          hin = PG_EXCEPTION_HINT;
-  RETURN QUERY SELECT st, msg, NULLIF(det, ''), NULLIF(hin, '');
-END $$;
 
 -- Lockguard's row gates held by this backend, by heavyweight mode.
 CREATE VIEW my_gates AS
@@ -215,7 +201,6 @@ DROP ROLE lg_row_reader;
 DROP ROLE lg_row_column_writer;
 
 DROP VIEW my_gates;
-DROP FUNCTION try(text);
 DROP TABLE readings;
 DROP VIEW accounts_view;
 DROP SEQUENCE some_seq;

@@ -15,19 +15,6 @@ CREATE TABLE events_2025_low PARTITION OF events_2025 FOR VALUES FROM (0) TO (10
 CREATE TABLE parent_t (id int PRIMARY KEY);
 CREATE TABLE child_t () INHERITS (parent_t);
 
-CREATE FUNCTION try(statement text)
-RETURNS TABLE (sqlstate text, message text, detail text, hint text)
-LANGUAGE plpgsql AS $$
-DECLARE
-  st text; msg text; det text; hin text;
-BEGIN
-  EXECUTE statement;
-  RETURN QUERY SELECT 'ok'::text, NULL::text, NULL::text, NULL::text;
-EXCEPTION WHEN OTHERS THEN
-  GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL,
-                          hin = PG_EXCEPTION_HINT;
-  RETURN QUERY SELECT st, msg, NULLIF(det, ''), NULLIF(hin, '');
-END $$;
 
 -- This backend's table locks on the test tables, and its table gates.
 CREATE VIEW my_table_locks AS
@@ -171,7 +158,6 @@ DROP ROLE lg_table_inserter;
 
 DROP VIEW my_table_gates;
 DROP VIEW my_table_locks;
-DROP FUNCTION try(text);
 DROP TABLE child_t, parent_t, events;
 DROP SEQUENCE items_seq;
 DROP VIEW items_view;

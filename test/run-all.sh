@@ -58,11 +58,15 @@ count_regress() {  # count_regress LAYER LOGFILE RC
 
 run_regress() {
   lg_log "layer regress: pg_regress (sql/, expected/)"
-  local tests
-  tests=$(ls sql/*.sql | grep -v '/lockguard--' | xargs -n1 basename | sed 's/\.sql$//' | sort)
+  # Every sql/*.sql must be in the schedule: a test left out would silently never run.
+  local missing
+  missing=$(ls sql/*.sql | grep -v '/lockguard--' | xargs -n1 basename | sed 's/\.sql$//' |
+            while read -r t; do grep -qx "test: $t" test/regress_schedule || echo "$t"; done)
+  [ -n "$missing" ] && echo "not in test/regress_schedule: $missing" && record regress 0 1 && return
   lg_as_postgres "$LG_PGXS_DIR/src/test/regress/pg_regress" --bindir="$LG_BINDIR" \
     --host="$LG_SOCK" --port="$LG_PORT" --inputdir=. --outputdir="$OUT/regress" \
-    --dbname=contrib_regression --load-extension=lockguard $tests >"$OUT/regress.log" 2>&1
+    --dbname=contrib_regression --load-extension=lockguard --schedule=test/regress_schedule \
+    >"$OUT/regress.log" 2>&1
   local rc=$?
   cat "$OUT/regress.log"
   [ $rc -ne 0 ] && [ -f "$OUT/regress/regression.diffs" ] && head -200 "$OUT/regress/regression.diffs"

@@ -4,6 +4,7 @@
 // contended waiters queue once, in priority order, instead of all waking on every commit.
 #include "core/resource_key.hpp"
 #include "pg/boundary.hpp"
+#include "pg/row_table_cache.hpp"
 #include "pg/scoped_lock.hpp"
 #include "pg/tenants.hpp"
 #include "pg/wait_events.hpp"
@@ -115,37 +116,37 @@ void run_row_query(void *arg) {
 
 // Waits for the AccessShareLock every reader takes, within the call's timeout: a table in the
 // middle of ALTER TABLE is waited for like any lock, not forever.
-void lock_table_for_reading(Oid relation, const char *display_name, int timeout_ms, TimestampTz started) {
+void lock_table_for_reading(Oid relation, int timeout_ms, TimestampTz started) {
     if (ConditionalLockRelationOid(relation, AccessShareLock)) return;
+    constexpr const char *kHolder = "a transaction holding a conflicting table lock";
+    LockRequest request{};
+    request.lock.scope = LockScope::Row;
+    strlcpy(request.lock.name, get_rel_name(relation), sizeof(request.lock.name));
+    snprintf(request.lock.resource_class, sizeof(request.lock.resource_class), "%s.%s",
+             get_namespace_name(get_rel_namespace(relation)), request.lock.name);
+    request.timeout_ms = timeout_ms;
     int left = remaining_ms(timeout_ms, started);
-    PublishedLock what{};
-    what.scope = LockScope::Row;
-    strlcpy(what.name, display_name, sizeof(what.name));
-    if (left == 0) raise_lock_timeout(what, timeout_ms, 0, "a transaction holding a conflicting table lock");
+    if (left == 0) raise_lock_timeout(request.lock, timeout_ms, 0, kHolder);
     struct TableWait {
         Oid relation;
     } wait{relation};
     ErrorData *error = run_with_lock_timeout(
         left, [](void *arg) { LockRelationOid(static_cast<TableWait *>(arg)->relation, AccessShareLock); }, &wait);
-    if (error == nullptr) return;
-    LockRequest request{};
-    request.lock = what;
-    request.timeout_ms = timeout_ms;
-    snprintf(request.lock.resource_class, sizeof(request.lock.resource_class), "%s.%s",
-             get_namespace_name(get_rel_namespace(relation)), display_name);
-    raise_phase_error(request, error, started, "a transaction holding a conflicting table lock");
+    if (error != nullptr) raise_phase_error(request, error, started, kHolder);
 }
 
 // A 64-bit hash of one key value that equal values share: the type's extended hash function
 // under the column's collation; for a type without one, its output text.
-uint64 key_value_hash(Form_pg_attribute attr, Datum value, const char *output_text) {
-    TypeCacheEntry *type = lookup_type_cache(attr->atttypid, TYPECACHE_HASH_EXTENDED_PROC_FINFO);
-    if (!OidIsValid(type->hash_extended_proc_finfo.fn_oid)) return named_resource_key(output_text);
-    return DatumGetUInt64(FunctionCall2Coll(&type->hash_extended_proc_finfo, attr->attcollation, value,
-                                            UInt64GetDatum(0)));
+uint64 key_value_hash(const RowTableInfo *table, int column, Datum value, const char *output_text) {
+    if (table->key_hash[column] == nullptr) return named_resource_key(output_text);
+    return DatumGetUInt64(
+        FunctionCall2Coll(table->key_hash[column], table->key_collations[column], value, UInt64GetDatum(0)));
 }
 
-void check_row_privileges(Oid relation, const Relation rel, const AttrNumber *key_columns, int key_count) {
+void check_row_privileges(const RowTableInfo *table) {
+    Oid relation = table->relation;
+    const AttrNumber *key_columns = table->key_columns;
+    int key_count = table->key_count;
     // What SELECT ... FOR UPDATE needs: read the key columns, and UPDATE on the table or a column.
     Oid user = GetUserId();
     bool can_select = pg_class_aclcheck(relation, user, ACL_SELECT) == ACLCHECK_OK;
@@ -157,7 +158,7 @@ void check_row_privileges(Oid relation, const Relation rel, const AttrNumber *ke
     bool can_update = pg_class_aclcheck(relation, user, ACL_UPDATE) == ACLCHECK_OK ||
                       pg_attribute_aclcheck_all(relation, user, ACL_UPDATE, ACLMASK_ANY) == ACLCHECK_OK;
     if (!can_select || !can_update)
-        aclcheck_error(ACLCHECK_NO_PRIV, get_relkind_objtype(rel->rd_rel->relkind), RelationGetRelationName(rel));
+        aclcheck_error(ACLCHECK_NO_PRIV, get_relkind_objtype(table->relkind), table->relname);
 }
 
 }  // namespace
@@ -172,62 +173,51 @@ void resolve_row(ScopedRequest *request, Oid relation, const char *const *key_te
                  const char *mode, int32 priority, int timeout_ms, TimestampTz started) {
     memset(request, 0, sizeof(*request));
     request->strength = parse_row_lock_strength(mode);
-    char *relname = get_rel_name(relation);
-    if (relname == nullptr)
-        ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE), errmsg("relation with OID %u does not exist", relation)));
     char relkind = get_rel_relkind(relation);
+    if (relkind == '\0')
+        ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE), errmsg("relation with OID %u does not exist", relation)));
     if (relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE)
-        ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE), errmsg("\"%s\" is not a table", relname),
+        ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE), errmsg("\"%s\" is not a table", get_rel_name(relation)),
                         errdetail("Row locks are taken on rows of ordinary and partitioned tables.")));
 
-    lock_table_for_reading(relation, relname, timeout_ms, started);
-    Relation rel = relation_open(relation, NoLock);
-    Oid pk_index = RelationGetPrimaryKeyIndex(rel);
-    if (!OidIsValid(pk_index))
+    lock_table_for_reading(relation, timeout_ms, started);
+    const RowTableInfo *table = row_table_info(relation);
+    const char *relname = table->relname;
+    if (table->key_count == 0)
         ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
                         errmsg("table \"%s\" has no primary key", relname),
                         errdetail("lockguard names a row by its primary key."),
                         errhint("Add a primary key, or lock a named resource such as '%s:<id>' instead.", relname)));
-    Relation index = relation_open(pk_index, AccessShareLock);
-    int columns = index->rd_index->indnkeyatts;
-    AttrNumber key_columns[kMaxKeyColumns];
-    for (int i = 0; i < columns; i++) key_columns[i] = index->rd_index->indkey.values[i];
-    relation_close(index, AccessShareLock);
+    int columns = table->key_count;
     if (key_count != columns)
         ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
                         errmsg("the primary key of \"%s\" has %d column(s), but the key given has %d value(s)", relname,
                                columns, key_count),
                         columns > 1 ? errhint("Pass a composite key as a row value, for example ROW(1, 'a').")
                                     : errhint("Pass the key as a single value, for example 42.")));
-    check_row_privileges(relation, rel, key_columns, columns);
+    check_row_privileges(table);
 
     // The key in the columns' own types. The gate is keyed by the type's own hash of each value
     // (consistent with the key's equality, the same in every session whatever its DateStyle,
     // TimeZone or encoding); the output text only names the row for people.
-    const char *canonical[kMaxKeyColumns];
     uint64 value_hashes[kMaxKeyColumns];
     std::string_view parts[kMaxKeyColumns];
     StringInfoData display;
     initStringInfo(&display);
     appendStringInfo(&display, "%s(", relname);
     for (int i = 0; i < columns; i++) {
-        Form_pg_attribute attr = TupleDescAttr(RelationGetDescr(rel), key_columns[i] - 1);
-        Oid input_function, io_param, output_function;
-        bool varlena;
-        getTypeInputInfo(attr->atttypid, &input_function, &io_param);
-        request->key_types[i] = attr->atttypid;
-        request->key_values[i] = OidInputFunctionCall(input_function, const_cast<char *>(key_texts[i]), io_param,
-                                                      attr->atttypmod);
-        getTypeOutputInfo(attr->atttypid, &output_function, &varlena);
-        canonical[i] = OidOutputFunctionCall(output_function, request->key_values[i]);
-        value_hashes[i] = key_value_hash(attr, request->key_values[i], canonical[i]);
+        request->key_types[i] = table->key_types[i];
+        request->key_values[i] =
+            InputFunctionCall(const_cast<FmgrInfo *>(&table->key_input[i]), const_cast<char *>(key_texts[i]),
+                              table->key_ioparams[i], table->key_typmods[i]);
+        char *canonical = OutputFunctionCall(const_cast<FmgrInfo *>(&table->key_output[i]), request->key_values[i]);
+        value_hashes[i] = key_value_hash(table, i, request->key_values[i], canonical);
         parts[i] = std::string_view(reinterpret_cast<const char *>(&value_hashes[i]), sizeof(uint64));
-        appendStringInfo(&display, "%s%s", i > 0 ? ", " : "", canonical[i]);
+        appendStringInfo(&display, "%s%s", i > 0 ? ", " : "", canonical);
     }
     appendStringInfoChar(&display, ')');
     request->key_count = columns;
     request->relation = relation;
-    relation_close(rel, NoLock);
 
     uint64_t key = row_key(relation, parts, columns);
     PublishedLock &lock = request->gate.lock;
@@ -236,8 +226,7 @@ void resolve_row(ScopedRequest *request, Oid relation, const char *const *key_te
     lock.scope = LockScope::Row;
     lock.priority = priority;
     strlcpy(lock.name, display.data, sizeof(lock.name));
-    snprintf(request->gate.lock.resource_class, sizeof(request->gate.lock.resource_class), "%s.%s",
-             get_namespace_name(get_rel_namespace(relation)), relname);
+    strlcpy(lock.resource_class, table->resource_class, sizeof(lock.resource_class));
 }
 
 // After the gate: lock the row itself. Returns whether it exists.

@@ -9,10 +9,10 @@
 
 #include "core/lock_mode.hpp"
 #include "pg/lock_wait.hpp"
+#include "pg/row_table_cache.hpp"
 
 namespace lockguard::pg {
 
-constexpr int kMaxKeyColumns = 32;  // INDEX_MAX_KEYS
 
 struct ScopedRequest {
     LockRequest gate;  // the lockguard lock; gate.lock.scope says which scope

@@ -61,8 +61,8 @@ is( $primary->safe_psql('postgres',
 is( $primary->safe_psql('postgres',
 		"SELECT tree FROM lockguard.blocking_tree WHERE depth = 0"),
 	$root_pid, 'the blocking tree has the holder as its only root');
-is($primary->safe_psql('postgres', "SELECT sampled_waits > 0 FROM lockguard.conflict_counts WHERE target = 'accounts(1)'"),
-	't', 'conflicts are counted per resource');
+is($primary->safe_psql('postgres', "SELECT sampled_waits > 0 FROM lockguard.conflict_counts WHERE kind = 'relation' AND target = 'public.accounts'"),
+	't', 'conflicts are counted per relation, row and table waits alike');
 like($primary->safe_psql('postgres', 'SELECT lockguard.wait_graph_dot()'),
 	qr/^digraph "lockguard" \{.*"\d+" -> "$root_pid"/s, 'the DOT output has the edges to the root');
 
