@@ -4,8 +4,11 @@
 # in private clusters under a staging directory, never in the system's default cluster.
 
 LG_PG_MAJOR=15
-LG_BINDIR=/usr/lib/postgresql/$LG_PG_MAJOR/bin
-LG_PGXS_DIR=/usr/lib/postgresql/$LG_PG_MAJOR/lib/pgxs
+# LG_PRIVATE_PG=DIR: use the private copy of PostgreSQL in DIR (made by lg_private_pg) instead of
+# the system's, so that concurrent runs on one machine cannot install over each other.
+LG_PG_ROOT=${LG_PRIVATE_PG:-}
+LG_BINDIR=$LG_PG_ROOT/usr/lib/postgresql/$LG_PG_MAJOR/bin
+LG_PGXS_DIR=$LG_PG_ROOT/usr/lib/postgresql/$LG_PG_MAJOR/lib/pgxs
 LG_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 # Packages every entry point needs; callers may add their own.
@@ -48,6 +51,25 @@ lg_stage_and_install() {
 }
 
 lg_as_postgres() { runuser -u postgres -- "$@"; }
+
+# lg_private_pg DIR: a private copy of the PostgreSQL 15 installation (binaries, libraries,
+# share; headers by symlink) in DIR, and LG_BINDIR pointed at it. PostgreSQL finds its share and
+# library directories relative to its binaries, so lockguard installs into DIR and clusters load
+# it from there: an install into the system's directories by anyone else (a shared build machine)
+# can neither break CREATE EXTENSION nor swap the library under a running server. Make it after
+# installing the Debian packages whose extensions the run needs: they are copied along.
+lg_private_pg() {
+  local dir=$1
+  rm -rf "$dir"
+  mkdir -p "$dir/usr/lib/postgresql" "$dir/usr/share/postgresql" "$dir/usr/include"
+  cp -a "/usr/lib/postgresql/$LG_PG_MAJOR" "$dir/usr/lib/postgresql/" || lg_die "copying PostgreSQL failed"
+  cp -a "/usr/share/postgresql/$LG_PG_MAJOR" "$dir/usr/share/postgresql/" || lg_die "copying PostgreSQL failed"
+  ln -s /usr/include/postgresql "$dir/usr/include/postgresql"
+  rm -f "$dir/usr/lib/postgresql/$LG_PG_MAJOR/lib/lockguard.so" "$dir/usr/share/postgresql/$LG_PG_MAJOR/extension/lockguard"*
+  LG_PG_ROOT=$dir
+  LG_BINDIR=$dir/usr/lib/postgresql/$LG_PG_MAJOR/bin
+  LG_PGXS_DIR=$dir/usr/lib/postgresql/$LG_PG_MAJOR/lib/pgxs
+}
 
 # lg_cluster_start DATADIR PORT [extra postgresql.conf lines...]
 # A private cluster listening only on a unix socket inside DATADIR/../sock.

@@ -6,11 +6,17 @@
 #
 #   sudo bash test/run-all.sh            # every layer
 #   LG_LAYERS="unit regress" sudo bash test/run-all.sh   # a subset while developing
+#
+# LG_TEST_STAGE and LG_TEST_PORT move the run's files and ports; LG_PRIVATE_PG=DIR installs
+# lockguard into a private copy of PostgreSQL made in DIR (see lg_private_pg), so that several
+# runs on one machine do not install over each other.
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 lg_require_root
 lg_ensure_packages "${LG_BASE_PACKAGES[@]}" postgresql-$LG_PG_MAJOR-pgtap libtap-parser-sourcehandler-pgtap-perl \
   libgtest-dev libipc-run-perl
+
+[ -n "${LG_PRIVATE_PG:-}" ] && lg_private_pg "$LG_PRIVATE_PG"
 
 LAYERS=${LG_LAYERS:-"unit regress isolation pgtap tap bench"}
 STAGE=${LG_TEST_STAGE:-/tmp/lockguard-test}

@@ -2,7 +2,7 @@
 # lockguard's benchmark: every scenario for every contender, against a private PostgreSQL 15
 # cluster with fixed settings, on a fresh Debian 12 machine (as root).
 #
-#   sudo bash test/bench/run.sh           # full run (about 20-25 minutes on 2 cores):
+#   sudo bash test/bench/run.sh           # full run (about 22-28 minutes on 2 cores):
 #                                         #   docs/bench/results-full.jsonl, docs/bench/*.png,
 #                                         #   docs/benchmarks.md regenerated
 #   sudo bash test/bench/run.sh --quick   # every scenario for about 1 s, few client counts;
@@ -13,7 +13,7 @@
 # LG_BENCH_DURATION / LG_BENCH_WARMUP (seconds per point; full default 8 and 2), LG_BENCH_REF
 # (the commit to build, default HEAD, exported with git archive; "worktree": the checkout as is),
 # LG_BENCH_PRIVATE_PG (default 1: install lockguard into a private copy of PostgreSQL, see
-# lgb_private_pg; 0: into the system's PostgreSQL).
+# lg_private_pg in scripts/lib.sh; 0: into the system's PostgreSQL).
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/bench-lib.sh"
@@ -39,7 +39,7 @@ LGB_QUICK_ROWS=20000
 ROWS=$([ "$MODE" = quick ] && echo $LGB_QUICK_ROWS || echo 1000000)
 
 if [ "${LG_BENCH_PRIVATE_PG:-1}" = 1 ]; then
-  lgb_private_pg "$STAGE-pg"
+  lg_private_pg "$STAGE-pg"
   lg_log "using a private copy of PostgreSQL in $STAGE-pg"
 fi
 
