@@ -93,23 +93,86 @@ lgb_run_all() {
   done
   lg_log "scenario priority: 5 hot rows, 10% priority 100 among priority 0, 32 clients"
   for c in "${LGB_PRIORITY_CONTENDERS[@]}"; do lgb_point "$results" priority priority "$c" 32 5 --high-share 0.1; done
-  # Noisy neighbour (tenants issue) and monitoring overhead (monitoring issue) are not measured
-  # yet: add their scenarios here when those features land (see docs/benchmarks.md).
+  lgb_noisy "$results"
+  if [ "$mode" = quick ]; then lgb_monitoring "$results" 1; else lgb_monitoring "$results" 3; fi
 }
 
-# lgb_private_pg DIR: a private copy of the PostgreSQL 15 installation (binaries, libraries,
-# share; headers by symlink) in DIR, and LG_BINDIR pointed at it. PostgreSQL finds its share and
-# library directories relative to its binaries, so lockguard installs into DIR and the cluster
-# loads it from there: an install into the system's directories by anyone else (a shared build
-# machine) can neither break CREATE EXTENSION nor swap the library under a running benchmark.
-lgb_private_pg() {
-  local dir=$1
-  rm -rf "$dir"
-  mkdir -p "$dir/usr/lib/postgresql" "$dir/usr/share/postgresql" "$dir/usr/include"
-  cp -a "/usr/lib/postgresql/$LG_PG_MAJOR" "$dir/usr/lib/postgresql/" || lg_die "copying PostgreSQL failed"
-  cp -a "/usr/share/postgresql/$LG_PG_MAJOR" "$dir/usr/share/postgresql/" || lg_die "copying PostgreSQL failed"
-  ln -s /usr/include/postgresql "$dir/usr/include/postgresql"
-  rm -f "$dir/usr/lib/postgresql/$LG_PG_MAJOR/lib/lockguard.so" "$dir/usr/share/postgresql/$LG_PG_MAJOR/extension/lockguard"*
-  LG_BINDIR=$dir/usr/lib/postgresql/$LG_PG_MAJOR/bin
-  LG_PGXS_DIR=$dir/usr/lib/postgresql/$LG_PG_MAJOR/lib/pgxs
+# Noisy neighbour (issue 5). Rows 1..1000; tenant A (48 clients, role bench_tenant_a) locks and
+# updates one of the shared rows 1..5; tenant B (4 clients, role bench_tenant_b) one of its own
+# rows 6..1000, or with probability 10% a shared row. Three configurations back to back: B alone
+# (plain FOR UPDATE); beside A, both plain FOR UPDATE; beside A, both lockguard_acquire_row with
+# A's budget below. A refused acquisition (LG001/LG002) sleeps LGB_NOISY_REFUSED_SLEEP_MS
+# (jittered 0.5x..1.5x) and retries; the driver counts it as "refused".
+LGB_NOISY_A_CLIENTS=48
+LGB_NOISY_B_CLIENTS=4
+LGB_NOISY_A_MAX_WAITERS=5      # about one waiting A request per shared row
+LGB_NOISY_REFUSED_SLEEP_MS=10
+lgb_noisy() {
+  local results=$1 budget
+  budget="tenant_a: max_held unlimited, max_waiters $LGB_NOISY_A_MAX_WAITERS, weight 1; tenant_b: unlimited, weight 1"
+  lg_psql -d bench -v ON_ERROR_STOP=1 \
+    -c "UPDATE lockguard.tenant_budgets SET max_held = NULL, max_waiters = $LGB_NOISY_A_MAX_WAITERS, weight = 1 WHERE tenant = 'tenant_a'" \
+    -c "UPDATE lockguard.tenant_budgets SET max_held = NULL, max_waiters = NULL, weight = 1 WHERE tenant = 'tenant_b'" \
+    >/dev/null || lg_die "setting the noisy neighbour budgets failed"
+  lg_log "scenario noisy: tenant A $LGB_NOISY_A_CLIENTS clients on rows 1..5, tenant B $LGB_NOISY_B_CLIENTS clients (90% rows 6..1000, 10% rows 1..5); budget $budget"
+  local common=(--keys 1000 --hot-keys 5 --shared-share 0.1 --user-a bench_tenant_a --user-b bench_tenant_b
+                --refused-sleep-ms "$LGB_NOISY_REFUSED_SLEEP_MS")
+  lgb_point "$results" noisy noisy for_update "$LGB_NOISY_B_CLIENTS" 1000 "${common[@]}" --a-clients 0 \
+    --tag config=b_alone
+  lgb_point "$results" noisy noisy for_update $((LGB_NOISY_A_CLIENTS + LGB_NOISY_B_CLIENTS)) 1000 "${common[@]}" \
+    --a-clients "$LGB_NOISY_A_CLIENTS" --tag config=plain
+  lgb_point "$results" noisy noisy lg_row $((LGB_NOISY_A_CLIENTS + LGB_NOISY_B_CLIENTS)) 1000 "${common[@]}" \
+    --a-clients "$LGB_NOISY_A_CLIENTS" --tag config=lockguard --tag "budget=$budget"
+  lg_psql -d bench -Atc "SELECT tenant, rejected, acquisitions FROM lockguard.tenants WHERE tenant LIKE 'tenant_%' ORDER BY 1" \
+    | sed 's/^/  lockguard.tenants: /' >&2
+}
+
+# Monitoring overhead (issue 4): the sampler's cost. 10 hot rows, 32 clients, lockguard row scope,
+# with the worker's sampling off (lockguard.sample_interval_ms = 0) and on at 1000 and 100 ms,
+# alternating off/1000/100 for ROUNDS rounds so that drift hits every configuration alike.
+# The bench cluster's worker runs in database postgres (lockguard.database's default), so the
+# extension is installed there first; from then on the worker persists audit entries and
+# deadlocks once a second (every interval when on), in every configuration: what "off" removes
+# is the wait-graph sampling, the part that runs only under contention. Each result line gets
+# the wait-graph samples (distinct sampled_at) and edges written while it ran, to show that off
+# really samples nothing.
+lgb_monitoring() {
+  local results=$1 rounds=$2 round cfg ms before after
+  lg_psql -d postgres -v ON_ERROR_STOP=1 -c "CREATE EXTENSION IF NOT EXISTS lockguard" >/dev/null \
+    || lg_die "CREATE EXTENSION lockguard in the worker's database failed"
+  lg_log "scenario monitoring: 10 hot rows, 32 clients, lockguard row; sampling off / 1000 ms / 100 ms, $rounds round(s)"
+  for round in $(seq 1 "$rounds"); do
+    for cfg in off 1000 100; do
+      ms=$([ "$cfg" = off ] && echo 0 || echo "$cfg")
+      lg_psql -d postgres -v ON_ERROR_STOP=1 -c "ALTER SYSTEM SET lockguard.sample_interval_ms = $ms" \
+        -c "SELECT pg_reload_conf()" >/dev/null || lg_die "setting lockguard.sample_interval_ms failed"
+      sleep 0.3
+      before=$(lg_psql -d postgres -Atc "SELECT count(DISTINCT sampled_at) || ' ' || count(*) FROM lockguard.wait_history")
+      lgb_point "$results" monitoring hot lg_row 32 10 --tag "config=$cfg" --tag "round=$round" --tag "interval_ms=$ms"
+      after=$(lg_psql -d postgres -Atc "SELECT count(DISTINCT sampled_at) || ' ' || count(*) FROM lockguard.wait_history")
+      lgb_annotate_last "$results" "$before" "$after"
+    done
+  done
+  lg_psql -d postgres -c "ALTER SYSTEM RESET lockguard.sample_interval_ms" -c "SELECT pg_reload_conf()" >/dev/null
+  lg_psql -d postgres -Atc "SELECT 'worker: pid ' || pid || ', database ' || database FROM lockguard.worker_status" \
+    | sed 's/^/  /' >&2
+}
+
+# lgb_annotate_last RESULTS "SAMPLES EDGES" "SAMPLES EDGES": adds the wait-history growth during
+# the last point ("sampled": samples and edges written) to the last line of RESULTS.
+lgb_annotate_last() {
+  "$LGB_PYTHON" - "$@" <<'PY'
+import json, sys
+path, before, after = sys.argv[1:4]
+lines = open(path).read().splitlines()
+r = json.loads(lines[-1])
+try:
+    b, a = [int(x) for x in before.split()], [int(x) for x in after.split()]
+    r["sampled"] = {"samples": a[0] - b[0], "edges": a[1] - b[1]}
+except (ValueError, IndexError):
+    r["sampled"] = None
+lines[-1] = json.dumps(r)
+open(path, "w").write("\n".join(lines) + "\n")
+print("  wait-graph samples during the point: %s" % r["sampled"], file=sys.stderr)
+PY
 }

@@ -33,6 +33,13 @@ SCENARIOS = ["uncontended", "hot1", "hot10", "hot1000", "nominal", "transfer10",
 RANDOM_ORDER = {"for_update", "advisory", "lg_row", "lg_named"}
 BARS = ("set style data histograms\nset style fill solid 0.8 border -1\nset boxwidth 0.8\n"
         "set xtics rotate by -25 nomirror\nset bmargin 8\n")
+# Noisy neighbour (issue 5) and monitoring overhead (issue 4): configurations within one scenario,
+# told apart by the driver's tags ("config").
+NOISY_CONFIGS = ["b_alone", "plain", "lockguard"]
+NOISY_NAMES = {"b_alone": "B alone (FOR UPDATE)", "plain": "beside A, both FOR UPDATE",
+               "lockguard": "beside A, lockguard + budgets"}
+MONITORING_CONFIGS = ["off", "1000", "100"]
+MONITORING_NAMES = {"off": "sampling off (interval 0)", "1000": "sampling every 1000 ms", "100": "sampling every 100 ms"}
 CRASH = re.compile(r"terminated by signal|TRAP: |PANIC: |was terminated by exception")
 
 
@@ -59,6 +66,37 @@ def by_contender(rows, scenario, clients=None):
     for r in ok_rows(rows, scenario):
         if clients is None or r["clients"] == clients:
             out[r["contender"]] = r
+    return out
+
+
+def by_config(rows, scenario):
+    """config -> list of result rows (several per config for the monitoring rounds)."""
+    out = {}
+    for r in ok_rows(rows, scenario):
+        out.setdefault(r.get("tags", {}).get("config"), []).append(r)
+    return out
+
+
+def p95(d):
+    return (d or {}).get("p95")
+
+
+def noisy_b(r):
+    """B's figures in one noisy result: {class: (txn p95, lock-wait p95, committed)}."""
+    cl = r.get("classes", {})
+    return {k: (p95(cl.get(k, {}).get("txn_ms")), p95(cl.get(k, {}).get("lock_wait_ms")), cl.get(k, {}).get("committed", 0))
+            for k in ("b_own", "b_shared", "a")}
+
+
+def monitoring_summary(rows):
+    """config -> (mean TPS over rounds, [TPS per round], samples written, edges written)."""
+    out = {}
+    for cfg, rs in by_config(rows, "monitoring").items():
+        rs = sorted(rs, key=lambda r: int(r.get("tags", {}).get("round", 0)))
+        tps = [r["tps"] for r in rs]
+        samples = sum((r.get("sampled") or {}).get("samples", 0) for r in rs)
+        edges = sum((r.get("sampled") or {}).get("edges", 0) for r in rs)
+        out[cfg] = (sum(tps) / len(tps), tps, samples, edges)
     return out
 
 
@@ -149,12 +187,77 @@ def plot(results, outdir):
                 gp += f"plot {gp_quote(dat)} using 3:xtic(1) lc rgb '#cc6677'\n"
         gp += "unset multiplot\n"
         scripts.append(gp)
+    gp = plot_noisy(rows, outdir, tmp, term)
+    if gp:
+        scripts.append(gp)
+    gp = plot_monitoring(rows, outdir, tmp, term)
+    if gp:
+        scripts.append(gp)
     for gp in scripts:
         p = subprocess.run(["gnuplot"], input=gp, text=True, capture_output=True)
         if p.returncode != 0:
             sys.stderr.write(p.stderr)
             return 1
     return 0
+
+
+def plot_noisy(rows, outdir, tmp, term):
+    m = by_config(rows, "noisy")
+    cfgs = [c for c in NOISY_CONFIGS if c in m]
+    if not cfgs:
+        return None
+    d = m[cfgs[-1]][0]
+    dat = os.path.join(tmp, "noisy.dat")
+    with open(dat, "w") as f:
+        f.write("# config own_txn shared_txn own_lock shared_lock\n")
+        for c in cfgs:
+            b = noisy_b(m[c][0])
+            f.write(f'"{NOISY_NAMES[c]}" {b["b_own"][0] or 0.001} {b["b_shared"][0] or 0.001} '
+                    f'{b["b_own"][1] or 0.001} {b["b_shared"][1] or 0.001}\n')
+    n = len(cfgs)
+    png = os.path.join(outdir, "noisy.png")
+    t = (f"noisy neighbour: tenant B ({d.get('b_clients')} clients, {d.get('shared_share', 0) * 100:.0f}% on shared rows 1..{d.get('hot_keys')}) "
+         f"beside tenant A ({d.get('a_clients')} clients on rows 1..{d.get('hot_keys')}), {d['keys']} rows")
+    gp = term + f"set output {gp_quote(png)}\nset multiplot layout 1,2 title {gp_quote(t)}\n"
+    gp += "set grid ytics\n" + BARS + f"set xrange [-0.6:{n - 0.4}]\nset key top left\nset logscale y\n"
+    gp += "set ylabel \"B's transaction latency p95 (ms, log)\"\n"
+    gp += f"plot {gp_quote(dat)} using 2:xtic(1) title 'own rows (90%)' lc rgb '#4477aa', '' using 3 title 'shared rows (10%)' lc rgb '#cc6677'\n"
+    gp += "set ylabel \"B's lock-wait p95 (ms, log)\"\n"
+    gp += f"plot {gp_quote(dat)} using 4:xtic(1) title 'own rows (90%)' lc rgb '#4477aa', '' using 5 title 'shared rows (10%)' lc rgb '#cc6677'\n"
+    gp += "unset multiplot\n"
+    return gp
+
+
+def plot_monitoring(rows, outdir, tmp, term):
+    summ = monitoring_summary(rows)
+    cfgs = [c for c in MONITORING_CONFIGS if c in summ]
+    if not cfgs:
+        return None
+    d = ok_rows(rows, "monitoring")[0]
+    rounds = max(len(summ[c][1]) for c in cfgs)
+    dat = os.path.join(tmp, "monitoring.dat")
+    with open(dat, "w") as f:
+        f.write("config " + " ".join(f'"round {i + 1}"' for i in range(rounds)) + ' "mean"\n')
+        for c in cfgs:
+            tps = summ[c][1] + ["NaN"] * (rounds - len(summ[c][1]))
+            f.write(f'"{MONITORING_NAMES[c]}" ' + " ".join(str(x) for x in tps) + f" {summ[c][0]}\n")
+    png = os.path.join(outdir, "monitoring.png")
+    t = (f"monitoring overhead: {d['keys']} hot rows, {d['clients']} clients, lockguard row; configurations "
+         f"alternated over {rounds} round(s)")
+    gp = term + f"set output {gp_quote(png)}\nset multiplot layout 1,2 title {gp_quote(t)}\n"
+    gp += "set grid ytics\n" + BARS.replace("set boxwidth 0.8\n", "") + f"set xrange [-0.6:{len(cfgs) - 0.4}]\nset key below horizontal\n"
+    gp += "set style histogram clustered gap 1\nset ylabel 'committed transactions per second'\nset yrange [0:*]\n"
+    gp += f"plot for [i=2:{rounds + 1}] {gp_quote(dat)} using i:xtic(1) title columnheader(i)\n"
+    base = summ.get("off", (0,))[0]
+    dat2 = os.path.join(tmp, "monitoring-overhead.dat")
+    with open(dat2, "w") as f:
+        for c in cfgs:
+            f.write(f'"{MONITORING_NAMES[c]}" {(1 - summ[c][0] / base) * 100 if base else 0}\n')
+    gp += "unset key\nset yrange [*:*]\nset ylabel 'TPS lost against sampling off, mean of rounds (%)'\n"
+    gp += "set style histogram clustered gap 1\n"
+    gp += f"plot {gp_quote(dat2)} using 2:xtic(1) lc rgb '#cc6677', 1 with lines lc rgb '#333333' dt 2 notitle\n"
+    gp += "unset multiplot\n"
+    return gp
 
 
 def title(scenario, data):
@@ -220,7 +323,31 @@ def check(results, pngdir, server_log):
                 if r.get("errors_sample"):
                     detail += f" {r['errors_sample'][:2]}"
                 tap(ok, f"{what}: {detail}")
-    for scenario in SCENARIOS:
+    noisy = by_config(rows, "noisy")
+    for cfg in NOISY_CONFIGS:
+        got = noisy.get(cfg, [])
+        failed_lines = [r for r in rows if r.get("scenario") == "noisy" and "driver_failed" in r]
+        if not got:
+            tap(False, f"noisy {cfg}: no result" + (f" (driver failed: {failed_lines[0]['driver_failed'][:200]})" if failed_lines else ""))
+            continue
+        r = got[0]
+        b = noisy_b(r)
+        need = ["b_own", "b_shared"] + (["a"] if cfg != "b_alone" else [])
+        ok = r["other_errors"] == 0 and all(b[k][2] > 0 for k in need)
+        tap(ok, f"noisy {cfg}: committed " + ", ".join(f"{k} {b[k][2]}" for k in need) +
+            f", refused {r.get('refused', 0)}, {r['other_errors']} other errors" +
+            (f" {r['errors_sample'][:2]}" if r.get("errors_sample") else ""))
+    mon = by_config(rows, "monitoring")
+    for cfg in MONITORING_CONFIGS:
+        got = mon.get(cfg, [])
+        if not got:
+            tap(False, f"monitoring {cfg}: no result")
+            continue
+        for r in got:
+            ok = r["committed"] > 0 and r["other_errors"] == 0 and "sampled" in r
+            tap(ok, f"monitoring {cfg} round {r.get('tags', {}).get('round')}: {r['committed']} committed, "
+                    f"{r['other_errors']} other errors, wait-graph samples {r.get('sampled')}")
+    for scenario in SCENARIOS + ["noisy", "monitoring"]:
         png = os.path.join(pngdir, f"{scenario}.png")
         tap(os.path.isfile(png) and os.path.getsize(png) > 1000, f"picture {scenario}.png drawn")
     try:
@@ -319,6 +446,32 @@ def targets(rows):
             tr = r["tps"] / p["lg_row"]["tps"] if p["lg_row"]["tps"] else 0
             out.append(f"| priorities: same TPS as without priorities (within 5%) | {r['tps']:.0f} vs {p['lg_row']['tps']:.0f} "
                        f"= {tr:.3f} | {verdict(tr >= 0.95)} |")
+    nz = by_config(rows, "noisy")
+    if "lockguard" in nz:
+        b = noisy_b(nz["lockguard"][0])
+        own, shared = b["b_own"][0], b["b_shared"][0]
+        if own and shared:
+            ratio = shared / own
+            out.append(f"| noisy neighbour, under lockguard: B's shared-row transaction p95 ≤ 2 × its own-row p95 | "
+                       f"{shared:.1f} vs {own:.1f} ms = {ratio:.2f}× | {verdict(ratio <= 2)} |")
+            out.append(f"| noisy neighbour, under lockguard: B's shared-row transaction p95 < 150 ms | {shared:.1f} ms | "
+                       f"{verdict(shared < 150)} |")
+    summ = monitoring_summary(rows)
+    if "off" in summ and "1000" in summ and summ["off"][0]:
+        base = summ["off"][0]
+        spread = (max(summ["off"][1]) - min(summ["off"][1])) / base * 100 if len(summ["off"][1]) > 1 else None
+        for cfg, target in (("1000", 1.0), ("100", None)):
+            if cfg not in summ:
+                continue
+            ov = (1 - summ[cfg][0] / base) * 100
+            note = f"; the off rounds alone spread {spread:.1f}%" if spread is not None else ""
+            if target is None:
+                out.append(f"| monitoring, sampling every 100 ms: overhead (no target, reported) | {ov:+.1f}% "
+                           f"({summ[cfg][0]:.0f} vs {base:.0f} TPS{note}) | – |")
+            else:
+                out.append(f"| monitoring, sampling every 1000 ms: TPS overhead < 1% against off | {ov:+.1f}% "
+                           f"({summ[cfg][0]:.0f} vs {base:.0f} TPS, mean of {len(summ[cfg][1])} rounds{note}) | "
+                           f"{verdict(ov < target)}{' (smaller than the spread between off rounds: not resolved by this run)' if spread is not None and abs(ov) < spread else ''} |")
     return "\n".join(out)
 
 
@@ -398,6 +551,13 @@ def markdown(results, meta_path, out_path):
       "their canonical order |")
     w("| priority | one row drawn uniformly among 5 hot rows, 32 clients; each transaction is high priority with "
       "probability 10% (priority 100), low otherwise (priority 0); `lockguard.aging_ms = 20` |")
+    w("| noisy | noisy neighbour over rows 1..1000: tenant A (48 clients, role `bench_tenant_a`) locks and updates a row "
+      "drawn uniformly among the shared rows 1..5; tenant B (4 clients, role `bench_tenant_b`) one of its own rows "
+      "6..1000, or with probability 10% a shared row. Three configurations back to back: B alone (FOR UPDATE); beside "
+      "A, both with plain FOR UPDATE; beside A, both with `lockguard_acquire_row` under the tenant budgets given below |")
+    w("| monitoring | 10 hot rows, 32 clients, lockguard row, with the background worker's wait-graph sampling off "
+      "(`lockguard.sample_interval_ms = 0`) and every 1000 ms and 100 ms, switched by `ALTER SYSTEM` + "
+      "`pg_reload_conf()` and alternated off / 1000 / 100 in rounds |")
     w("")
     w("## Targets\n")
     w("From issue 8; reported, never asserted in tests. A single noisy run decides nothing.\n")
@@ -439,16 +599,73 @@ def markdown(results, meta_path, out_path):
                 c = r["classes"][cls]
                 w(f"| {NAMES[r['contender']]} | {r['tps']:.0f} | {cls} | {c['committed']} | {lat(c['lock_wait_ms'])} | {lat(c['txn_ms'])} |")
         w("")
-    w("### Noisy neighbour — not measured yet\n")
-    w("Waits for the tenants issue: one tenant hammering hot rows while another runs the nominal load, with and "
-      "without tenant fair share. Its scenario goes into `lgb_run_all` in `test/bench/bench-lib.sh` when tenants land.\n")
-    w("### Monitoring overhead — not measured yet\n")
-    w("Waits for the monitoring issue: the nominal and hot-row scenarios with the background sampler on and off. Its "
-      "scenario goes into `lgb_run_all` in `test/bench/bench-lib.sh` when the worker lands.\n")
+    markdown_noisy(rows, w)
+    markdown_monitoring(rows, w)
     w("Raw results, one JSON line per (contender, scenario, clients): [bench/results-full.jsonl](bench/results-full.jsonl).\n")
     with open(out_path, "w") as f:
         f.write("\n".join(md))
     return 0
+
+
+def markdown_noisy(rows, w):
+    nz = by_config(rows, "noisy")
+    failed = [r for r in rows if r.get("scenario") == "noisy" and "driver_failed" in r]
+    if not nz and not failed:
+        return
+    w("### Noisy neighbour\n")
+    w("![Noisy neighbour](bench/noisy.png)\n")
+    some = (nz.get("lockguard") or nz.get("plain") or nz.get("b_alone"))[0] if nz else {}
+    budget = (nz.get("lockguard", [{}])[0].get("tags", {}).get("budget")) if nz else None
+    w(f"Tenant A: {some.get('a_clients', '?')} clients on the shared rows 1..{some.get('hot_keys', '?')}; tenant B: "
+      f"{some.get('b_clients', '?')} clients, {(1 - some.get('shared_share', 0.1)) * 100:.0f}% of transactions on its own rows "
+      f"{some.get('hot_keys', 5) + 1}..{some.get('keys', '?')}, {some.get('shared_share', 0.1) * 100:.0f}% on the shared rows. "
+      "Each client connects as its tenant's role, mapped to the tenant in `lockguard.tenant_roles`.\n")
+    w(f"Budgets in the lockguard configuration: {budget or '–'}. With at most a handful of A's requests queued, a B "
+      "request for a shared row finds at most the holder and those few A waiters ahead of it, and fair share (equal "
+      "weights, B holding less) is meant to serve B before A's waiters that arrived within the same aging step. A's excess "
+      f"fails fast with LG002; the client sleeps {some.get('refused_sleep_ms', '?')} ms (jittered 0.5×..1.5×) and retries "
+      "the same transaction, counted below as *refused* (an A transaction's latency includes its refusals and sleeps). "
+      "In the two plain configurations budgets play no part: they count lockguard locks only.\n")
+    w("| configuration | TPS (all) | class | committed | refused | lock wait p50 / p95 / p99 / max (ms) | transaction p50 / p95 / p99 / max (ms) |")
+    w("| --- | --- | --- | --- | --- | --- | --- |")
+    for cfg in NOISY_CONFIGS:
+        for r in nz.get(cfg, []):
+            for cls, label in (("b_own", "B, own rows"), ("b_shared", "B, shared rows"), ("a", "A")):
+                c = r["classes"].get(cls, {})
+                if cls == "a" and not c.get("committed") and not c.get("refused"):
+                    continue
+                w(f"| {NOISY_NAMES[cfg]} | {r['tps']:.0f} | {label} | {c.get('committed', 0)} | {c.get('refused', 0)} | "
+                  f"{lat(c.get('lock_wait_ms'))} | {lat(c.get('txn_ms'))} |")
+    for r in failed:
+        w(f"| {r.get('contender')} | driver failed: {r['driver_failed'][:80]} | | | | | |")
+    w("")
+
+
+def markdown_monitoring(rows, w):
+    summ = monitoring_summary(rows)
+    if not summ:
+        return
+    d = ok_rows(rows, "monitoring")[0]
+    w("### Monitoring overhead\n")
+    w("![Monitoring overhead](bench/monitoring.png)\n")
+    w(f"{d['keys']} hot rows, {d['clients']} clients, lockguard row (as in the hot-row scenario). The worker runs in "
+      "database `postgres` (`lockguard.database`'s default), where the scenario installs the extension first. "
+      "*Off* is `lockguard.sample_interval_ms = 0`: the worker takes no wait-graph samples but still persists audit "
+      "entries and deadlocks once a second, as it does in every configuration (at 100 ms, every 100 ms); "
+      "`lockguard.database` would stop the worker entirely but only takes effect at a restart, which would break the "
+      "alternation in one run. The configurations alternate off / 1000 / 100 in rounds so that drift in the "
+      "machine's load hits each alike. *Samples* and *edges* are what the worker wrote into `lockguard.wait_history` "
+      "during each point (warm-up included), checking that off samples nothing.\n")
+    base = summ.get("off", (0,))[0]
+    w("| configuration | TPS per round | mean TPS | overhead against off | wait-graph samples / edges written |")
+    w("| --- | --- | --- | --- | --- |")
+    for cfg in MONITORING_CONFIGS:
+        if cfg not in summ:
+            continue
+        mean, tps, samples, edges = summ[cfg]
+        ov = f"{(1 - mean / base) * 100:+.1f}%" if base and cfg != "off" else "–"
+        w(f"| {MONITORING_NAMES[cfg]} | {', '.join(f'{x:.0f}' for x in tps)} | {mean:.0f} | {ov} | {samples} / {edges} |")
+    w("")
 
 
 def main(argv):

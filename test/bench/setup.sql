@@ -24,3 +24,26 @@ BEGIN
     END IF;
     RETURN NULL;
 END $$;
+
+-- Noisy neighbour scenario: two tenants, each with its own login role (trust over the unix
+-- socket). Their budgets are set by the scenario itself (test/bench/bench-lib.sh); here both start
+-- unlimited, so they change nothing for the other scenarios, which run as postgres (tenant
+-- "default").
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'bench_tenant_a') THEN
+        CREATE ROLE bench_tenant_a LOGIN;
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'bench_tenant_b') THEN
+        CREATE ROLE bench_tenant_b LOGIN;
+    END IF;
+END $$;
+GRANT SELECT, UPDATE ON accounts TO bench_tenant_a, bench_tenant_b;
+INSERT INTO lockguard.tenant_budgets (tenant, description) VALUES
+    ('tenant_a', 'benchmark: the noisy tenant'),
+    ('tenant_b', 'benchmark: the neighbour')
+ON CONFLICT (tenant) DO UPDATE SET max_held = NULL, max_waiters = NULL, weight = 1;
+INSERT INTO lockguard.tenant_roles (role, tenant) VALUES
+    ('bench_tenant_a', 'tenant_a'),
+    ('bench_tenant_b', 'tenant_b')
+ON CONFLICT (role) DO UPDATE SET tenant = excluded.tenant;

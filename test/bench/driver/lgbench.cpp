@@ -3,7 +3,8 @@
 // N client threads, one libpq connection each (unix socket), run one scenario's transaction in a
 // closed loop: warm-up, then a measured window of D seconds. Every transaction is a list of SQL
 // statements with parameters drawn per transaction; the lock statement(s) are timed apart from the
-// whole transaction. Outcomes: committed, lock timeout (55P03), deadlock (40P01), other error.
+// whole transaction. Outcomes: committed, lock timeout (55P03), deadlock (40P01), refused by a
+// tenant budget (LG001/LG002), other error.
 // After an error the client issues ROLLBACK and goes on (pgbench would abort the client).
 // Prints one JSON line: TPS, counts, lock-wait and transaction latency p50/p95/p99/max
 // (nearest rank over all samples, in ms), and per-class figures where the scenario has classes.
@@ -20,6 +21,17 @@
 //                both (-1, +1)
 //   priority     hot rows (--keys 5); --high-share of transactions are class "high", the rest
 //                "low"; the _prio contenders pass priority 100 for high, 0 for low
+//   noisy        noisy neighbour over --keys rows (default 1000): the first --a-clients clients
+//                (tenant A, connected as --user-a) lock + update a row drawn uniformly among the
+//                --hot-keys shared rows (default 5), class "a"; the other clients (tenant B, as
+//                --user-b) lock + update one of their own rows (--hot-keys+1 .. --keys), class
+//                "b_own", or with probability --shared-share (default 0.1) a shared row, class
+//                "b_shared"
+// Outcomes also count "refused": lockguard's tenant budget refusals (LG001 too many held, LG002
+// too many waiters). A refused attempt sleeps --refused-sleep-ms (jittered 0.5x..1.5x) and runs
+// the same transaction again, without using up an attempt; its lock statement is not sampled as
+// a lock wait (it never waited), the transaction latency includes the refusals and sleeps.
+// --tag KEY=VALUE (repeatable) is copied into the output as "tags": {"KEY": "VALUE"}.
 // Contenders: for_update, advisory, for_update_retry, lg_row, lg_row_prio, lg_named,
 //   lg_multi, lg_run (see usage()).
 #include <libpq-fe.h>
@@ -60,6 +72,12 @@ struct Options {
     int backoff_base_ms = 10;    // for_update_retry backoff (lg_run uses its defaults: 10, 1000)
     int backoff_max_ms = 1000;
     unsigned long seed = 42;
+    int a_clients = -1;          // noisy: tenant A's clients (the rest are tenant B's)
+    long hot_keys = 5;           // noisy: shared rows 1..hot_keys
+    double shared_share = 0.1;   // noisy: share of B's transactions on the shared rows
+    std::string user_a, user_b;  // noisy: roles the clients of A and B connect as (tenant mapping)
+    int refused_sleep_ms = 10;   // sleep after a budget refusal (LG001/LG002) before the retry
+    std::vector<std::pair<std::string, std::string>> tags;
 };
 
 [[noreturn]] void usage(const char *msg) {
@@ -68,6 +86,8 @@ struct Options {
         "usage: lgbench --conninfo STR --contender C --scenario S [--keys N] [--clients N]\n"
         "               [--duration SEC] [--warmup SEC] [--dist uniform|zipf|hot:H:P] [--theta X]\n"
         "               [--high-share X] [--retry-timeout-ms N] [--max-attempts N] [--seed N] [--label L]\n"
+        "               [--a-clients N] [--hot-keys N] [--shared-share X] [--user-a ROLE] [--user-b ROLE]\n"
+        "               [--refused-sleep-ms N] [--tag KEY=VALUE ...]\n"
         "contenders: for_update        SELECT ... FOR UPDATE (no timeout)\n"
         "            advisory          pg_advisory_xact_lock(id)\n"
         "            for_update_retry  FOR UPDATE with lock_timeout and client retries with backoff\n"
@@ -76,7 +96,7 @@ struct Options {
         "            lg_named          lockguard_acquire('acct:' || id)\n"
         "            lg_multi          lockguard_acquire_all(ARRAY[row_lock(...), ...])\n"
         "            lg_run            lockguard_run(ARRAY[row_lock(...)], bench_work(jsonb), ...)\n"
-        "scenarios:  uncontended hot nominal transfer priority\n");
+        "scenarios:  uncontended hot nominal transfer priority noisy\n");
     std::exit(2);
 }
 
@@ -149,11 +169,11 @@ struct Transaction {
     int cls = 0;                        // index into class names
 };
 
-enum Outcome { Committed = 0, LockTimeout, Deadlock, OtherError, kOutcomes };
+enum Outcome { Committed = 0, LockTimeout, Deadlock, OtherError, Refused, kOutcomes };
 
 struct Samples {
     std::vector<double> lock_ms, txn_ms;
-    long outcomes[kOutcomes] = {0, 0, 0, 0};
+    long outcomes[kOutcomes] = {0, 0, 0, 0, 0};
     long gave_up = 0;         // logical transactions abandoned after the last attempt
     long client_retries = 0;  // attempts after the first (for_update_retry)
     long server_attempts = 0; // sum of lockguard_run attempts over committed transactions
@@ -172,14 +192,22 @@ public:
     explicit Workload(const Options &o) : opt_(o) {
         const std::string &s = o.scenario;
         long default_keys = s == "uncontended" ? 1000000 : s == "hot" ? 1 : s == "nominal" ? 10000
-                          : s == "transfer" ? 10 : s == "priority" ? 5 : -1;
+                          : s == "transfer" ? 10 : s == "priority" ? 5 : s == "noisy" ? 1000 : -1;
         if (default_keys < 0) usage("unknown --scenario");
         keys_ = o.keys > 0 ? o.keys : default_keys;
         if (s == "transfer" && keys_ < 2) usage("transfer needs --keys >= 2");
+        if (s == "noisy") {
+            if (o.hot_keys < 1 || o.hot_keys >= keys_) usage("noisy needs 1 <= --hot-keys < --keys");
+            if (o.a_clients < 0 || o.a_clients >= o.clients) usage("noisy needs 0 <= --a-clients < --clients");
+            shared_ = make_distribution("uniform", o.hot_keys, o.theta);
+            own_ = make_distribution("uniform", keys_ - o.hot_keys, o.theta);
+        }
         dist_name_ = !o.dist.empty() ? o.dist : s == "nominal" ? "zipf" : "uniform";
         dist_ = make_distribution(dist_name_, keys_, o.theta);
         read_dist_ = make_distribution("uniform", keys_, o.theta);
-        classes_ = s == "priority" ? std::vector<std::string>{"high", "low"} : std::vector<std::string>{"all"};
+        classes_ = s == "priority" ? std::vector<std::string>{"high", "low"}
+                 : s == "noisy"    ? std::vector<std::string>{"a", "b_own", "b_shared"}
+                                   : std::vector<std::string>{"all"};
         static const char *known[] = {"for_update", "advisory", "for_update_retry", "lg_row", "lg_row_prio",
                                       "lg_named", "lg_multi", "lg_run"};
         if (std::find_if(std::begin(known), std::end(known), [&](const char *k) { return o.contender == k; }) ==
@@ -191,6 +219,14 @@ public:
     const std::string &dist_name() const { return dist_name_; }
     const std::vector<std::string> &classes() const { return classes_; }
     bool client_retries() const { return opt_.contender == "for_update_retry"; }
+    bool noisy() const { return opt_.scenario == "noisy"; }
+    bool tenant_a(int client) const { return noisy() && client < opt_.a_clients; }
+
+    // The connection string of one client: noisy scenario clients connect as their tenant's role.
+    std::string conninfo(int client) const {
+        const std::string &user = !noisy() ? std::string() : tenant_a(client) ? opt_.user_a : opt_.user_b;
+        return user.empty() ? opt_.conninfo : opt_.conninfo + " user=" + user;  // libpq: the last value wins
+    }
 
     // Statements run once per connection after connecting.
     std::vector<std::string> session_setup() const {
@@ -199,12 +235,18 @@ public:
         return v;
     }
 
-    Transaction draw(std::mt19937_64 &rng) const {
+    Transaction draw(std::mt19937_64 &rng, int client) const {
         Transaction t;
         const std::string &s = opt_.scenario;
         std::vector<long> rows;  // in lock order
         std::vector<int> deltas;
-        rows.push_back(dist_.draw(rng));
+        if (s == "noisy") {
+            if (tenant_a(client)) t.cls = 0;
+            else t.cls = std::uniform_real_distribution<double>(0, 1)(rng) < opt_.shared_share ? 2 : 1;
+            rows.push_back(t.cls == 1 ? opt_.hot_keys + own_.draw(rng) : shared_.draw(rng));
+        } else {
+            rows.push_back(dist_.draw(rng));
+        }
         deltas.push_back(1);
         if (s == "transfer") {
             long b;
@@ -286,7 +328,7 @@ private:
     const Options &opt_;
     long keys_ = 0;
     std::string dist_name_;
-    Distribution dist_, read_dist_;
+    Distribution dist_, read_dist_, shared_, own_;
     std::vector<std::string> classes_;
 };
 
@@ -309,10 +351,10 @@ double ms_between(Clock::time_point a, Clock::time_point b) {
 class Client {
 public:
     Client(const Options &o, const Workload &w, Shared &sh, int id)
-        : opt_(o), w_(w), sh_(sh), rng_(o.seed * 1000003ULL + id), per_class_(w.classes().size()) {}
+        : opt_(o), w_(w), sh_(sh), id_(id), rng_(o.seed * 1000003ULL + id), per_class_(w.classes().size()) {}
 
     void run() {
-        conn_ = PQconnectdb(opt_.conninfo.c_str());
+        conn_ = PQconnectdb(w_.conninfo(id_).c_str());
         if (PQstatus(conn_) != CONNECTION_OK) {
             std::fprintf(stderr, "lgbench: connection failed: %s", PQerrorMessage(conn_));
             sh_.failed = true;
@@ -333,6 +375,7 @@ private:
     const Options &opt_;
     const Workload &w_;
     Shared &sh_;
+    int id_;
     std::mt19937_64 rng_;
     std::vector<Samples> per_class_;
     PGconn *conn_ = nullptr;
@@ -385,6 +428,7 @@ private:
     Outcome classify(const std::string &state) {
         if (state == "55P03") return LockTimeout;
         if (state == "40P01") return Deadlock;
+        if (state == "LG001" || state == "LG002") return Refused;  // tenant budget: fail fast
         return OtherError;
     }
 
@@ -400,12 +444,20 @@ private:
     // One logical transaction: up to max_attempts attempts for the client-retry contender, one
     // for the others. Lock wait is sampled per attempt, latency per committed transaction.
     void one_transaction() {
-        Transaction t = w_.draw(rng_);
+        Transaction t = w_.draw(rng_, id_);
         Samples &cs = per_class_[t.cls];
         int max_attempts = w_.client_retries() ? opt_.max_attempts : 1;
         Clock::time_point start = Clock::now();
+        bool after_refusal = false;
         for (int attempt = 1; attempt <= max_attempts; attempt++) {
-            if (attempt > 1) {
+            if (after_refusal) {
+                // A budget refusal: sleep a little and run the same transaction again; it does not
+                // use up an attempt.
+                after_refusal = false;
+                long half = opt_.refused_sleep_ms / 2;
+                long sleep_ms = half + std::uniform_int_distribution<long>(0, opt_.refused_sleep_ms)(rng_);
+                std::this_thread::sleep_for(std::chrono::milliseconds(sleep_ms));
+            } else if (attempt > 1) {
                 long cap = std::min<long>(opt_.backoff_max_ms, long(opt_.backoff_base_ms) << std::min(attempt - 2, 20));
                 long half = cap / 2;
                 long sleep_ms = half + std::uniform_int_distribution<long>(0, cap - half)(rng_);
@@ -436,7 +488,8 @@ private:
             }
             Clock::time_point end = Clock::now();
             bool counted = in_window(end);
-            if (counted && locked_any) cs.lock_ms.push_back(lock_ms);
+            bool refused = !state.empty() && classify(state) == Refused;
+            if (counted && locked_any && !refused) cs.lock_ms.push_back(lock_ms);
             if (state.empty()) {
                 if (counted) {
                     cs.outcomes[Committed]++;
@@ -458,6 +511,11 @@ private:
                 if (PQstatus(conn_) != CONNECTION_OK) std::this_thread::sleep_for(std::chrono::milliseconds(100));
             }
             if (o == OtherError || Clock::now() >= sh_.t1) break;
+            if (o == Refused) {
+                after_refusal = true;
+                attempt--;
+                continue;
+            }
             if (attempt == max_attempts && w_.client_retries() && counted) cs.gave_up++;
         }
     }
@@ -504,10 +562,10 @@ std::string counts_json(const Samples &s, double duration) {
     std::snprintf(buf, sizeof buf,
                   "\"tps\": %.1f, \"committed\": %ld, \"lock_timeouts\": %ld, \"deadlocks\": %ld, \"other_errors\": %ld, "
                   "\"deadlocks_per_txn\": %.5f, \"timeouts_per_txn\": %.5f, \"gave_up\": %ld, \"client_retries\": %ld, "
-                  "\"server_attempts\": %ld",
+                  "\"server_attempts\": %ld, \"refused\": %ld",
                   double(c) / duration, c, s.outcomes[LockTimeout], s.outcomes[Deadlock], s.outcomes[OtherError],
                   c ? double(s.outcomes[Deadlock]) / double(c) : 0.0, c ? double(s.outcomes[LockTimeout]) / double(c) : 0.0,
-                  s.gave_up, s.client_retries, s.server_attempts);
+                  s.gave_up, s.client_retries, s.server_attempts, s.outcomes[Refused]);
     return buf;
 }
 
@@ -536,6 +594,18 @@ int main(int argc, char **argv) {
         else if (a == "--retry-timeout-ms") o.retry_timeout_ms = std::atoi(next().c_str());
         else if (a == "--max-attempts") o.max_attempts = std::atoi(next().c_str());
         else if (a == "--seed") o.seed = std::strtoul(next().c_str(), nullptr, 10);
+        else if (a == "--a-clients") o.a_clients = std::atoi(next().c_str());
+        else if (a == "--hot-keys") o.hot_keys = std::atol(next().c_str());
+        else if (a == "--shared-share") o.shared_share = std::atof(next().c_str());
+        else if (a == "--user-a") o.user_a = next();
+        else if (a == "--user-b") o.user_b = next();
+        else if (a == "--refused-sleep-ms") o.refused_sleep_ms = std::atoi(next().c_str());
+        else if (a == "--tag") {
+            std::string kv = next();
+            size_t eq = kv.find('=');
+            if (eq == std::string::npos || eq == 0) usage("--tag needs KEY=VALUE");
+            o.tags.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
+        }
         else if (a == "--help" || a == "-h") usage(nullptr);
         else usage(("unknown option " + a).c_str());
     }
@@ -574,6 +644,19 @@ int main(int argc, char **argv) {
     line += buf;
     line += counts_json(all, o.duration);
     line += ", \"lock_wait_ms\": " + latency_json(all.lock_ms) + ", \"txn_ms\": " + latency_json(all.txn_ms);
+    if (w.noisy()) {
+        std::snprintf(buf, sizeof buf, ", \"a_clients\": %d, \"b_clients\": %d, \"hot_keys\": %ld, \"shared_share\": %.3f, "
+                      "\"refused_sleep_ms\": %d", o.a_clients, o.clients - o.a_clients, o.hot_keys, o.shared_share,
+                      o.refused_sleep_ms);
+        line += buf;
+        line += ", \"user_a\": \"" + json_escape(o.user_a) + "\", \"user_b\": \"" + json_escape(o.user_b) + "\"";
+    }
+    if (!o.tags.empty()) {
+        line += ", \"tags\": {";
+        for (size_t k = 0; k < o.tags.size(); k++)
+            line += (k ? ", \"" : "\"") + json_escape(o.tags[k].first) + "\": \"" + json_escape(o.tags[k].second) + "\"";
+        line += "}";
+    }
     if (classes.size() > 1) {
         line += ", \"classes\": {";
         for (size_t k = 0; k < classes.size(); k++) {
