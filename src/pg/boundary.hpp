@@ -44,28 +44,14 @@ void save_exception_report() noexcept;
 template <typename Body>
 auto pg_guarded(Body &&body) -> decltype(body()) {
     using Result = decltype(body());
-    MemoryContext caller_context = CurrentMemoryContext;
-    ErrorData *volatile caught = nullptr;
-    std::exception_ptr cpp_error;  // a C++ exception must not leave the PG_TRY block
     if constexpr (std::is_void_v<Result>) {
-        PG_TRY();
-        {
-            try {
-                body();
-            } catch (...) {
-                cpp_error = std::current_exception();
-            }
-        }
-        PG_CATCH();
-        {
-            caught = take_pg_error(caller_context);
-        }
-        PG_END_TRY();
-        if (caught != nullptr) throw PgError(caught);
-        if (cpp_error) std::rethrow_exception(cpp_error);
+        pg_guarded([&body] { body(); return 0; });
     } else {
         static_assert(std::is_scalar_v<Result>, "pg_guarded returns plain values (pointers, numbers) only");
-        volatile Result result{};  // volatile: set between setjmp and a possible longjmp
+        MemoryContext caller_context = CurrentMemoryContext;
+        ErrorData *volatile caught = nullptr;
+        std::exception_ptr cpp_error;  // a C++ exception must not leave the PG_TRY block
+        volatile Result result{};      // volatile: set between setjmp and a possible longjmp
         PG_TRY();
         {
             try {
