@@ -28,6 +28,8 @@ SharedQueueState *shared = nullptr;
 WaiterInfo *scratch_waiters = nullptr;
 PGPROC **scratch_procs = nullptr;
 uint32_t *scratch_order = nullptr;
+int32 *scratch_share_tenants = nullptr;  // the distinct tenants of the queue being read...
+double *scratch_shares = nullptr;        // ...and the share read once for each
 
 Size shared_size() { return sizeof(SharedQueueState); }
 
@@ -57,6 +59,19 @@ LOCK *find_my_lock(const LOCKTAG *tag, uint32 hashcode) {
 
 enum class QueueShape { Orderable, Mixed, Inconsistent };
 
+// The tenant's share, read once per tenant and queue: the held count moves while the queue is
+// read, and two waiters of one tenant given different shares would be reordered at random.
+// `distinct` counts the tenants seen so far in this queue (a queue has few).
+double queue_tenant_share(int32 tenant_slot, int *distinct) {
+    for (int i = 0; i < *distinct; i++)
+        if (scratch_share_tenants[i] == tenant_slot) return scratch_shares[i];
+    double share = tenant_share(tenant_slot);
+    scratch_share_tenants[*distinct] = tenant_slot;
+    scratch_shares[*distinct] = share;
+    (*distinct)++;
+    return share;
+}
+
 // Reads the queue into the scratch arrays. Only a queue of identical requests whose waiters
 // hold nothing else on this lock may be permuted: ProcSleep places a waiter that already
 // holds a mode ahead on purpose, and undoing that could hide a deadlock.
@@ -64,6 +79,7 @@ QueueShape read_queue(LOCK *lock, const LockRef &ref, int count, TimestampTz now
     PROC_QUEUE *queue = &lock->waitProcs;
     SHM_QUEUE *node = queue->links.next;
     LOCKMODE mode = 0;
+    int distinct_tenants = 0;
     for (int i = 0; i < count; i++) {
         auto *proc = reinterpret_cast<PGPROC *>(node);  // links is PGPROC's first field
         if (node == &queue->links || proc->waitLock != lock || proc->waitStatus != PROC_WAIT_STATUS_WAITING ||
@@ -77,7 +93,7 @@ QueueShape read_queue(LOCK *lock, const LockRef &ref, int count, TimestampTz now
         info = WaiterInfo{};
         info.registered = pg_atomic_read_u32(&slot->waiting) != 0 && slot->wait.ref.same_tag(ref);
         info.priority = info.registered ? slot->wait.priority : 0;
-        info.tenant_share = info.registered ? tenant_share(slot->wait.tenant_slot) : 0.0;
+        info.tenant_share = info.registered ? queue_tenant_share(slot->wait.tenant_slot, &distinct_tenants) : 0.0;
         info.enqueued_us = info.registered ? slot->wait_start : now;
         scratch_procs[i] = proc;
         node = proc->links.next;
@@ -153,6 +169,8 @@ void prepare_queue_ordering() {
     scratch_waiters = static_cast<WaiterInfo *>(MemoryContextAllocZero(TopMemoryContext, sizeof(WaiterInfo) * slots));
     scratch_procs = static_cast<PGPROC **>(MemoryContextAllocZero(TopMemoryContext, sizeof(PGPROC *) * slots));
     scratch_order = static_cast<uint32_t *>(MemoryContextAllocZero(TopMemoryContext, sizeof(uint32_t) * slots));
+    scratch_share_tenants = static_cast<int32 *>(MemoryContextAllocZero(TopMemoryContext, sizeof(int32) * slots));
+    scratch_shares = static_cast<double *>(MemoryContextAllocZero(TopMemoryContext, sizeof(double) * slots));
 }
 
 void count_wait() { pg_atomic_fetch_add_u64(&shared->waits, 1); }
