@@ -201,7 +201,9 @@ def stop_everything():
                 p.kill()
                 p.wait()
     for node in NODES:
-        if postmaster_pid(node):
+        pm = postmaster_pid(node)
+        if pm:
+            os.kill(pm, signal.SIGCONT)   # in case a failed kill_node left it frozen
             subprocess.run([os.path.join(BINDIR, 'pg_ctl'), '-D', NODES[node]['data'], '-m', 'immediate',
                             '-w', 'stop'], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     for name, p in procs.items():
@@ -613,6 +615,8 @@ def scenario():
             'the standby has the extension and the schema (streamed)')
     state, message = sql_error(standby, "SELECT lockguard.fencing_token('bank')")
     tap.eq(state, '25006', 'the standby refuses to issue fencing tokens (25006)')
+    state, message = sql_error(standby, "SELECT transfer('op-on-standby', 1, 2, 3)")
+    tap.eq(state, '25006', 'the standby refuses a transfer\'s claim (25006, which clients retry)')
     tap.eq((rest_status(leader, '/primary'), rest_status(standby, '/primary')), (200, 503),
            'Patroni REST GET /primary: 200 on the leader, 503 on the standby (a proxy\'s health check)')
 
