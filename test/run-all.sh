@@ -9,7 +9,8 @@
 #
 # LG_TEST_STAGE and LG_TEST_PORT move the run's files and ports; LG_PRIVATE_PG=DIR installs
 # lockguard into a private copy of PostgreSQL made in DIR (see lg_private_pg), so that several
-# runs on one machine do not install over each other.
+# runs on one machine do not install over each other. The patroni layer uses LG_PATRONI_PORT and
+# the five ports above it (default: LG_TEST_PORT + 2).
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 lg_require_root
@@ -18,7 +19,7 @@ lg_ensure_packages "${LG_BASE_PACKAGES[@]}" postgresql-$LG_PG_MAJOR-pgtap libtap
 
 [ -n "${LG_PRIVATE_PG:-}" ] && lg_private_pg "$LG_PRIVATE_PG"
 
-LAYERS=${LG_LAYERS:-"unit regress isolation pgtap tap bench"}
+LAYERS=${LG_LAYERS:-"unit regress isolation pgtap tap bench patroni"}
 STAGE=${LG_TEST_STAGE:-/tmp/lockguard-test}
 PORT=${LG_TEST_PORT:-54329}
 lg_stage_and_install "$STAGE"
@@ -135,12 +136,24 @@ run_bench() {
   count_tap bench "$OUT/bench.log" $rc
 }
 
+# Patroni and etcd (test/patroni/): a switchover and a failover under a stream of run-once
+# transfers, with the failover test's assertions, and an etcd lock revision as fencing token.
+run_patroni() {
+  lg_log "layer patroni: Patroni and etcd scenario (test/patroni/)"
+  LG_PATRONI_STAGE="$STAGE" LG_PATRONI_INSTALLED=1 LG_PATRONI_PORT=${LG_PATRONI_PORT:-$((PORT + 2))} \
+    bash test/patroni/run.sh >"$OUT/patroni.log" 2>&1
+  local rc=$?
+  cat "$OUT/patroni.log"
+  count_tap patroni "$OUT/patroni.log" $rc
+}
+
 # A backend killed by a signal or a failed assertion fails the run, whatever the tests said.
 # TAP nodes named crash_* kill a backend with SIGKILL on purpose: only that line is expected there.
 check_server_logs() {
   local lines log
   lines=$(lg_crash_lines "$STAGE/cluster/data/server.log" "$STAGE/bench-quick/cluster/data/server.log" \
-            $(find "$STAGE/tap_check" -name '*.log' ! -name '*_crash_*' 2>/dev/null))
+            $(find "$STAGE/tap_check" -name '*.log' ! -name '*_crash_*' 2>/dev/null) \
+            $(find "$STAGE/patroni" -path '*/pglog/*' 2>/dev/null))
   for log in $(find "$STAGE/tap_check" -name '*_crash_*.log' 2>/dev/null); do
     lines+=$(lg_crash_lines "$log" | grep -v 'terminated by signal 9: Killed')
   done
@@ -161,6 +174,7 @@ for layer in $LAYERS; do
       "run_$layer" ;;
     tap) run_tap ;;
     bench) run_bench ;;
+    patroni) run_patroni ;;
     *) lg_die "unknown layer $layer" ;;
   esac
 done

@@ -11,6 +11,7 @@
 
 extern "C" {
 #include "access/xlog.h"
+#include "access/xlog_internal.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/sequence.h"
@@ -149,6 +150,20 @@ Oid lockguard_relation(const char *name) {
     return relation;
 }
 
+// The end of the WAL inserted so far, which XLogFlush() can reach. GetXLogInsertRecPtr() is where
+// the next record will start: when the WAL ends exactly at a page boundary, that is past the
+// next page's header, which nothing has written yet, and flushing up to it fails with "xlog
+// flush request ... is not satisfied" until someone writes more WAL. The WAL ends at the
+// boundary then (PostgreSQL's own XLogBytePosToEndRecPtr makes the same correction).
+XLogRecPtr inserted_wal_end() {
+    XLogRecPtr next = GetXLogInsertRecPtr();
+    if (XLogSegmentOffset(next, wal_segment_size) == SizeOfXLogLongPHD)
+        return next - SizeOfXLogLongPHD;
+    if (next % XLOG_BLCKSZ == SizeOfXLogShortPHD)
+        return next - SizeOfXLogShortPHD;
+    return next;
+}
+
 const char *trigger_usage_hint() {
     return "Create it as: CREATE TRIGGER fence BEFORE INSERT OR UPDATE ON t FOR EACH ROW EXECUTE FUNCTION "
            "lockguard.fencing_token_guard('resource_column', 'token_column'), or with '=name' instead of "
@@ -168,8 +183,9 @@ Datum lockguard_fencing_token(PG_FUNCTION_ARGS) {
         // transaction that later aborts is never handed out again.
         int64 counter = nextval_internal(lockguard_relation("fencing_counter"), true);
         // nextval logs the sequence ahead but does not flush that record; flush it so that a
-        // crash on this timeline cannot hand out a token the caller may already have used.
-        XLogFlush(GetXLogInsertRecPtr());
+        // crash on this timeline cannot hand out a token the caller may already have used. The
+        // record may be another backend's (it logged the values ahead): flush all WAL inserted.
+        XLogFlush(inserted_wal_end());
         return Int64GetDatum(compose_fencing_token(timeline, static_cast<uint64_t>(counter)));
     });
 }
