@@ -3,7 +3,8 @@
 # connections, and one server connection serves several clients. Then, through the pooler:
 # locks are released at every transaction end, tenant counters return to zero and count each
 # acquisition once, a wait and a timeout are counted in wait_stats, run-once keys are claimed
-# exactly once (also by two clients racing), and the documented hazard: a plain SET of
+# exactly once (also by two clients racing), application_name follows the client (a
+# traceparent in it reaches lockguard's audit), and the documented hazard: a plain SET of
 # lockguard.tenant stays on the server connection and is used by the next client's
 # transaction, while SET LOCAL ends with the transaction.
 use strict;
@@ -57,11 +58,16 @@ my $log = $node->basedir . '/pgbouncer.log';
 start_server('pgbouncer', [ find_program('pgbouncer'), "$dir/pgbouncer.ini" ], $log);
 ok(wait_for_port($port), 'PgBouncer listens on 127.0.0.1');
 
+my $client_count = 0;
+
 sub client
 {
-	my ($database) = @_;
+	my ($database, $application_name) = @_;
+	$client_count++;
+	$application_name //= "client$client_count";
 	my $session = LgDeployment::Session->new(
-		"host=127.0.0.1 port=$port dbname=$database user=app_pool", $node->installed_command('psql'));
+		"host=127.0.0.1 port=$port dbname=$database user=app_pool application_name=$application_name",
+		$node->installed_command('psql'));
 	$session->query_safe('\set VERBOSITY verbose');
 	return $session;
 }
@@ -90,12 +96,14 @@ $clients[$_]->query_safe('COMMIT') for 0, 1;
 
 # Three clients take turns on the two connections, so that the turns do not line up with them.
 my (%pids_of_client, %clients_of_pid);
-my $switches = 0;
+my ($switches, $own_names) = (0, 0);
 for my $round (1 .. 4)
 {
 	for my $c (0 .. 2)
 	{
-		my $pid = $clients[$c]->query_safe('BEGIN; SELECT pg_backend_pid(); COMMIT');
+		my ($pid, $name) = split / /,
+		  $clients[$c]->query_safe(q{BEGIN; SELECT pg_backend_pid() || ' ' || current_setting('application_name'); COMMIT});
+		$own_names++ if $name eq 'client' . ($c + 1);
 		my $previous = $pids_of_client{$c}[-1];
 		$switches++ if defined $previous && $previous != $pid;
 		push @{ $pids_of_client{$c} }, $pid;
@@ -109,6 +117,7 @@ is( direct("SELECT count(*) FROM pg_stat_activity WHERE pid IN ($server_pids) AN
 ok($switches > 0, "a client's consecutive transactions ran on different server connections ($switches switches)");
 is( scalar(grep { keys %{ $clients_of_pid{$_} } >= 2 } keys %clients_of_pid),
 	2, 'each server connection served several clients');
+is($own_names, 12, "every transaction saw its own client's application_name (PgBouncer sets it per client)");
 
 # ---- Acquisition and release, tenants -------------------------------------------------------
 
@@ -154,15 +163,20 @@ is(direct(q{SELECT waiting_now FROM lockguard.tenants WHERE tenant = 'globex'}),
 $clients[0]->query_safe('COMMIT');
 like(scalar $clients[1]->query('SELECT 1'), qr/^granted$/m, 'the waiter is granted when the holder commits');
 
+# The client that times out carries a W3C traceparent in its application_name.
+my $trace_id = '4bf92f3577b34da6a3ce929d0e0e4736';
+my $traced = client('app', "00-$trace_id-00f067aa0ba902b7-01");
 $clients[0]->query_safe(q{BEGIN; SELECT lockguard_acquire('hot:1')});
-my (undef, $timeout_err) = $clients[2]->query(q{BEGIN; SET LOCAL lockguard.tenant = 'globex';
+my (undef, $timeout_err) = $traced->query(q{BEGIN; SET LOCAL lockguard.tenant = 'globex';
 SELECT lockguard_acquire('hot:1', timeout_ms => 100)});
 like($timeout_err, qr/ERROR:  55P03/, 'a waiter that times out gets 55P03');
-$clients[2]->query('ROLLBACK');
+$traced->query('ROLLBACK');
 $clients[0]->query_safe('COMMIT');
 is( direct(q{SELECT acquisitions || ' ' || waited || ' ' || timeouts || ' ' || (max_ms > 0) FROM lockguard.wait_stats
              WHERE tenant = 'globex' AND scope = 'named' AND resource_class = 'hot'}),
 	'1 1 1 true', 'wait_stats counted the wait of globex (granted after waiting) and its timeout');
+is( direct(q{SELECT trace_id FROM lockguard.audit WHERE resource = 'hot:1' AND outcome = 'timeout'}),
+	$trace_id, "the timeout is audited with the trace id of the client's traceparent");
 is( direct(q{SELECT sum(held_now + waiting_now) FROM lockguard.tenants}),
 	0, 'after the waits, no tenant counts a lock held or awaited');
 
@@ -218,6 +232,6 @@ SELECT tenant FROM lockguard.locks WHERE pid = pg_backend_pid(); COMMIT})),
 	'acme', 'SET LOCAL sets the tenant for its own transaction');
 is(last_line($one[1]->query_safe($tenant_seen)), 'default', 'and ends with it: the next client is not affected');
 
-$_->quit for @clients, @one;
+$_->quit for @clients, @one, $traced;
 $node->stop;
 done_testing();
