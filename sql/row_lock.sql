@@ -200,6 +200,30 @@ REVOKE ALL ON accounts FROM lg_row_reader, lg_row_column_writer;
 DROP ROLE lg_row_reader;
 DROP ROLE lg_row_column_writer;
 
+------------------------------------------------------------------------------------------
+-- A row that is missing, or hidden by row-level security, is not a wait, however long looking
+-- for it takes: here the policy's check takes 5 ms per row it looks at.
+------------------------------------------------------------------------------------------
+CREATE FUNCTION slow_visible(v int) RETURNS boolean LANGUAGE plpgsql STABLE
+AS $$ BEGIN PERFORM pg_sleep(0.005); RETURN v >= 0; END $$;
+CREATE TABLE guarded (id int PRIMARY KEY, v int NOT NULL);
+INSERT INTO guarded VALUES (1, 0), (2, -1);
+ALTER TABLE guarded ENABLE ROW LEVEL SECURITY;
+CREATE POLICY guarded_rows ON guarded USING (slow_visible(v));
+CREATE ROLE lg_row_guarded;
+GRANT SELECT, UPDATE ON guarded TO lg_row_guarded;
+SELECT lockguard.reset_wait_stats();
+BEGIN;
+SET LOCAL ROLE lg_row_guarded;
+SELECT lockguard_acquire_row('guarded', 1) AS visible, lockguard_acquire_row('guarded', 2) AS hidden,
+       lockguard_acquire_row('guarded', 404) AS missing;
+COMMIT;
+SELECT acquisitions, waited FROM lockguard.wait_stats WHERE resource_class = 'public.guarded';
+REVOKE ALL ON guarded FROM lg_row_guarded;
+DROP ROLE lg_row_guarded;
+DROP TABLE guarded;
+DROP FUNCTION slow_visible(int);
+
 DROP VIEW my_gates;
 DROP TABLE readings;
 DROP VIEW accounts_view;

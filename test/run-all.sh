@@ -15,7 +15,9 @@ set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 lg_require_root
 lg_ensure_packages "${LG_BASE_PACKAGES[@]}" postgresql-$LG_PG_MAJOR-pgtap libtap-parser-sourcehandler-pgtap-perl \
-  libgtest-dev libipc-run-perl
+  libgtest-dev libipc-run-perl \
+  postgresql-$LG_PG_MAJOR-pgaudit postgresql-$LG_PG_MAJOR-pg-wait-sampling pgbouncer prometheus-postgres-exporter \
+  prometheus graphviz  # the deployment tests (test/t/040-070, docs/deployment.md)
 
 [ -n "${LG_PRIVATE_PG:-}" ] && lg_private_pg "$LG_PRIVATE_PG"
 

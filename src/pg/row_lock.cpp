@@ -42,8 +42,9 @@ LOCKMODE gate_mode(RowLockStrength strength) {
     return AccessExclusiveLock;
 }
 
-// The three forms of the row query: try without waiting, fail if taken, wait.
-enum class RowQueryForm { SkipLocked = 0, NoWait = 1, Wait = 2 };
+// The forms of the row query: try without waiting, fail if taken, wait; and a plain read that
+// locks nothing (is the row there at all?).
+enum class RowQueryForm { SkipLocked = 0, NoWait = 1, Wait = 2, Read = 3 };
 
 struct CachedRowPlan {
     Oid relation;
@@ -56,7 +57,7 @@ constexpr int kRowPlanCacheSize = 32;
 CachedRowPlan row_plans[kRowPlanCacheSize];
 int row_plan_count = 0;
 
-// "SELECT 1 FROM [ONLY] s.t WHERE k1 = $1 AND k2 = $2 FOR UPDATE [NOWAIT|SKIP LOCKED]", built from
+// "SELECT 1 FROM [ONLY] s.t WHERE k1 = $1 AND k2 = $2 [FOR UPDATE [NOWAIT|SKIP LOCKED]]", built from
 // catalog names (quoted), never from caller text. Plans are kept: PostgreSQL revalidates them
 // after DDL. Must be called inside SPI_connect.
 SPIPlanPtr row_plan(const ScopedRequest *request, RowQueryForm form) {
@@ -79,8 +80,9 @@ SPIPlanPtr row_plan(const ScopedRequest *request, RowQueryForm form) {
         const char *column = NameStr(TupleDescAttr(RelationGetDescr(rel), attnum - 1)->attname);
         appendStringInfo(&query, "%s%s = $%d", i > 0 ? " AND " : "", quote_identifier(column), i + 1);
     }
-    appendStringInfo(&query, " %s%s", row_lock_strength_name(request->strength),
-                     form == RowQueryForm::SkipLocked ? " SKIP LOCKED" : form == RowQueryForm::NoWait ? " NOWAIT" : "");
+    if (form != RowQueryForm::Read)
+        appendStringInfo(&query, " %s%s", row_lock_strength_name(request->strength),
+                         form == RowQueryForm::SkipLocked ? " SKIP LOCKED" : form == RowQueryForm::NoWait ? " NOWAIT" : "");
     relation_close(index, AccessShareLock);
     relation_close(rel, NoLock);
 
@@ -236,17 +238,20 @@ bool lock_row(ScopedRequest *request, int timeout_ms, TimestampTz started) {
     RowQuery query{row_plan(request, RowQueryForm::SkipLocked), request->key_values, 0};
     run_row_query(&query);  // uncontended: one query, no waiting
     if (query.rows == 0) {
-        // Locked by a transaction outside lockguard, or no such row: ask again, waiting.
-        TimestampTz asked = GetCurrentTimestamp();
-        int left = remaining_ms(timeout_ms, started);
-        query.plan = row_plan(request, left == 0 ? RowQueryForm::NoWait : RowQueryForm::Wait);
-        ErrorData *error = left == 0 ? run_catching_error(run_row_query, &query)
-                                     : run_with_lock_timeout(left, run_row_query, &query);
-        if (error != nullptr)
-            raise_phase_error(request->gate, error, started, "a transaction that locked the row without lockguard");
-        // It waited if the row was there after all (it was locked), or if asking took a while
-        // (its holder deleted it); a row that never existed costs one quick query.
-        request->phase_waited = query.rows > 0 || GetCurrentTimestamp() - asked >= 1000;
+        // No such row, or locked by a transaction outside lockguard. A plain read tells which,
+        // without waiting: only a row that is there is waited for, and counted as a wait (also
+        // when its holder deletes it meanwhile). How long a lookup takes decides nothing.
+        query.plan = row_plan(request, RowQueryForm::Read);
+        run_row_query(&query);
+        if (query.rows > 0) {
+            int left = remaining_ms(timeout_ms, started);
+            query.plan = row_plan(request, left == 0 ? RowQueryForm::NoWait : RowQueryForm::Wait);
+            ErrorData *error = left == 0 ? run_catching_error(run_row_query, &query)
+                                         : run_with_lock_timeout(left, run_row_query, &query);
+            if (error != nullptr)
+                raise_phase_error(request->gate, error, started, "a transaction that locked the row without lockguard");
+            request->phase_waited = true;
+        }
     }
     bool found = query.rows > 0;
     SPI_finish();
