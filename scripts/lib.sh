@@ -31,8 +31,22 @@ lg_ensure_packages() {
   [ ${#missing[@]} -eq 0 ] && return 0
   lg_log "installing Debian packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >/dev/null || lg_die "apt-get update failed"
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || lg_die "apt-get install ${missing[*]} failed"
+  # Installing postgresql-15, etcd-server, prometheus or pgbouncer would start their system
+  # services (a cluster on 5432, listeners on every interface); the tests start their own. A
+  # policy-rc.d that refuses every start keeps them off, unless the machine has one already.
+  local own_policy=0 rc=0
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\n# lockguard test set-up: no service starts while packages install\nexit 101\n' >/usr/sbin/policy-rc.d
+    chmod 755 /usr/sbin/policy-rc.d
+    own_policy=1
+  fi
+  # Lock::Timeout: wait for another apt run (a second test run on the machine) instead of failing.
+  apt-get -o DPkg::Lock::Timeout=600 update -qq >/dev/null || rc=1
+  [ $rc = 0 ] && { apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || rc=2; }
+  [ $own_policy = 1 ] && rm -f /usr/sbin/policy-rc.d
+  [ $rc = 1 ] && lg_die "apt-get update failed"
+  [ $rc = 2 ] && lg_die "apt-get install ${missing[*]} failed"
+  return 0
 }
 
 # Copies the source tree (without .git) to a directory the postgres user owns, builds and
