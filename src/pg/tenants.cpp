@@ -1,5 +1,6 @@
 #include "pg/tenants.hpp"
 
+#include "pg/privileges.hpp"
 #include "pg/settings.hpp"
 #include "pg/shmem.hpp"
 
@@ -108,18 +109,24 @@ int32 int_or_unlimited(HeapTuple tuple, TupleDesc desc, int column) {
     return isnull ? -1 : DatumGetInt32(value);
 }
 
-// Reads lockguard.tenant_budgets and lockguard.tenant_roles through a SECURITY DEFINER function, so a
-// role without access to the tables still gets its budget applied.
-void read_configuration(TenantRow **tenants, int *tenant_count, RoleRow **role_rows, int *role_count) {
-    MemoryContext caller_context = CurrentMemoryContext;
+struct Configuration {
+    MemoryContext context;  // where the rows are allocated
+    TenantRow *tenants;
+    int tenant_count;
+    RoleRow *roles;
+    int role_count;
+};
+
+void run_configuration_query(void *arg) {
+    auto *out = static_cast<Configuration *>(arg);
     if (SPI_connect() != SPI_OK_CONNECT)
         ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not connect to SPI to read tenants")));
     if (SPI_execute("SELECT kind, name, role_oid, max_held, max_waiters, weight, may_set_tenant "
                     "FROM lockguard._tenant_configuration()",
                     true, 0) != SPI_OK_SELECT)
         ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not read lockguard.tenant_budgets")));
-    auto *t = static_cast<TenantRow *>(MemoryContextAllocZero(caller_context, sizeof(TenantRow) * (SPI_processed + 1)));
-    auto *r = static_cast<RoleRow *>(MemoryContextAllocZero(caller_context, sizeof(RoleRow) * (SPI_processed + 1)));
+    auto *t = static_cast<TenantRow *>(MemoryContextAllocZero(out->context, sizeof(TenantRow) * (SPI_processed + 1)));
+    auto *r = static_cast<RoleRow *>(MemoryContextAllocZero(out->context, sizeof(RoleRow) * (SPI_processed + 1)));
     int nt = 0, nr = 0;
     for (uint64 i = 0; i < SPI_processed; i++) {
         HeapTuple tuple = SPI_tuptable->vals[i];
@@ -143,10 +150,22 @@ void read_configuration(TenantRow **tenants, int *tenant_count, RoleRow **role_r
         }
     }
     SPI_finish();
-    *tenants = t;
-    *tenant_count = nt;
-    *role_rows = r;
-    *role_count = nr;
+    out->tenants = t;
+    out->tenant_count = nt;
+    out->roles = r;
+    out->role_count = nr;
+}
+
+// Reads lockguard.tenant_budgets and lockguard.tenant_roles as their owner, so that any role's
+// acquisition gets its budget applied without any access to the tables (or to the function that
+// lists every role's mapping).
+void read_configuration(TenantRow **tenants, int *tenant_count, RoleRow **role_rows, int *role_count) {
+    Configuration configuration{CurrentMemoryContext, nullptr, 0, nullptr, 0};
+    run_as_owner_of(lockguard_table("tenant_budgets"), run_configuration_query, &configuration);
+    *tenants = configuration.tenants;
+    *tenant_count = configuration.tenant_count;
+    *role_rows = configuration.roles;
+    *role_count = configuration.role_count;
 }
 
 // Under the LWLock: make the shared entries match the tables, keeping live counters.
