@@ -116,6 +116,7 @@ WHERE NOT (e.source = 'log' AND EXISTS (
       AND f.detected_at BETWEEN e.detected_at AND e.detected_at + interval '5 seconds'));
 -- The deadlock ring hides the queries from those who may not see them (see the view above).
 GRANT EXECUTE ON FUNCTION lockguard._deadlock_buffer() TO PUBLIC;
+REVOKE EXECUTE ON FUNCTION lockguard._deadlock_buffer() FROM lockguard_monitor;
 
 -- Works for everyone for the graph now (the history needs lockguard_monitor): the source is
 -- chosen before the query is planned, so a plain role is never checked against wait_history.

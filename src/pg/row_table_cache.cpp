@@ -1,3 +1,4 @@
+#include "pg/clip.hpp"
 #include "pg/row_table_cache.hpp"
 
 extern "C" {
@@ -29,7 +30,7 @@ void build(RowTableInfo *info, Oid relation) {
     Relation rel = relation_open(relation, NoLock);  // the caller holds AccessShareLock
     info->relkind = rel->rd_rel->relkind;
     strlcpy(info->relname, RelationGetRelationName(rel), sizeof(info->relname));
-    snprintf(info->resource_class, sizeof(info->resource_class), "%s.%s",
+    format_clipped(info->resource_class, sizeof(info->resource_class), "%s.%s",
              get_namespace_name(RelationGetNamespace(rel)), RelationGetRelationName(rel));
     Oid pk_index = RelationGetPrimaryKeyIndex(rel);
     if (OidIsValid(pk_index)) {

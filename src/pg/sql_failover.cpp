@@ -386,6 +386,11 @@ Datum lockguard_fencing_token_guard(PG_FUNCTION_ARGS) {
                             errdetail("Column \"%s\" of the new row in \"%s\" is null.", token_column, table),
                             errhint("Every write to this table must carry the writer's token from "
                                     "lockguard.fencing_token().")));
+        if (token <= 0)
+            ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("invalid fencing token %lld", (long long) token),
+                            errdetail("Column \"%s\" of the new row in \"%s\" holds a token that is not positive.",
+                                      token_column, table),
+                            errhint("Write the value lockguard.fencing_token() returned.")));
         require_writable_primary("lockguard.fencing_token_guard()");
         // The table's owner set up its fencing; every writer checks on the table's behalf.
         check_fencing_token(cstring_to_text(resource), token, trigger_data->tg_relation->rd_rel->relowner);

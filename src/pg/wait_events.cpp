@@ -1,3 +1,4 @@
+#include "pg/clip.hpp"
 #include "pg/wait_events.hpp"
 
 #include "core/trace_context.hpp"
@@ -24,7 +25,7 @@ bool worth_auditing(WaitEventOutcome outcome, long waited_us, int attempts) {
 
 void fill_trace_id(char *out, size_t size) {
     if (settings.trace_id != nullptr && settings.trace_id[0] != '\0') {
-        strlcpy(out, settings.trace_id, size);
+        copy_clipped(out, size, settings.trace_id);
         return;
     }
     const char *app = application_name != nullptr ? application_name : "";
