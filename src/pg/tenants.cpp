@@ -168,8 +168,16 @@ void read_configuration(TenantRow **tenants, int *tenant_count, RoleRow **role_r
     *role_count = configuration.role_count;
 }
 
+// What did not fit in shared memory, reported once the LWLock is released.
+struct Overflow {
+    int tenants;
+    int roles;
+    char first_tenant[kTenantNameLength];
+};
+
 // Under the LWLock: make the shared entries match the tables, keeping live counters.
-void apply_configuration(const TenantRow *tenants, int tenant_count, const RoleRow *role_rows, int role_count) {
+void apply_configuration(const TenantRow *tenants, int tenant_count, const RoleRow *role_rows, int role_count,
+                         Overflow *overflow) {
     for (int i = 1; i < state->tenant_capacity; i++) state->tenants[i].configured = false;
     set_unlimited(&state->tenants[kDefaultTenant]);
     for (int i = 0; i < tenant_count; i++) {
@@ -184,7 +192,13 @@ void apply_configuration(const TenantRow *tenants, int tenant_count, const RoleR
                 slot = j;
             }
         }
-        if (slot == kNoTenant) continue;  // the trigger keeps the table within lockguard.max_tenants
+        // The trigger keeps the table within lockguard.max_tenants, and there is room for as many
+        // removed tenants still draining; more than that (tenants replaced while their sessions
+        // hold locks, or rows loaded with triggers disabled) count against "default" for now.
+        if (slot == kNoTenant) {
+            if (overflow->tenants++ == 0) strlcpy(overflow->first_tenant, tenants[i].name, kTenantNameLength);
+            continue;
+        }
         TenantEntry *entry = &state->tenants[slot];
         entry->configured = true;
         entry->max_held = tenants[i].max_held;
@@ -194,6 +208,7 @@ void apply_configuration(const TenantRow *tenants, int tenant_count, const RoleR
     for (int i = 1; i < state->tenant_capacity; i++)
         if (state->tenants[i].in_use && !state->tenants[i].configured) set_unlimited(&state->tenants[i]);
     int count = 0;
+    overflow->roles = std::max(0, role_count - state->role_capacity);
     for (int i = 0; i < role_count && count < state->role_capacity; i++) {
         int slot = find_tenant(role_rows[i].tenant);
         roles()[count++] = RoleEntry{role_rows[i].role, slot == kNoTenant ? kDefaultTenant : slot,
@@ -216,12 +231,25 @@ void ensure_tenants_loaded() {
     RoleRow *role_rows;
     int tenant_count, role_count;
     read_configuration(&tenants, &tenant_count, &role_rows, &role_count);  // no LWLock while querying
+    Overflow overflow{};
     LWLockAcquire(lock, LW_EXCLUSIVE);
     if (state->loaded_generation != wanted) {
-        apply_configuration(tenants, tenant_count, role_rows, role_count);
+        apply_configuration(tenants, tenant_count, role_rows, role_count, &overflow);
         state->loaded_generation = wanted;
     }
     LWLockRelease(lock);
+    if (overflow.tenants > 0)
+        ereport(WARNING, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+                          errmsg("no room in shared memory for %d lockguard tenant(s)", overflow.tenants),
+                          errdetail("Tenant \"%s\" counts against \"default\" until removed tenants whose sessions "
+                                    "still hold or await lockguard locks have drained.",
+                                    overflow.first_tenant),
+                          errhint("Increase lockguard.max_tenants (needs a restart).")));
+    if (overflow.roles > 0)
+        ereport(WARNING, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+                          errmsg("no room in shared memory for %d lockguard tenant role mapping(s)", overflow.roles),
+                          errdetail("Roles whose mapping does not fit count against \"default\"."),
+                          errhint("Increase lockguard.max_tenant_roles (needs a restart).")));
     pfree(tenants);
     pfree(role_rows);
 }
@@ -350,6 +378,9 @@ int snapshot_tenants(TenantSnapshot *out, int capacity) {
     for (int i = 0; i < state->tenant_capacity && count < capacity; i++) {
         TenantEntry *entry = &state->tenants[i];
         if (!entry->in_use) continue;
+        // A removed tenant is shown until its sessions' locks have drained, then it is gone.
+        if (!entry->configured && pg_atomic_read_u32(&entry->held) == 0 && pg_atomic_read_u32(&entry->waiting) == 0)
+            continue;
         TenantSnapshot &s = out[count++];
         strlcpy(s.name, entry->name, sizeof(s.name));
         s.max_held = entry->max_held;
