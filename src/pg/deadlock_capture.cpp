@@ -1,7 +1,7 @@
-#include "pg/clip.hpp"
 #include "pg/deadlock_capture.hpp"
 
 #include "core/resource_key.hpp"
+#include "pg/clip.hpp"
 #include "pg/shmem.hpp"
 
 namespace lockguard::pg {

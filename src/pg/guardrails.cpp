@@ -5,7 +5,6 @@
 // statement of a REPEATABLE READ transaction), and dropped when the table's relcache entry is
 // invalidated: the table's statement trigger queues that invalidation, which every backend
 // receives when the changing transaction commits (and the changing backend at once).
-#include "pg/clip.hpp"
 #include "pg/guardrails.hpp"
 
 #include "core/lock_mode.hpp"
@@ -13,6 +12,7 @@
 #include "core/trace_context.hpp"
 #include "pg/audit.hpp"
 #include "pg/boundary.hpp"
+#include "pg/clip.hpp"
 #include "pg/settings.hpp"
 
 #include <memory>

@@ -3,8 +3,8 @@
 // exception blocks do), sleep with exponential backoff and jitter, and try again, within a
 // number of attempts and a total deadline. The caller's transaction survives every attempt.
 #include "core/backoff.hpp"
-#include "pg/clip.hpp"
 #include "pg/boundary.hpp"
+#include "pg/clip.hpp"
 #include "pg/multi_acquire.hpp"
 #include "pg/shmem.hpp"
 #include "pg/sql_arguments.hpp"

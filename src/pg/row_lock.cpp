@@ -3,8 +3,8 @@
 // READ COMMITTED and reports whether the row exists), behind a lockguard gate per row so that
 // contended waiters queue once, in priority order, instead of all waking on every commit.
 #include "core/resource_key.hpp"
-#include "pg/clip.hpp"
 #include "pg/boundary.hpp"
+#include "pg/clip.hpp"
 #include "pg/row_table_cache.hpp"
 #include "pg/scoped_lock.hpp"
 #include "pg/tenants.hpp"
@@ -12,11 +12,11 @@
 
 extern "C" {
 #include "access/htup_details.h"
-#include "access/stratnum.h"
-#include "catalog/pg_operator.h"
 #include "access/relation.h"
+#include "access/stratnum.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_operator.h"
 #include "executor/spi.h"
 #include "funcapi.h"
 #include "lib/stringinfo.h"

@@ -1,5 +1,6 @@
-#include "pg/clip.hpp"
 #include "pg/row_table_cache.hpp"
+
+#include "pg/clip.hpp"
 
 extern "C" {
 #include "access/relation.h"

@@ -1,7 +1,7 @@
 // Table scope: one of PostgreSQL's eight table lock modes, with LOCK TABLE's privileges and its
 // recursion into inheritance children and partitions, behind a lockguard gate per table.
-#include "pg/clip.hpp"
 #include "pg/boundary.hpp"
+#include "pg/clip.hpp"
 #include "pg/guardrails.hpp"
 #include "pg/scoped_lock.hpp"
 #include "pg/wait_events.hpp"

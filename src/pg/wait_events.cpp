@@ -1,8 +1,8 @@
-#include "pg/clip.hpp"
 #include "pg/wait_events.hpp"
 
 #include "core/trace_context.hpp"
 #include "pg/audit.hpp"
+#include "pg/clip.hpp"
 #include "pg/settings.hpp"
 #include "pg/tenants.hpp"
 #include "pg/wait_stats.hpp"
