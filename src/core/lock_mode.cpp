@@ -32,12 +32,21 @@ std::string normalize(std::string_view text) {
     return out;
 }
 
-// Echoes the user's input in the message, but not a whole paragraph of it.
-std::string shown(std::string_view text) {
+}  // namespace
+
+std::string shown_in_message(std::string_view text) {
     constexpr size_t kMaxShown = 64;
     if (text.size() <= kMaxShown) return std::string(text);
-    return std::string(text.substr(0, kMaxShown)) + "...";
+    // Never cut a UTF-8 character in half: step back over continuation bytes (10xxxxxx).
+    size_t cut = kMaxShown;
+    while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) cut--;
+    return std::string(text.substr(0, cut)) + "...";
 }
+
+namespace {
+
+// Echoes the user's input in the message, but not a whole paragraph of it.
+std::string shown(std::string_view text) { return shown_in_message(text); }
 
 [[noreturn]] void throw_invalid_mode(std::string_view text, Scope scope, const char *valid) {
     throw Error(sqlstate::kInvalidParameterValue,

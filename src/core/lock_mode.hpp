@@ -7,6 +7,7 @@
 // conflict with something the other does not).
 #pragma once
 
+#include <string>
 #include <string_view>
 
 namespace lockguard {
@@ -32,6 +33,10 @@ enum class NamedLockMode { Shared, Exclusive };
 
 // "named", "row", "table".
 const char *scope_name(Scope scope);
+
+// The caller's text as an error message echoes it: whole up to 64 bytes, else cut there (never
+// inside a UTF-8 character) and followed by "...".
+std::string shown_in_message(std::string_view text);
 // Accepts the names above, case-insensitively; throws Error 22023 otherwise.
 Scope parse_scope(std::string_view text);
 

@@ -2,6 +2,10 @@
 
 #include "core/error.hpp"
 
+extern "C" {
+#include "mb/pg_wchar.h"
+}
+
 namespace lockguard::pg {
 
 const char *PgError::what() const noexcept {
@@ -83,7 +87,22 @@ void save_exception_report() noexcept {
     fill_report(saved_report, std::current_exception());
 }
 
+// Messages from the core may echo what the caller passed: each part is made valid text in the
+// database encoding (an invalid byte becomes '?') before PostgreSQL sends it anywhere.
+static void make_valid_text(char *text) {
+    int encoding = GetDatabaseEncoding();
+    int length = static_cast<int>(strlen(text));
+    int at = 0;
+    while (at < length) {
+        at += pg_encoding_verifymbstr(encoding, text + at, length - at);
+        if (at < length) text[at++] = '?';
+    }
+}
+
 void raise_saved_report() {
+    make_valid_text(saved_report.message);
+    make_valid_text(saved_report.detail);
+    make_valid_text(saved_report.hint);
     const char *s = saved_report.sqlstate;
     ereport(ERROR, (errcode(MAKE_SQLSTATE(s[0], s[1], s[2], s[3], s[4])), errmsg_internal("%s", saved_report.message),
                     saved_report.detail[0] ? errdetail_internal("%s", saved_report.detail) : 0,

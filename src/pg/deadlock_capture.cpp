@@ -1,6 +1,7 @@
 #include "pg/deadlock_capture.hpp"
 
 #include "core/resource_key.hpp"
+#include "pg/clip.hpp"
 #include "pg/shmem.hpp"
 
 namespace lockguard::pg {
@@ -50,8 +51,8 @@ void append_entry(const char *message, const char *detail, DeadlockSource source
     entry->pid = MyProcPid;
     entry->database = MyDatabaseId;
     entry->source = source;
-    strlcpy(entry->message, message != nullptr ? message : "", sizeof(entry->message));
-    strlcpy(entry->detail, detail, sizeof(entry->detail));
+    copy_clipped(entry->message, sizeof(entry->message), message != nullptr ? message : "");
+    copy_clipped(entry->detail, sizeof(entry->detail), detail);
     LWLockRelease(lock);
 }
 

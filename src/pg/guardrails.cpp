@@ -12,6 +12,7 @@
 #include "core/trace_context.hpp"
 #include "pg/audit.hpp"
 #include "pg/boundary.hpp"
+#include "pg/clip.hpp"
 #include "pg/settings.hpp"
 
 #include <memory>
@@ -207,7 +208,7 @@ void fill_entry(AuditEntry *entry, Oid relation, const char *mode, LockScope sco
     entry->scope = scope;
     entry->attempts = outcome == kOutcomeOverride ? 1 : 0;  // a rejected lock was never attempted
     strlcpy(entry->mode, mode, sizeof(entry->mode));
-    snprintf(entry->resource, sizeof(entry->resource), "%s (%s)", qualified_name(relation), command);
+    format_clipped(entry->resource, sizeof(entry->resource), "%s (%s)", qualified_name(relation), command);
     fill_audit_trace_id(entry->trace_id, sizeof(entry->trace_id));
 }
 
@@ -824,7 +825,7 @@ void check_table_lock_policy(Oid relation, LOCKMODE mode, bool with_children, co
 
 void fill_audit_trace_id(char *out, size_t size) {
     if (settings.trace_id != nullptr && settings.trace_id[0] != '\0') {
-        strlcpy(out, settings.trace_id, size);
+        copy_clipped(out, size, settings.trace_id);
         return;
     }
     std::string_view trace_id = find_traceparent_trace_id(application_name != nullptr ? application_name : "");

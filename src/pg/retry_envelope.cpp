@@ -4,6 +4,7 @@
 // number of attempts and a total deadline. The caller's transaction survives every attempt.
 #include "core/backoff.hpp"
 #include "pg/boundary.hpp"
+#include "pg/clip.hpp"
 #include "pg/multi_acquire.hpp"
 #include "pg/shmem.hpp"
 #include "pg/sql_arguments.hpp"
@@ -51,9 +52,19 @@ void prepare_work(Work *work, Oid function) {
     bool takes_jsonb = proc->pronargs == 1 && proc->proargtypes.values[0] == JSONBOID;
     bool kind_ok = proc->prokind == PROKIND_FUNCTION || proc->prokind == PROKIND_PROCEDURE;
     bool returns_set = proc->proretset;
-    work->returns_jsonb = proc->prorettype == JSONBOID;
+    Oid result_type = proc->prorettype;
+    work->returns_jsonb = result_type == JSONBOID;
     work->nargs = proc->pronargs;
     ReleaseSysCache(tuple);
+    // As SQL refuses to call them: a trigger function outside a trigger would misread its call
+    // context (some of PostgreSQL's own fail with an internal error).
+    if (result_type == TRIGGEROID || result_type == EVENT_TRIGGEROID)
+        ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+                        errmsg("trigger functions can only be called as triggers"),
+                        errdetail("The work %s is a trigger function.", format_procedure(function))));
+    // Other pseudo-types (internal, ...) are results only PostgreSQL's own callers understand.
+    if (get_typtype(result_type) == TYPTYPE_PSEUDO && result_type != VOIDOID && result_type != RECORDOID)
+        kind_ok = false;
     if (!kind_ok || returns_set || (work->nargs != 0 && !takes_jsonb))
         ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
                         errmsg("work %s cannot be run by lockguard_run", format_procedure(function)),
@@ -123,7 +134,7 @@ PublishedLock envelope_description(Oid function, int32 priority) {
     lock.tenant_slot = resolve_current_tenant();
     strlcpy(lock.mode_name, "lockguard_run", sizeof(lock.mode_name));
     strlcpy(lock.resource_class, "lockguard_run", sizeof(lock.resource_class));
-    snprintf(lock.name, sizeof(lock.name), "lockguard_run(%s)", format_procedure(function));
+    format_clipped(lock.name, sizeof(lock.name), "lockguard_run(%s)", format_procedure(function));
     return lock;
 }
 

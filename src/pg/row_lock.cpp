@@ -4,6 +4,7 @@
 // contended waiters queue once, in priority order, instead of all waking on every commit.
 #include "core/resource_key.hpp"
 #include "pg/boundary.hpp"
+#include "pg/clip.hpp"
 #include "pg/row_table_cache.hpp"
 #include "pg/scoped_lock.hpp"
 #include "pg/tenants.hpp"
@@ -12,8 +13,10 @@
 extern "C" {
 #include "access/htup_details.h"
 #include "access/relation.h"
+#include "access/stratnum.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_operator.h"
 #include "executor/spi.h"
 #include "funcapi.h"
 #include "lib/stringinfo.h"
@@ -78,7 +81,21 @@ SPIPlanPtr row_plan(const ScopedRequest *request, RowQueryForm form) {
     for (int i = 0; i < request->key_count; i++) {
         AttrNumber attnum = index->rd_index->indkey.values[i];
         const char *column = NameStr(TupleDescAttr(RelationGetDescr(rel), attnum - 1)->attname);
-        appendStringInfo(&query, "%s%s = $%d", i > 0 ? " AND " : "", quote_identifier(column), i + 1);
+        // The key's own equality operator, named with its schema, as foreign-key checks do: the
+        // caller's search_path must not pick another "=" for this cached plan.
+        Oid operand_type = index->rd_opcintype[i];
+        Oid equality = get_opfamily_member(index->rd_opfamily[i], operand_type, operand_type, BTEqualStrategyNumber);
+        HeapTuple operator_tuple = SearchSysCache1(OPEROID, ObjectIdGetDatum(equality));
+        if (!HeapTupleIsValid(operator_tuple))
+            ereport(ERROR, (errcode(ERRCODE_UNDEFINED_FUNCTION),
+                            errmsg("no equality operator for column \"%s\" of the primary key of \"%s\"", column,
+                                   RelationGetRelationName(rel))));
+        auto *form = reinterpret_cast<Form_pg_operator>(GETSTRUCT(operator_tuple));
+        const char *cast = "";
+        if (request->key_types[i] != operand_type) cast = psprintf("::%s", format_type_be_qualified(operand_type));
+        appendStringInfo(&query, "%s%s%s OPERATOR(%s.%s) $%d%s", i > 0 ? " AND " : "", quote_identifier(column), cast,
+                         quote_identifier(get_namespace_name(form->oprnamespace)), NameStr(form->oprname), i + 1, cast);
+        ReleaseSysCache(operator_tuple);
     }
     if (form != RowQueryForm::Read)
         appendStringInfo(&query, " %s%s", row_lock_strength_name(request->strength),
@@ -124,7 +141,7 @@ void lock_table_for_reading(Oid relation, int timeout_ms, TimestampTz started) {
     LockRequest request{};
     request.lock.scope = LockScope::Row;
     strlcpy(request.lock.name, get_rel_name(relation), sizeof(request.lock.name));
-    snprintf(request.lock.resource_class, sizeof(request.lock.resource_class), "%s.%s",
+    format_clipped(request.lock.resource_class, sizeof(request.lock.resource_class), "%s.%s",
              get_namespace_name(get_rel_namespace(relation)), request.lock.name);
     request.timeout_ms = timeout_ms;
     int left = remaining_ms(timeout_ms, started);
@@ -227,7 +244,7 @@ void resolve_row(ScopedRequest *request, Oid relation, const char *const *key_te
     set_row_strength(request, request->strength);
     lock.scope = LockScope::Row;
     lock.priority = priority;
-    strlcpy(lock.name, display.data, sizeof(lock.name));
+    copy_clipped(lock.name, sizeof(lock.name), display.data, display.len);
     strlcpy(lock.resource_class, table->resource_class, sizeof(lock.resource_class));
 }
 

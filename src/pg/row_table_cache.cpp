@@ -1,5 +1,7 @@
 #include "pg/row_table_cache.hpp"
 
+#include "pg/clip.hpp"
+
 extern "C" {
 #include "access/relation.h"
 #include "catalog/pg_class.h"
@@ -29,7 +31,7 @@ void build(RowTableInfo *info, Oid relation) {
     Relation rel = relation_open(relation, NoLock);  // the caller holds AccessShareLock
     info->relkind = rel->rd_rel->relkind;
     strlcpy(info->relname, RelationGetRelationName(rel), sizeof(info->relname));
-    snprintf(info->resource_class, sizeof(info->resource_class), "%s.%s",
+    format_clipped(info->resource_class, sizeof(info->resource_class), "%s.%s",
              get_namespace_name(RelationGetNamespace(rel)), RelationGetRelationName(rel));
     Oid pk_index = RelationGetPrimaryKeyIndex(rel);
     if (OidIsValid(pk_index)) {

@@ -3,6 +3,7 @@
 
 #include "core/resource_key.hpp"
 #include "core/trace_context.hpp"
+#include "pg/clip.hpp"
 
 namespace lockguard::pg {
 
@@ -20,13 +21,10 @@ void resolve_named(ScopedRequest *request, std::string_view name, const char *mo
     set_named_mode(request, named_mode);
     lock.scope = LockScope::Named;
     lock.priority = priority;
-    size_t length = std::min(name.size(), sizeof(lock.name) - 1);  // callers checked the limit
-    memcpy(lock.name, name.data(), length);
-    lock.name[length] = '\0';
+    copy_clipped(lock.name, sizeof(lock.name), name.data(), name.size());  // callers checked the limit
     std::string_view resource_class = named_resource_class(name);
-    length = std::min(resource_class.size(), sizeof(request->gate.lock.resource_class) - 1);
-    memcpy(request->gate.lock.resource_class, resource_class.data(), length);
-    request->gate.lock.resource_class[length] = '\0';
+    copy_clipped(request->gate.lock.resource_class, sizeof(request->gate.lock.resource_class), resource_class.data(),
+                 resource_class.size());
 }
 
 bool acquire_scoped(ScopedRequest *request, int timeout_ms, TimestampTz started) {

@@ -5,6 +5,7 @@
 // PostgreSQL errors raised here (SPI included) may longjmp through it.
 #include "core/fencing.hpp"
 #include "pg/boundary.hpp"
+#include "pg/privileges.hpp"
 #include "pg/shmem.hpp"
 #include "pg/sql_arguments.hpp"
 #include "pg/statement_depth.hpp"
@@ -19,6 +20,7 @@ extern "C" {
 #include "executor/spi.h"
 #include "funcapi.h"
 #include "tcop/utility.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
@@ -108,46 +110,73 @@ int64 fencing_token_argument(FunctionCallInfo fcinfo, int argno) {
 // Records `token` as the newest seen for `resource`, or raises LG003 if a newer one was seen.
 // The upsert locks the resource's row until the end of the transaction, so checks of one
 // resource serialize: a second checker waits, then compares against the committed outcome
-// (a token whose writer rolled back is forgotten with its write).
-void check_fencing_token(text *resource, int64 token) {
+// (a token whose writer rolled back is forgotten with its write). A resource belongs to the role
+// that recorded its first token (`actor` then): another role may not move it (42501), so no role
+// can fence off another's resource with a made-up token.
+struct FencingCheck {
+    text *resource;
+    int64 token;
+    Oid actor;
+    bool recorded;  // first or newer token: done
+    bool found;     // the resource's row, when not recorded
+    int64 newest;
+    Oid owner;      // InvalidOid: recorded before resources had owners (1.0), open to every role
+};
+
+void run_fencing_check(void *arg) {
+    auto *check = static_cast<FencingCheck *>(arg);
     connect_spi();
-    Oid types[2] = {TEXTOID, INT8OID};
-    Datum values[2] = {PointerGetDatum(resource), Int64GetDatum(token)};
-    run_statement("INSERT INTO lockguard.fencing_seen AS seen (resource, token, seen_at) "
-                  "VALUES ($1, $2, pg_catalog.now()) "
+    Oid types[3] = {TEXTOID, INT8OID, OIDOID};
+    Datum values[3] = {PointerGetDatum(check->resource), Int64GetDatum(check->token), ObjectIdGetDatum(check->actor)};
+    run_statement("INSERT INTO lockguard.fencing_seen AS seen (resource, token, seen_at, checked_by) "
+                  "VALUES ($1, $2, pg_catalog.now(), $3) "
                   "ON CONFLICT (resource) DO UPDATE SET token = excluded.token, seen_at = excluded.seen_at "
-                  "WHERE seen.token < excluded.token",
-                  2, types, values, nullptr, SPI_OK_INSERT);
-    if (SPI_processed == 1) {  // first token for the resource, or a newer one
-        SPI_finish();
-        return;
+                  "WHERE seen.token OPERATOR(pg_catalog.<) excluded.token "
+                  "AND (seen.checked_by IS NULL "
+                  "OR pg_catalog.pg_has_role($3, seen.checked_by::pg_catalog.oid, 'USAGE'))",
+                  3, types, values, nullptr, SPI_OK_INSERT);
+    check->recorded = SPI_processed == 1;  // first token for the resource, or a newer one
+    if (!check->recorded) {
+        // Not newer (or not ours): the row is locked now, and a new snapshot shows its committed value.
+        run_statement("SELECT token, checked_by FROM lockguard.fencing_seen WHERE resource OPERATOR(pg_catalog.=) $1",
+                      1, types, values, nullptr, SPI_OK_SELECT);
+        check->found = SPI_processed == 1;
+        if (check->found) {
+            bool isnull;
+            check->newest = int64_column(1, &isnull);
+            Datum owner = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
+            check->owner = isnull ? InvalidOid : DatumGetObjectId(owner);
+        }
     }
-    // Not newer: the row is ours (locked) now, and a new snapshot shows its committed value.
-    run_statement("SELECT token FROM lockguard.fencing_seen WHERE resource = $1", 1, types, values, nullptr,
-                  SPI_OK_SELECT);
-    bool isnull = true;
-    int64 newest = SPI_processed == 1 ? int64_column(1, &isnull) : 0;
     SPI_finish();
-    if (isnull)
+}
+
+void check_fencing_token(text *resource, int64 token, Oid actor) {
+    Oid table = lockguard_table("fencing_seen");
+    require_column(table, "fencing_seen", "checked_by");
+    FencingCheck check{resource, token, actor, false, false, 0, InvalidOid};
+    run_as_owner_of(table, run_fencing_check, &check);
+    if (check.recorded) return;
+    if (!check.found)
         ereport(ERROR, (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
                         errmsg("could not serialize the fencing token check for resource \"%s\"", text_to_cstring(resource)),
                         errdetail("Its row in lockguard.fencing_seen was deleted concurrently."),
                         errhint("Retry the transaction.")));
-    if (newest == token) return;  // the same holder writing again
+    if (OidIsValid(check.owner) && !has_privs_of_role(actor, check.owner))
+        ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+                        errmsg("permission denied for fencing resource \"%s\"", text_to_cstring(resource)),
+                        errdetail("A fencing resource belongs to the role that checked its first token, and role "
+                                  "\"%s\" does not have its privileges.",
+                                  GetUserNameFromId(actor, false)),
+                        errhint("Check its tokens as that role (for lockguard.fencing_token_guard(), the table's "
+                                "owner), or use a resource name of your own.")));
+    if (check.newest == token) return;  // the same holder writing again
     ereport(ERROR, (errcode(kStaleFencingToken),
                     errmsg("stale fencing token for resource \"%s\"", text_to_cstring(resource)),
                     errdetail("Token %lld is older than token %lld, the newest seen for this resource.",
-                              (long long) token, (long long) newest),
+                              (long long) token, (long long) check.newest),
                     errhint("Another holder has taken over the resource since this token was issued: stop "
                             "writing, acquire the resource again and use its new fencing token.")));
-}
-
-Oid lockguard_relation(const char *name) {
-    Oid relation = get_relname_relid(name, get_namespace_oid("lockguard", false));
-    if (!OidIsValid(relation))
-        ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE), errmsg("lockguard.%s does not exist", name),
-                        errhint("Reinstall the extension: DROP EXTENSION lockguard; CREATE EXTENSION lockguard;")));
-    return relation;
 }
 
 // The end of the WAL inserted so far, which XLogFlush() can reach. GetXLogInsertRecPtr() is where
@@ -170,6 +199,96 @@ const char *trigger_usage_hint() {
            "'resource_column' for one resource for the whole table.";
 }
 
+// Run-once keys belong to the role that claimed them: another role's claim or completion of the
+// key fails with 42501 instead of seeing the operation done and its result (keys chosen by
+// different applications may collide; a role must not read another's results).
+void require_operation_owner(text *key, Oid owner) {
+    if (!OidIsValid(owner) || has_privs_of_role(GetUserId(), owner)) return;
+    ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+                    errmsg("permission denied for run-once operation \"%s\"", text_to_cstring(key)),
+                    errdetail("The key was claimed by a role whose privileges role \"%s\" does not have.",
+                              GetUserNameFromId(GetUserId(), false)),
+                    errhint("Claim it as the role that claimed it, or use keys of your own, for example with the "
+                            "application's name as a prefix.")));
+}
+
+struct Claim {
+    text *key;
+    Oid actor;
+    bool claimed;
+    bool found;  // when not claimed: the row was there
+    Oid owner;
+    Datum result;
+    bool result_isnull;
+};
+
+void run_claim(void *arg) {
+    auto *claim = static_cast<Claim *>(arg);
+    connect_spi();
+    Oid types[2] = {TEXTOID, OIDOID};
+    Datum args[2] = {PointerGetDatum(claim->key), ObjectIdGetDatum(claim->actor)};
+    // A concurrent claim of the same key waits here on the unique index until the first
+    // claimer's transaction ends: committed, it is a conflict; rolled back, this one inserts.
+    run_statement("INSERT INTO lockguard.operations (key, claimed_at, claimed_by) VALUES ($1, pg_catalog.now(), $2) "
+                  "ON CONFLICT (key) DO NOTHING",
+                  2, types, args, nullptr, SPI_OK_INSERT);
+    claim->claimed = SPI_processed == 1;
+    if (!claim->claimed) {
+        run_statement("SELECT result, claimed_by FROM lockguard.operations WHERE key OPERATOR(pg_catalog.=) $1", 1,
+                      types, args, nullptr, SPI_OK_SELECT);
+        claim->found = SPI_processed == 1;
+        if (claim->found) {
+            bool isnull;
+            Datum owner = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
+            claim->owner = isnull ? InvalidOid : DatumGetObjectId(owner);
+            claim->result = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &claim->result_isnull);
+            if (!claim->result_isnull) claim->result = SPI_datumTransfer(claim->result, false, -1);  // out of SPI's memory
+        }
+    }
+    SPI_finish();
+}
+
+struct Completion {
+    text *key;
+    Datum result;
+    bool result_isnull;
+    bool found;
+    Oid owner;
+    TransactionId claimer;
+    bool completed;
+    bool recorded;
+};
+
+void run_completion(void *arg) {
+    auto *completion = static_cast<Completion *>(arg);
+    connect_spi();
+    Oid types[2] = {TEXTOID, JSONBOID};
+    Datum args[2] = {PointerGetDatum(completion->key), completion->result};
+    const char nulls[2] = {' ', completion->result_isnull ? 'n' : ' '};
+    run_statement("SELECT xmin, completed_at IS NOT NULL, claimed_by FROM lockguard.operations "
+                  "WHERE key OPERATOR(pg_catalog.=) $1 FOR UPDATE",
+                  1, types, args, nulls, SPI_OK_SELECT);
+    completion->found = SPI_processed == 1;
+    if (completion->found) {
+        bool isnull;
+        HeapTuple row = SPI_tuptable->vals[0];
+        TupleDesc desc = SPI_tuptable->tupdesc;
+        completion->claimer = DatumGetTransactionId(SPI_getbinval(row, desc, 1, &isnull));
+        completion->completed = DatumGetBool(SPI_getbinval(row, desc, 2, &isnull));
+        Datum owner = SPI_getbinval(row, desc, 3, &isnull);
+        completion->owner = isnull ? InvalidOid : DatumGetObjectId(owner);
+        // The row's newest version comes from this transaction only if this transaction
+        // claimed it (or already completed it): a result belongs with the work it describes.
+        if (TransactionIdIsCurrentTransactionId(completion->claimer)) {
+            run_statement("UPDATE lockguard.operations SET completed_at = pg_catalog.now(), result = $2 "
+                          "WHERE key OPERATOR(pg_catalog.=) $1",
+                          2, types, args, nulls, SPI_OK_UPDATE);
+            completion->recorded = true;
+        }
+    }
+    SPI_finish();
+}
+
 }  // namespace
 
 // lockguard.fencing_token(resource text) RETURNS bigint
@@ -181,7 +300,7 @@ Datum lockguard_fencing_token(PG_FUNCTION_ARGS) {
         TimeLineID timeline = GetWALInsertionTimeLine();
         // A sequence, not a row: nextval is not rolled back, so a token handed out by a
         // transaction that later aborts is never handed out again.
-        int64 counter = nextval_internal(lockguard_relation("fencing_counter"), true);
+        int64 counter = nextval_internal(lockguard_table("fencing_counter"), true);
         // nextval logs the sequence ahead but does not flush that record; flush it so that a
         // crash on this timeline cannot hand out a token the caller may already have used. The
         // record may be another backend's (it logged the values ahead): flush all WAL inserted.
@@ -213,7 +332,7 @@ Datum lockguard_check_fencing_token(PG_FUNCTION_ARGS) {
         (void) resource_name_argument(fcinfo, 0);
         int64 token = fencing_token_argument(fcinfo, 1);
         require_writable_primary("lockguard.check_fencing_token()");
-        check_fencing_token(PG_GETARG_TEXT_PP(0), token);
+        check_fencing_token(PG_GETARG_TEXT_PP(0), token, GetUserId());
         PG_RETURN_VOID();
     });
 }
@@ -283,8 +402,14 @@ Datum lockguard_fencing_token_guard(PG_FUNCTION_ARGS) {
                             errdetail("Column \"%s\" of the new row in \"%s\" is null.", token_column, table),
                             errhint("Every write to this table must carry the writer's token from "
                                     "lockguard.fencing_token().")));
+        if (token <= 0)
+            ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("invalid fencing token %lld", (long long) token),
+                            errdetail("Column \"%s\" of the new row in \"%s\" holds a token that is not positive.",
+                                      token_column, table),
+                            errhint("Write the value lockguard.fencing_token() returned.")));
         require_writable_primary("lockguard.fencing_token_guard()");
-        check_fencing_token(cstring_to_text(resource), token);
+        // The table's owner set up its fencing; every writer checks on the table's behalf.
+        check_fencing_token(cstring_to_text(resource), token, trigger_data->tg_relation->rd_rel->relowner);
         return PointerGetDatum(row);
     });
 }
@@ -308,29 +433,19 @@ Datum lockguard_claim_operation(PG_FUNCTION_ARGS) {
         if (get_call_result_type(fcinfo, nullptr, &tupdesc) != TYPEFUNC_COMPOSITE)
             ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("return type must be a row type")));
 
-        connect_spi();
-        Oid types[1] = {TEXTOID};
-        Datum args[1] = {PointerGetDatum(key)};
-        // A concurrent claim of the same key waits here on the unique index until the first
-        // claimer's transaction ends: committed, it is a conflict; rolled back, this one inserts.
-        run_statement("INSERT INTO lockguard.operations (key, claimed_at) VALUES ($1, pg_catalog.now()) "
-                      "ON CONFLICT (key) DO NOTHING",
-                      1, types, args, nullptr, SPI_OK_INSERT);
-        bool claimed = SPI_processed == 1;
-        Datum result = (Datum) 0;
-        bool result_isnull = true;
-        if (!claimed) {
-            run_statement("SELECT result FROM lockguard.operations WHERE key = $1", 1, types, args, nullptr,
-                          SPI_OK_SELECT);
-            if (SPI_processed != 1)
-                ereport(ERROR, (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-                                errmsg("could not serialize the claim of operation \"%s\"", text_to_cstring(key)),
-                                errdetail("The operation expired while it was being claimed."),
-                                errhint("Retry the transaction.")));
-            result = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &result_isnull);
-            if (!result_isnull) result = SPI_datumTransfer(result, false, -1);  // out of SPI's memory
-        }
-        SPI_finish();
+        Oid table = lockguard_table("operations");
+        require_column(table, "operations", "claimed_by");
+        Claim claim{key, GetUserId(), false, false, InvalidOid, (Datum) 0, true};
+        run_as_owner_of(table, run_claim, &claim);
+        if (!claim.claimed && !claim.found)
+            ereport(ERROR, (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+                            errmsg("could not serialize the claim of operation \"%s\"", text_to_cstring(key)),
+                            errdetail("The operation expired while it was being claimed."),
+                            errhint("Retry the transaction.")));
+        if (!claim.claimed) require_operation_owner(key, claim.owner);
+        bool claimed = claim.claimed;
+        Datum result = claim.result;
+        bool result_isnull = claim.result_isnull;
         Datum values[2] = {BoolGetDatum(claimed), result};
         bool nulls[2] = {false, result_isnull};
         return HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls));
@@ -343,32 +458,24 @@ Datum lockguard_complete_operation(PG_FUNCTION_ARGS) {
         require_preloaded();
         text *key = operation_key_argument(fcinfo, 0);
         require_writable_primary("lockguard.complete_operation()");
-        connect_spi();
-        Oid types[2] = {TEXTOID, JSONBOID};
-        Datum args[2] = {PointerGetDatum(key), PG_ARGISNULL(1) ? (Datum) 0 : PG_GETARG_DATUM(1)};
-        const char nulls[2] = {' ', PG_ARGISNULL(1) ? 'n' : ' '};
-        run_statement("SELECT xmin, completed_at IS NOT NULL FROM lockguard.operations WHERE key = $1 FOR UPDATE", 1,
-                      types, args, nulls, SPI_OK_SELECT);
-        if (SPI_processed != 1)
+        Oid table = lockguard_table("operations");
+        require_column(table, "operations", "claimed_by");
+        Completion completion{key, PG_ARGISNULL(1) ? (Datum) 0 : PG_GETARG_DATUM(1), PG_ARGISNULL(1)};
+        run_as_owner_of(table, run_completion, &completion);
+        if (!completion.found)
             ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
                             errmsg("operation \"%s\" was not claimed", text_to_cstring(key)),
                             errhint("Call lockguard.claim_operation() first, in the same transaction.")));
-        bool isnull;
-        TransactionId claimer = DatumGetTransactionId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-        bool completed = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
-        // The row's newest version comes from this transaction only if this transaction
-        // claimed it (or already completed it): a result belongs with the work it describes.
-        if (!TransactionIdIsCurrentTransactionId(claimer))
+        require_operation_owner(key, completion.owner);
+        if (!completion.recorded)
             ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-                            completed ? errmsg("operation \"%s\" is already complete", text_to_cstring(key))
-                                      : errmsg("operation \"%s\" was claimed by another transaction", text_to_cstring(key)),
+                            completion.completed
+                                ? errmsg("operation \"%s\" is already complete", text_to_cstring(key))
+                                : errmsg("operation \"%s\" was claimed by another transaction", text_to_cstring(key)),
                             errdetail("Only the transaction that claimed an operation records its result."),
                             errhint("Call lockguard.claim_operation() and lockguard.complete_operation() in the "
                                     "transaction that does the work; when the claim returns claimed = false, the "
                                     "operation is done and its result is returned there.")));
-        run_statement("UPDATE lockguard.operations SET completed_at = pg_catalog.now(), result = $2 WHERE key = $1", 2,
-                      types, args, nulls, SPI_OK_UPDATE);
-        SPI_finish();
         PG_RETURN_VOID();
     });
 }

@@ -3,6 +3,7 @@
 #include "core/wait_graph.hpp"
 #include "pg/boundary.hpp"
 #include "pg/deadlock_capture.hpp"
+#include "pg/privileges.hpp"
 #include "pg/shmem.hpp"
 
 #include <string>
@@ -87,6 +88,29 @@ std::vector<WaitNode> nodes_of(const GraphArguments &args, const PlainArray *lab
     return nodes;
 }
 
+// A deadlock report's detail without its log-only part: PostgreSQL lists the cycle ("Process 1
+// waits for ...") and then, for the server log only, each process's query ("Process 1: ...").
+// Those lines, and everything after the first (a query may span lines), are cut.
+text *detail_without_queries(const char *detail) {
+    for (const char *line = detail; *line != '\0';) {
+        const char *p = line;
+        if (strncmp(p, "Process ", 8) == 0) {
+            p += 8;
+            const char *digits = p;
+            while (*p >= '0' && *p <= '9') p++;
+            if (p > digits && p[0] == ':' && p[1] == ' ') {
+                int length = static_cast<int>(line - detail);
+                while (length > 0 && detail[length - 1] == '\n') length--;
+                return cstring_to_text_with_len(detail, length);
+            }
+        }
+        const char *next = strchr(line, '\n');
+        if (next == nullptr) break;
+        line = next + 1;
+    }
+    return cstring_to_text(detail);
+}
+
 }  // namespace
 
 // lockguard._blocking_tree(waiters, blockers, node_pids, node_wait_ms): rows in display order.
@@ -123,7 +147,8 @@ Datum lockguard_dot_graph(PG_FUNCTION_ARGS) {
     });
 }
 
-// lockguard._deadlock_buffer(): deadlocks still in shared memory, oldest first.
+// lockguard._deadlock_buffer(): deadlocks still in shared memory, oldest first. The queries in
+// a report are shown only to those who may see every session's query.
 Datum lockguard_deadlock_buffer(PG_FUNCTION_ARGS) {
     return run_at_boundary([&]() -> Datum {
         require_preloaded();
@@ -132,6 +157,7 @@ Datum lockguard_deadlock_buffer(PG_FUNCTION_ARGS) {
         int capacity = deadlock_capacity();
         auto *entries = static_cast<DeadlockEntry *>(palloc(sizeof(DeadlockEntry) * capacity));
         int count = copy_deadlock_entries(entries, capacity);
+        bool show_queries = may_see_all_sessions();
         for (int i = 0; i < count; i++) {
             const DeadlockEntry &e = entries[i];
             if (e.seq == 0) continue;
@@ -143,7 +169,8 @@ Datum lockguard_deadlock_buffer(PG_FUNCTION_ARGS) {
                                       ObjectIdGetDatum(e.database),
                                       CStringGetTextDatum(deadlock_source_name(e.source)),
                                       CStringGetTextDatum(e.message),
-                                      CStringGetTextDatum(e.detail)};
+                                      show_queries ? CStringGetTextDatum(e.detail)
+                                                   : PointerGetDatum(detail_without_queries(e.detail))};
             bool nulls[kColumns] = {};
             tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
         }

@@ -1,7 +1,10 @@
 // Set-returning functions behind lockguard's views: what each backend published about the
-// lockguard locks it holds and awaits, and the queue-ordering counters.
+// lockguard locks it holds and awaits, and the queue-ordering counters. Resource names carry
+// data (a row's key, an application's identifiers): other roles' are shown only to those who
+// may see those sessions' queries (src/pg/privileges.hpp).
 #include "pg/backend_slots.hpp"
 #include "pg/boundary.hpp"
+#include "pg/privileges.hpp"
 #include "pg/queue_order.hpp"
 #include "pg/shmem.hpp"
 #include "pg/tenants.hpp"
@@ -24,7 +27,7 @@ namespace {
 constexpr int kRegistryColumns = 13;
 
 void put_registry_row(ReturnSetInfo *rsinfo, int pid, const PublishedLock &lock, bool waiting,
-                      TimestampTz wait_start) {
+                      TimestampTz wait_start, bool visible) {
     Datum values[kRegistryColumns];
     bool nulls[kRegistryColumns] = {};
     values[0] = Int32GetDatum(pid);
@@ -33,7 +36,7 @@ void put_registry_row(ReturnSetInfo *rsinfo, int pid, const PublishedLock &lock,
     values[3] = ObjectIdGetDatum(lock.ref.key_low);
     values[4] = Int16GetDatum(static_cast<int16>(lock.ref.space));
     values[5] = CStringGetTextDatum(GetLockmodeName(DEFAULT_LOCKMETHOD, lock.ref.mode));
-    values[6] = CStringGetTextDatum(lock.name);
+    values[6] = CStringGetTextDatum(visible ? lock.name : kHiddenText);
     values[7] = CStringGetTextDatum(scope_name(lock.scope));
     values[8] = CStringGetTextDatum(lock.mode_name);
     values[9] = Int32GetDatum(lock.priority);
@@ -53,12 +56,16 @@ Datum lockguard_lock_registry(PG_FUNCTION_ARGS) {
         auto *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
         InitMaterializedSRF(fcinfo, 0);
         auto *copy = static_cast<BackendSlot *>(palloc(backend_slot_size()));
+        bool all = may_see_all_sessions();
         for (int i = 0; i < backend_slot_count(); i++) {
             read_backend_slot(i, copy);
             if (copy->pid == 0) continue;
-            for (int h = 0; h < copy->held_count; h++) put_registry_row(rsinfo, copy->pid, copy->held[h], false, 0);
+            // Slots are indexed by pgprocno: the PGPROC says whose session it is.
+            bool visible = copy->pid == MyProcPid || may_see_session_of(GetPGProcByNumber(i)->roleId, all);
+            for (int h = 0; h < copy->held_count; h++)
+                put_registry_row(rsinfo, copy->pid, copy->held[h], false, 0, visible);
             if (pg_atomic_read_u32(&copy->waiting))
-                put_registry_row(rsinfo, copy->pid, copy->wait, true, copy->wait_start);
+                put_registry_row(rsinfo, copy->pid, copy->wait, true, copy->wait_start, visible);
         }
         pfree(copy);
         return static_cast<Datum>(0);

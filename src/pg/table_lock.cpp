@@ -1,6 +1,7 @@
 // Table scope: one of PostgreSQL's eight table lock modes, with LOCK TABLE's privileges and its
 // recursion into inheritance children and partitions, behind a lockguard gate per table.
 #include "pg/boundary.hpp"
+#include "pg/clip.hpp"
 #include "pg/guardrails.hpp"
 #include "pg/scoped_lock.hpp"
 #include "pg/wait_events.hpp"
@@ -81,7 +82,7 @@ void resolve_table(ScopedRequest *request, Oid relation, const char *mode, int32
     lock.scope = LockScope::Table;
     lock.priority = priority;
     strlcpy(lock.name, relname, sizeof(lock.name));
-    snprintf(request->gate.lock.resource_class, sizeof(request->gate.lock.resource_class), "%s.%s",
+    format_clipped(request->gate.lock.resource_class, sizeof(request->gate.lock.resource_class), "%s.%s",
              get_namespace_name(get_rel_namespace(relation)), relname);
 }
 

@@ -1,5 +1,6 @@
 #include "pg/tenants.hpp"
 
+#include "pg/privileges.hpp"
 #include "pg/settings.hpp"
 #include "pg/shmem.hpp"
 
@@ -108,18 +109,24 @@ int32 int_or_unlimited(HeapTuple tuple, TupleDesc desc, int column) {
     return isnull ? -1 : DatumGetInt32(value);
 }
 
-// Reads lockguard.tenant_budgets and lockguard.tenant_roles through a SECURITY DEFINER function, so a
-// role without access to the tables still gets its budget applied.
-void read_configuration(TenantRow **tenants, int *tenant_count, RoleRow **role_rows, int *role_count) {
-    MemoryContext caller_context = CurrentMemoryContext;
+struct Configuration {
+    MemoryContext context;  // where the rows are allocated
+    TenantRow *tenants;
+    int tenant_count;
+    RoleRow *roles;
+    int role_count;
+};
+
+void run_configuration_query(void *arg) {
+    auto *out = static_cast<Configuration *>(arg);
     if (SPI_connect() != SPI_OK_CONNECT)
         ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not connect to SPI to read tenants")));
     if (SPI_execute("SELECT kind, name, role_oid, max_held, max_waiters, weight, may_set_tenant "
                     "FROM lockguard._tenant_configuration()",
                     true, 0) != SPI_OK_SELECT)
         ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not read lockguard.tenant_budgets")));
-    auto *t = static_cast<TenantRow *>(MemoryContextAllocZero(caller_context, sizeof(TenantRow) * (SPI_processed + 1)));
-    auto *r = static_cast<RoleRow *>(MemoryContextAllocZero(caller_context, sizeof(RoleRow) * (SPI_processed + 1)));
+    auto *t = static_cast<TenantRow *>(MemoryContextAllocZero(out->context, sizeof(TenantRow) * (SPI_processed + 1)));
+    auto *r = static_cast<RoleRow *>(MemoryContextAllocZero(out->context, sizeof(RoleRow) * (SPI_processed + 1)));
     int nt = 0, nr = 0;
     for (uint64 i = 0; i < SPI_processed; i++) {
         HeapTuple tuple = SPI_tuptable->vals[i];
@@ -143,14 +150,34 @@ void read_configuration(TenantRow **tenants, int *tenant_count, RoleRow **role_r
         }
     }
     SPI_finish();
-    *tenants = t;
-    *tenant_count = nt;
-    *role_rows = r;
-    *role_count = nr;
+    out->tenants = t;
+    out->tenant_count = nt;
+    out->roles = r;
+    out->role_count = nr;
 }
 
+// Reads lockguard.tenant_budgets and lockguard.tenant_roles as their owner, so that any role's
+// acquisition gets its budget applied without any access to the tables (or to the function that
+// lists every role's mapping).
+void read_configuration(TenantRow **tenants, int *tenant_count, RoleRow **role_rows, int *role_count) {
+    Configuration configuration{CurrentMemoryContext, nullptr, 0, nullptr, 0};
+    run_as_owner_of(lockguard_table("tenant_budgets"), run_configuration_query, &configuration);
+    *tenants = configuration.tenants;
+    *tenant_count = configuration.tenant_count;
+    *role_rows = configuration.roles;
+    *role_count = configuration.role_count;
+}
+
+// What did not fit in shared memory, reported once the LWLock is released.
+struct Overflow {
+    int tenants;
+    int roles;
+    char first_tenant[kTenantNameLength];
+};
+
 // Under the LWLock: make the shared entries match the tables, keeping live counters.
-void apply_configuration(const TenantRow *tenants, int tenant_count, const RoleRow *role_rows, int role_count) {
+void apply_configuration(const TenantRow *tenants, int tenant_count, const RoleRow *role_rows, int role_count,
+                         Overflow *overflow) {
     for (int i = 1; i < state->tenant_capacity; i++) state->tenants[i].configured = false;
     set_unlimited(&state->tenants[kDefaultTenant]);
     for (int i = 0; i < tenant_count; i++) {
@@ -165,7 +192,13 @@ void apply_configuration(const TenantRow *tenants, int tenant_count, const RoleR
                 slot = j;
             }
         }
-        if (slot == kNoTenant) continue;  // the trigger keeps the table within lockguard.max_tenants
+        // The trigger keeps the table within lockguard.max_tenants, and there is room for as many
+        // removed tenants still draining; more than that (tenants replaced while their sessions
+        // hold locks, or rows loaded with triggers disabled) count against "default" for now.
+        if (slot == kNoTenant) {
+            if (overflow->tenants++ == 0) strlcpy(overflow->first_tenant, tenants[i].name, kTenantNameLength);
+            continue;
+        }
         TenantEntry *entry = &state->tenants[slot];
         entry->configured = true;
         entry->max_held = tenants[i].max_held;
@@ -175,6 +208,7 @@ void apply_configuration(const TenantRow *tenants, int tenant_count, const RoleR
     for (int i = 1; i < state->tenant_capacity; i++)
         if (state->tenants[i].in_use && !state->tenants[i].configured) set_unlimited(&state->tenants[i]);
     int count = 0;
+    overflow->roles = std::max(0, role_count - state->role_capacity);
     for (int i = 0; i < role_count && count < state->role_capacity; i++) {
         int slot = find_tenant(role_rows[i].tenant);
         roles()[count++] = RoleEntry{role_rows[i].role, slot == kNoTenant ? kDefaultTenant : slot,
@@ -197,12 +231,25 @@ void ensure_tenants_loaded() {
     RoleRow *role_rows;
     int tenant_count, role_count;
     read_configuration(&tenants, &tenant_count, &role_rows, &role_count);  // no LWLock while querying
+    Overflow overflow{};
     LWLockAcquire(lock, LW_EXCLUSIVE);
     if (state->loaded_generation != wanted) {
-        apply_configuration(tenants, tenant_count, role_rows, role_count);
+        apply_configuration(tenants, tenant_count, role_rows, role_count, &overflow);
         state->loaded_generation = wanted;
     }
     LWLockRelease(lock);
+    if (overflow.tenants > 0)
+        ereport(WARNING, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+                          errmsg("no room in shared memory for %d lockguard tenant(s)", overflow.tenants),
+                          errdetail("Tenant \"%s\" counts against \"default\" until removed tenants whose sessions "
+                                    "still hold or await lockguard locks have drained.",
+                                    overflow.first_tenant),
+                          errhint("Increase lockguard.max_tenants (needs a restart).")));
+    if (overflow.roles > 0)
+        ereport(WARNING, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+                          errmsg("no room in shared memory for %d lockguard tenant role mapping(s)", overflow.roles),
+                          errdetail("Roles whose mapping does not fit count against \"default\"."),
+                          errhint("Increase lockguard.max_tenant_roles (needs a restart).")));
     pfree(tenants);
     pfree(role_rows);
 }
@@ -331,6 +378,9 @@ int snapshot_tenants(TenantSnapshot *out, int capacity) {
     for (int i = 0; i < state->tenant_capacity && count < capacity; i++) {
         TenantEntry *entry = &state->tenants[i];
         if (!entry->in_use) continue;
+        // A removed tenant is shown until its sessions' locks have drained, then it is gone.
+        if (!entry->configured && pg_atomic_read_u32(&entry->held) == 0 && pg_atomic_read_u32(&entry->waiting) == 0)
+            continue;
         TenantSnapshot &s = out[count++];
         strlcpy(s.name, entry->name, sizeof(s.name));
         s.max_held = entry->max_held;

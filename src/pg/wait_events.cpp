@@ -2,6 +2,7 @@
 
 #include "core/trace_context.hpp"
 #include "pg/audit.hpp"
+#include "pg/clip.hpp"
 #include "pg/settings.hpp"
 #include "pg/tenants.hpp"
 #include "pg/wait_stats.hpp"
@@ -24,7 +25,7 @@ bool worth_auditing(WaitEventOutcome outcome, long waited_us, int attempts) {
 
 void fill_trace_id(char *out, size_t size) {
     if (settings.trace_id != nullptr && settings.trace_id[0] != '\0') {
-        strlcpy(out, settings.trace_id, size);
+        copy_clipped(out, size, settings.trace_id);
         return;
     }
     const char *app = application_name != nullptr ? application_name : "";

@@ -298,3 +298,27 @@ TEST(NamedLockMode, ConflictsAndStronger) {
     EXPECT_EQ(stronger_named_mode(NamedLockMode::Exclusive, NamedLockMode::Shared), NamedLockMode::Exclusive);
     EXPECT_EQ(stronger_named_mode(NamedLockMode::Exclusive, NamedLockMode::Exclusive), NamedLockMode::Exclusive);
 }
+
+// A long mode name is echoed cut at 64 bytes, but never inside a UTF-8 character: the message
+// must stay valid text whatever the alignment of 2-, 3- and 4-byte characters.
+TEST(ShownInMessage, CutsLongTextAtCharacterBoundaries) {
+    EXPECT_EQ(shown_in_message("short"), "short");
+    EXPECT_EQ(shown_in_message(std::string(64, 'x')), std::string(64, 'x'));
+    EXPECT_EQ(shown_in_message(std::string(65, 'x')), std::string(64, 'x') + "...");
+    for (const std::string unit : {"\xC3\xA9", "\xE2\x9C\x93", "\xF0\x9F\x98\x80"}) {  // é ✓ 😀
+        for (size_t offset = 0; offset < 4; offset++) {
+            std::string text(offset, 'a');
+            while (text.size() < 200) text += unit;
+            std::string out = shown_in_message(text);
+            ASSERT_GE(out.size(), 3u);
+            std::string kept = out.substr(0, out.size() - 3);
+            EXPECT_EQ(out.substr(out.size() - 3), "...");
+            EXPECT_LE(kept.size(), 64u);
+            EXPECT_GT(kept.size(), 64u - unit.size());
+            EXPECT_EQ(kept, text.substr(0, kept.size())) << "a prefix of the input";
+            EXPECT_EQ((kept.size() - offset) % unit.size(), 0u) << "whole characters, offset " << offset;
+        }
+    }
+    auto report = error_of([] { parse_row_lock_strength(std::string(63, 'a') + "\xC3\xA9tc"); });
+    EXPECT_EQ(report.message, "invalid lock mode \"" + std::string(63, 'a') + "...\" for row scope");
+}

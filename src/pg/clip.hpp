@@ -1,0 +1,18 @@
+// Text copied into lockguard's fixed-size fields (shared memory, audit entries) is cut at a
+// character boundary of the database encoding: a multibyte character cut in half would be an
+// invalid string in every view that shows it, and an error for any client whose encoding
+// differs.
+#pragma once
+
+#include "pg/pg_prelude.hpp"
+
+namespace lockguard::pg {
+
+// Copies at most `length` bytes of `source` into `out` (`size` bytes, always terminated).
+void copy_clipped(char *out, size_t size, const char *source, size_t length);
+void copy_clipped(char *out, size_t size, const char *source);
+
+// snprintf, clipped the same way.
+void format_clipped(char *out, size_t size, const char *format, ...) pg_attribute_printf(3, 4);
+
+}  // namespace lockguard::pg
