@@ -18,7 +18,7 @@ lg_ensure_packages "${LG_BASE_PACKAGES[@]}" postgresql-$LG_PG_MAJOR-pgtap libtap
 
 [ -n "${LG_PRIVATE_PG:-}" ] && lg_private_pg "$LG_PRIVATE_PG"
 
-LAYERS=${LG_LAYERS:-"unit regress isolation pgtap tap bench"}
+LAYERS=${LG_LAYERS:-"unit regress isolation pgtap tap bench chaos"}
 STAGE=${LG_TEST_STAGE:-/tmp/lockguard-test}
 PORT=${LG_TEST_PORT:-54329}
 lg_stage_and_install "$STAGE"
@@ -135,11 +135,23 @@ run_bench() {
   count_tap bench "$OUT/bench.log" $rc
 }
 
+# The chaos run (test/chaos/): cancels, terminations, deadlocks and retries under load, then a
+# consistency check of lockguard's shared memory. Short here; test/hardening.sh runs it longer.
+run_chaos() {
+  lg_log "layer chaos: chaos run and consistency check (test/chaos/)"
+  LG_CHAOS_STAGE="$STAGE" LG_CHAOS_PORT=$((PORT + 2)) LG_CHAOS_SECONDS=${LG_CHAOS_SECONDS:-15} \
+    bash test/chaos/run.sh >"$OUT/chaos.log" 2>&1
+  local rc=$?
+  cat "$OUT/chaos.log"
+  count_tap chaos "$OUT/chaos.log" $rc
+}
+
 # A backend killed by a signal or a failed assertion fails the run, whatever the tests said.
 # TAP nodes named crash_* kill a backend with SIGKILL on purpose: only that line is expected there.
 check_server_logs() {
   local lines log
   lines=$(lg_crash_lines "$STAGE/cluster/data/server.log" "$STAGE/bench-quick/cluster/data/server.log" \
+            "$STAGE/chaos/cluster/data/server.log" \
             $(find "$STAGE/tap_check" -name '*.log' ! -name '*_crash_*' 2>/dev/null))
   for log in $(find "$STAGE/tap_check" -name '*_crash_*.log' 2>/dev/null); do
     lines+=$(lg_crash_lines "$log" | grep -v 'terminated by signal 9: Killed')
@@ -161,6 +173,7 @@ for layer in $LAYERS; do
       "run_$layer" ;;
     tap) run_tap ;;
     bench) run_bench ;;
+    chaos) run_chaos ;;
     *) lg_die "unknown layer $layer" ;;
   esac
 done
