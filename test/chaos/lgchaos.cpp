@@ -344,6 +344,8 @@ void killer(const Options &options, std::vector<std::atomic<int>> &pids) {
         PQfinish(conn);
         return;
     }
+    // "PID n is not a PostgreSQL backend process": the client had just gone. Not news.
+    PQsetNoticeProcessor(conn, [](void *, const char *) {}, nullptr);
     while (!stopping.load()) {
         std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(10, 80)(random)));
         int pid = pids[std::uniform_int_distribution<size_t>(0, pids.size() - 1)(random)].load();
