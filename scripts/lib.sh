@@ -139,6 +139,6 @@ lg_psql() { lg_as_postgres "$LG_BINDIR/psql" -X -q -h "$LG_SOCK" -p "$LG_PORT" -
 # Server-log lines that mean a backend crashed or an assertion failed.
 # Sanitizer reports (test/hardening.sh sanitize) count too.
 lg_crash_lines() {
-  grep -hE 'terminated by signal|TRAP: |PANIC: |was terminated by exception|ERROR: (AddressSanitizer|LeakSanitizer)|runtime error: ' \
+  grep -hE 'terminated by signal|TRAP: |PANIC: |was terminated by exception|(Address|Leak|UndefinedBehavior)Sanitizer|runtime error: ' \
     "$@" 2>/dev/null
 }

@@ -47,12 +47,15 @@ case $mode in
     # (plain programs) are checked for leaks. A finding aborts the process, and the server-log
     # check or the unit layer reports it.
     use_cassert_build
-    libasan=$(gcc -print-file-name=libasan.so)
-    [ -f "$libasan" ] || lg_die "the AddressSanitizer runtime (libasan, from gcc) is missing"
+    # libstdc++ is preloaded too: postgres is C, and ASan can intercept C++ exceptions
+    # (__cxa_throw) only if the C++ runtime is there when ASan starts.
+    libasan=$(readlink -f "$(gcc -print-file-name=libasan.so)")
+    libstdcxx=$(readlink -f "$(g++ -print-file-name=libstdc++.so)")
+    [ -f "$libasan" ] && [ -f "$libstdcxx" ] || lg_die "the AddressSanitizer runtime (libasan, from gcc) is missing"
     export LG_SANITIZE=address,undefined
-    export LG_SERVER_ENV="LD_PRELOAD=$libasan ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1"
+    export LG_SERVER_ENV="LD_PRELOAD=$libasan:$libstdcxx ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:abort_on_error=1"
     export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
-    export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+    export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:abort_on_error=1
     export LG_PRIVATE_PG=${LG_PRIVATE_PG:-/tmp/lockguard-sanitize-pg}
     export LG_TEST_STAGE=${LG_TEST_STAGE:-/tmp/lockguard-sanitize-test}
     export LG_LAYERS=${LG_LAYERS:-"unit regress isolation chaos"}

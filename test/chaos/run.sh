@@ -76,6 +76,14 @@ INSERT INTO lockguard.tenant_roles (role, tenant, may_set_tenant)
 VALUES ('chaos_a', 'chaos_a', false), ('chaos_b', 'chaos_b', true);
 SQL
 worker_before=$(lg_psql -d postgres -At -c "SELECT pid FROM lockguard.worker_status")
+# test/hardening.sh sanitize: the server really runs the instrumented lockguard under ASan.
+if [ -n "${LG_SANITIZE:-}" ]; then
+  maps=/proc/$(head -n 1 "$DATA/postmaster.pid")/maps
+  lib=$("$LG_BINDIR/pg_config" --pkglibdir)/lockguard.so
+  grep -q libasan "$maps" && grep -q lockguard.so "$maps" && nm -D "$lib" | grep __ubsan_handle >/dev/null \
+    && ok "the server runs lockguard built with sanitizers ($LG_SANITIZE), with the ASan runtime" \
+    || not_ok "the server runs lockguard built with sanitizers ($LG_SANITIZE), with the ASan runtime"
+fi
 
 lg_log "chaos: $CLIENTS clients for ${DURATION}s, cancels and terminations at random"
 lg_as_postgres "$WORK/lgchaos" --conninfo "host=$LG_SOCK port=$LG_PORT dbname=postgres" \
