@@ -9,7 +9,8 @@
 #
 # LG_TEST_STAGE and LG_TEST_PORT move the run's files and ports; LG_PRIVATE_PG=DIR installs
 # lockguard into a private copy of PostgreSQL made in DIR (see lg_private_pg), so that several
-# runs on one machine do not install over each other.
+# runs on one machine do not install over each other. LG_PG_PREFIX=DIR runs everything against a
+# PostgreSQL installed into DIR instead of Debian's (test/hardening.sh: an assert-enabled build).
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 lg_require_root
