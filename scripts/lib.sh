@@ -11,6 +11,27 @@ LG_BINDIR=$LG_PG_ROOT/usr/lib/postgresql/$LG_PG_MAJOR/bin
 LG_PGXS_DIR=$LG_PG_ROOT/usr/lib/postgresql/$LG_PG_MAJOR/lib/pgxs
 LG_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
+# LG_PG_PREFIX=DIR: use a PostgreSQL that `make install` put into DIR (bin/, lib/, share/), such
+# as the assert-enabled build of scripts/pg-cassert-build.sh, instead of Debian's. With
+# LG_PRIVATE_PG, lg_private_pg copies that installation instead of Debian's.
+lg_use_pg_prefix() {
+  LG_PG_ROOT=$1
+  LG_BINDIR=$1/bin
+  # pg_config --pgxs is <pgxs dir>/src/makefiles/pgxs.mk
+  LG_PGXS_DIR=$(dirname "$(dirname "$(dirname "$("$LG_BINDIR/pg_config" --pgxs)")")")
+}
+# Scripts started by a run whose lg_private_pg copied the installation use that copy.
+if [ -n "${LG_PG_PREFIX:-}" ]; then
+  if [ -n "${LG_PRIVATE_PG:-}" ] && [ -x "$LG_PRIVATE_PG/bin/pg_config" ]; then
+    lg_use_pg_prefix "$LG_PRIVATE_PG"
+  else
+    lg_use_pg_prefix "$LG_PG_PREFIX"
+  fi
+fi
+# LG_SERVER_ENV: VAR=VALUE words put into the environment of the servers lg_cluster_start starts
+# (test/hardening.sh: the sanitizer runtime and its options).
+LG_SERVER_ENV=${LG_SERVER_ENV:-}
+
 # Packages every entry point needs; callers may add their own.
 LG_BASE_PACKAGES=(postgresql-$LG_PG_MAJOR postgresql-server-dev-$LG_PG_MAJOR postgresql-client-$LG_PG_MAJOR
                   libkrb5-dev make g++ rsync)
@@ -75,6 +96,16 @@ lg_as_postgres() { runuser -u postgres -- "$@"; }
 lg_private_pg() {
   local dir=$1
   rm -rf "$dir"
+  if [ -n "${LG_PG_PREFIX:-}" ]; then
+    cp -a "$LG_PG_PREFIX" "$dir" || lg_die "copying PostgreSQL from $LG_PG_PREFIX failed"
+    lg_use_pg_prefix "$dir"
+    local pkglib share
+    pkglib=$("$LG_BINDIR/pg_config" --pkglibdir); share=$("$LG_BINDIR/pg_config" --sharedir)
+    rm -f "$pkglib/lockguard.so" "$share/extension/lockguard"*
+    # pgTAP is plain SQL: the Debian package's files serve any PostgreSQL 15.
+    cp /usr/share/postgresql/$LG_PG_MAJOR/extension/pgtap* "$share/extension/" 2>/dev/null
+    return 0
+  fi
   mkdir -p "$dir/usr/lib/postgresql" "$dir/usr/share/postgresql" "$dir/usr/include"
   cp -a "/usr/lib/postgresql/$LG_PG_MAJOR" "$dir/usr/lib/postgresql/" || lg_die "copying PostgreSQL failed"
   cp -a "/usr/share/postgresql/$LG_PG_MAJOR" "$dir/usr/share/postgresql/" || lg_die "copying PostgreSQL failed"
@@ -103,7 +134,8 @@ lg_cluster_start() {
     echo "log_line_prefix = '%m [%p] %q%a '"
     printf '%s\n' "$@"
   } | lg_as_postgres tee -a "$datadir/postgresql.conf" >/dev/null
-  lg_as_postgres "$LG_BINDIR/pg_ctl" -D "$datadir" -l "$datadir/server.log" -w -t 60 start >/dev/null \
+  # shellcheck disable=SC2086 # LG_SERVER_ENV is a list of words
+  lg_as_postgres env $LG_SERVER_ENV "$LG_BINDIR/pg_ctl" -D "$datadir" -l "$datadir/server.log" -w -t 60 start >/dev/null \
     || { cat "$datadir/server.log" >&2; lg_die "the test cluster did not start"; }
   LG_SOCK=$sockdir
   LG_PORT=$port
@@ -119,4 +151,8 @@ lg_cluster_stop() {
 lg_psql() { lg_as_postgres "$LG_BINDIR/psql" -X -q -h "$LG_SOCK" -p "$LG_PORT" -U postgres "$@"; }
 
 # Server-log lines that mean a backend crashed or an assertion failed.
-lg_crash_lines() { grep -hE 'terminated by signal|TRAP: |PANIC: |was terminated by exception' "$@" 2>/dev/null; }
+# Sanitizer reports (test/hardening.sh sanitize) count too.
+lg_crash_lines() {
+  grep -hE 'terminated by signal|TRAP: |PANIC: |was terminated by exception|(Address|Leak|UndefinedBehavior)Sanitizer|runtime error: ' \
+    "$@" 2>/dev/null
+}

@@ -336,3 +336,17 @@ BEGIN
     ORDER BY x.blocking_for DESC, x.pid;
 END $$;
 -- end of the hardening section
+
+------------------------------------------------------------------------------------------
+-- Hardening: what lockguard's shared memory holds taken now, for consistency checks after
+-- chaos runs and crash restarts (docs/hardening.md). Administrators only.
+------------------------------------------------------------------------------------------
+CREATE FUNCTION lockguard._shared_state(
+    OUT part text, OUT slot integer, OUT pid integer, OUT held bigint, OUT waiting bigint, OUT note text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'lockguard_shared_state'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION lockguard._shared_state() IS
+'Backend slots in use, the published-wait count and tenant counters in lockguard''s shared memory';
+REVOKE ALL ON FUNCTION lockguard._shared_state() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION lockguard._shared_state() TO lockguard_admin;

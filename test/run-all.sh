@@ -9,8 +9,10 @@
 #
 # LG_TEST_STAGE and LG_TEST_PORT move the run's files and ports; LG_PRIVATE_PG=DIR installs
 # lockguard into a private copy of PostgreSQL made in DIR (see lg_private_pg), so that several
-# runs on one machine do not install over each other. The patroni layer uses LG_PATRONI_PORT and
-# the five ports above it (default: LG_TEST_PORT + 2).
+# runs on one machine do not install over each other. LG_PG_PREFIX=DIR runs everything against a
+# PostgreSQL installed into DIR instead of Debian's (test/hardening.sh: an assert-enabled build).
+# The patroni layer uses LG_PATRONI_PORT and the five ports above it (default: LG_TEST_PORT + 2);
+# the chaos layer LG_TEST_PORT + 8.
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 lg_require_root
@@ -21,7 +23,7 @@ lg_ensure_packages "${LG_BASE_PACKAGES[@]}" postgresql-$LG_PG_MAJOR-pgtap libtap
 
 [ -n "${LG_PRIVATE_PG:-}" ] && lg_private_pg "$LG_PRIVATE_PG"
 
-LAYERS=${LG_LAYERS:-"unit regress isolation pgtap tap bench patroni"}
+LAYERS=${LG_LAYERS:-"unit regress isolation pgtap tap bench patroni chaos"}
 STAGE=${LG_TEST_STAGE:-/tmp/lockguard-test}
 PORT=${LG_TEST_PORT:-54329}
 lg_stage_and_install "$STAGE"
@@ -116,13 +118,22 @@ run_pgtap() {
   count_tap pgtap "$OUT/pgtap.log" $rc
 }
 
+# test/t/*.pl less those named in LG_TAP_SKIP (basenames without .pl): the assert-enabled run
+# has no build of the other extensions that the coexistence test loads.
+tap_tests() {
+  local t
+  for t in test/t/*.pl; do
+    [[ " ${LG_TAP_SKIP:-} " == *" $(basename "$t" .pl) "* ]] || echo "$t"
+  done
+}
+
 run_tap() {
   lg_log "layer tap: PostgreSQL::Test::Cluster (test/t/)"
   rm -rf "$STAGE/tap_check"
   lg_as_postgres mkdir -p "$STAGE/tap_check"
   lg_as_postgres env PATH="$LG_BINDIR:$PATH" PG_REGRESS="$LG_PGXS_DIR/src/test/regress/pg_regress" \
     TESTDIR="$STAGE/tap_check" PG_CONFIG="$LG_BINDIR/pg_config" LG_SOURCE_DIR="$STAGE" \
-    prove --verbose -I "$LG_PGXS_DIR/src/test/perl" -I test/t test/t/*.pl >"$OUT/tap.log" 2>&1
+    prove --verbose -I "$LG_PGXS_DIR/src/test/perl" -I test/t $(tap_tests) >"$OUT/tap.log" 2>&1
   local rc=$?
   cat "$OUT/tap.log"
   count_tap tap "$OUT/tap.log" $rc
@@ -149,11 +160,23 @@ run_patroni() {
   count_tap patroni "$OUT/patroni.log" $rc
 }
 
+# The chaos run (test/chaos/): cancels, terminations, deadlocks and retries under load, then a
+# consistency check of lockguard's shared memory. Short here; test/hardening.sh runs it longer.
+run_chaos() {
+  lg_log "layer chaos: chaos run and consistency check (test/chaos/)"
+  LG_CHAOS_STAGE="$STAGE" LG_CHAOS_PORT=$((PORT + 8)) LG_CHAOS_SECONDS=${LG_CHAOS_SECONDS:-15} \
+    bash test/chaos/run.sh >"$OUT/chaos.log" 2>&1
+  local rc=$?
+  cat "$OUT/chaos.log"
+  count_tap chaos "$OUT/chaos.log" $rc
+}
+
 # A backend killed by a signal or a failed assertion fails the run, whatever the tests said.
 # TAP nodes named crash_* kill a backend with SIGKILL on purpose: only that line is expected there.
 check_server_logs() {
   local lines log
   lines=$(lg_crash_lines "$STAGE/cluster/data/server.log" "$STAGE/bench-quick/cluster/data/server.log" \
+            "$STAGE/chaos/cluster/data/server.log" \
             $(find "$STAGE/tap_check" -name '*.log' ! -name '*_crash_*' 2>/dev/null) \
             $(find "$STAGE/patroni" -path '*/pglog/*' 2>/dev/null))
   for log in $(find "$STAGE/tap_check" -name '*_crash_*.log' 2>/dev/null); do
@@ -177,6 +200,7 @@ for layer in $LAYERS; do
     tap) run_tap ;;
     bench) run_bench ;;
     patroni) run_patroni ;;
+    chaos) run_chaos ;;
     *) lg_die "unknown layer $layer" ;;
   esac
 done

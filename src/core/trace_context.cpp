@@ -1,5 +1,7 @@
 #include "core/trace_context.hpp"
 
+#include <cstring>
+
 namespace lockguard {
 
 namespace {
@@ -34,6 +36,17 @@ std::string_view find_traceparent_trace_id(std::string_view text) {
         return trace_id;
     }
     return {};
+}
+
+size_t copy_traceparent_trace_id(std::string_view text, char *out, size_t size) {
+    if (size == 0) return 0;
+    std::string_view trace_id = find_traceparent_trace_id(text);
+    size_t n = trace_id.size() < size - 1 ? trace_id.size() : size - 1;
+    // "Not found" is an empty view whose data() is null: memcpy from null is undefined even
+    // for zero bytes (UBSan aborts on it), so copy only when there is something to copy.
+    if (n > 0) std::memcpy(out, trace_id.data(), n);
+    out[n] = '\0';
+    return n;
 }
 
 std::string_view named_resource_class(std::string_view name) {

@@ -106,6 +106,12 @@ bool any_lockguard_waiter() {
     return slot_array != nullptr && pg_atomic_read_u32(&slot_array->waiting_backends) != 0;
 }
 
+uint32 lockguard_waiter_count() {
+    return slot_array != nullptr ? pg_atomic_read_u32(&slot_array->waiting_backends) : 0;
+}
+
+uint64 wait_key_of(int pgprocno) { return pg_atomic_read_u64(&slot_array->wait_keys[pgprocno]); }
+
 bool may_have_waiter_for(const LockRef &ref) {
     uint64 fingerprint = wait_fingerprint(ref);
     for (int i = 0; i < slot_array->slot_count; i++)

@@ -53,6 +53,10 @@ void forget_held_locks_of_subxact(SubTransactionId subxact);
 void move_held_locks_to_parent(SubTransactionId subxact, SubTransactionId parent);
 void forget_all_held_locks();
 
+// For lockguard._shared_state(): the count of published waits, and one slot's wait fingerprint.
+uint32 lockguard_waiter_count();
+uint64 wait_key_of(int pgprocno);
+
 // Reader side: a consistent copy of another backend's slot (`copy` has room for
 // lockguard.max_locks_per_backend held entries).
 void read_backend_slot(int pgprocno, BackendSlot *copy);

@@ -828,10 +828,7 @@ void fill_audit_trace_id(char *out, size_t size) {
         copy_clipped(out, size, settings.trace_id);
         return;
     }
-    std::string_view trace_id = find_traceparent_trace_id(application_name != nullptr ? application_name : "");
-    size_t n = std::min(trace_id.size(), size - 1);
-    memcpy(out, trace_id.data(), n);
-    out[n] = '\0';
+    copy_traceparent_trace_id(application_name != nullptr ? application_name : "", out, size);
 }
 
 void install_guardrail_hooks() {

@@ -28,11 +28,7 @@ void fill_trace_id(char *out, size_t size) {
         copy_clipped(out, size, settings.trace_id);
         return;
     }
-    const char *app = application_name != nullptr ? application_name : "";
-    std::string_view trace_id = find_traceparent_trace_id(app);
-    size_t n = trace_id.size() < size - 1 ? trace_id.size() : size - 1;
-    memcpy(out, trace_id.data(), n);
-    out[n] = '\0';
+    copy_traceparent_trace_id(application_name != nullptr ? application_name : "", out, size);
 }
 
 void audit(const PublishedLock &lock, WaitEventOutcome outcome, long waited_us, int attempts) {

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
+
+using lockguard::copy_traceparent_trace_id;
 using lockguard::find_traceparent_trace_id;
 using lockguard::named_resource_class;
 
@@ -37,4 +40,23 @@ TEST(ResourceClass, PrefixBeforeFirstColon) {
     EXPECT_EQ(named_resource_class("a:b:c"), "a");
     EXPECT_EQ(named_resource_class("nightly-report"), "nightly-report");
     EXPECT_EQ(named_resource_class(":x"), "");
+}
+
+// Into a fixed buffer, as the audit does. Built with UBSan (test/hardening.sh sanitize), the
+// "none found" cases would abort if the copy passed the empty view's null pointer to memcpy.
+TEST(Traceparent, CopiedIntoAFixedBuffer) {
+    char out[33];
+    memset(out, 'x', sizeof(out));
+    EXPECT_EQ(copy_traceparent_trace_id("psql", out, sizeof(out)), 0u);
+    EXPECT_STREQ(out, "");
+    memset(out, 'x', sizeof(out));
+    EXPECT_EQ(copy_traceparent_trace_id("", out, sizeof(out)), 0u);
+    EXPECT_STREQ(out, "");
+    const char *tp = "app 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    EXPECT_EQ(copy_traceparent_trace_id(tp, out, sizeof(out)), 32u);
+    EXPECT_STREQ(out, "4bf92f3577b34da6a3ce929d0e0e4736");
+    char small[9];
+    EXPECT_EQ(copy_traceparent_trace_id(tp, small, sizeof(small)), 8u);  // cut to the buffer
+    EXPECT_STREQ(small, "4bf92f35");
+    EXPECT_EQ(copy_traceparent_trace_id(tp, small, 0), 0u);               // no room at all: no write
 }

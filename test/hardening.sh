@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# lockguard's hardening runs (docs/hardening.md). Each runs test/run-all.sh's layers in a special
+# build and ends, like it, with one line "N passed, N failed"; its exit status is non-zero if
+# anything failed or a server log shows a crash, an assertion failure or a sanitizer report.
+#
+#   sudo bash test/hardening.sh cassert    # PostgreSQL 15 built with --enable-cassert from Debian's
+#                                          # source package (cached in /var/cache/lockguard):
+#                                          # unit, regress, isolation, pgTAP, TAP and a 60 s chaos run
+#   sudo bash test/hardening.sh sanitize   # lockguard and its unit tests built with AddressSanitizer
+#                                          # and UndefinedBehaviorSanitizer, loaded into that server:
+#                                          # unit, regress, isolation and a 30 s chaos run
+#
+# LG_TEST_STAGE, LG_TEST_PORT (the chaos cluster uses port + 2) and LG_PRIVATE_PG move the run's
+# files and ports as for test/run-all.sh; LG_LAYERS picks layers; LG_CHAOS_SECONDS and
+# LG_CHAOS_CLIENTS size the chaos run.
+set -uo pipefail
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+source "$HERE/../scripts/lib.sh"
+lg_require_root
+
+# The assert-enabled PostgreSQL, built once and cached (scripts/pg-cassert-build.sh).
+use_cassert_build() {
+  local started prefix
+  started=$(date +%s)
+  prefix=$(bash "$HERE/../scripts/pg-cassert-build.sh" | tail -n 1)
+  [ -x "$prefix/bin/postgres" ] || lg_die "the assert-enabled PostgreSQL is not available"
+  lg_log "assert-enabled PostgreSQL ready in $(( $(date +%s) - started ))s: $(cat "$prefix/complete")"
+  export LG_PG_PREFIX=$prefix
+}
+
+mode=${1:-}
+case $mode in
+  cassert)
+    use_cassert_build
+    export LG_PRIVATE_PG=${LG_PRIVATE_PG:-/tmp/lockguard-cassert-pg}
+    export LG_TEST_STAGE=${LG_TEST_STAGE:-/tmp/lockguard-cassert-test}
+    export LG_LAYERS=${LG_LAYERS:-"unit regress isolation pgtap tap chaos"}
+    export LG_CHAOS_SECONDS=${LG_CHAOS_SECONDS:-60}
+    export LG_CHAOS_CLIENTS=${LG_CHAOS_CLIENTS:-40}
+    # pgaudit and pg_wait_sampling are built for Debian's PostgreSQL, not for this one.
+    export LG_TAP_SKIP=${LG_TAP_SKIP:-040_coexistence}
+    ;;
+  sanitize)
+    # lockguard.so is instrumented, postgres is not: the ASan runtime must be the first library
+    # the server loads, so it is preloaded into the servers only (psql, pg_regress and the
+    # isolation tester run as usual). The server is the assert-enabled build: Debian's postgres,
+    # built with NLS, hangs in bindtextdomain() at start-up with the ASan runtime preloaded.
+    # postgres frees little at exit on purpose: no leak checking in the server; the unit tests
+    # (plain programs) are checked for leaks. A finding aborts the process, and the server-log
+    # check or the unit layer reports it.
+    use_cassert_build
+    # libstdc++ is preloaded too: postgres is C, and ASan can intercept C++ exceptions
+    # (__cxa_throw) only if the C++ runtime is there when ASan starts.
+    libasan=$(readlink -f "$(gcc -print-file-name=libasan.so)")
+    libstdcxx=$(readlink -f "$(g++ -print-file-name=libstdc++.so)")
+    [ -f "$libasan" ] && [ -f "$libstdcxx" ] || lg_die "the AddressSanitizer runtime (libasan, from gcc) is missing"
+    export LG_SANITIZE=address,undefined
+    export LG_SERVER_ENV="LD_PRELOAD=$libasan:$libstdcxx ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:abort_on_error=1"
+    export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+    export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:abort_on_error=1
+    export LG_PRIVATE_PG=${LG_PRIVATE_PG:-/tmp/lockguard-sanitize-pg}
+    export LG_TEST_STAGE=${LG_TEST_STAGE:-/tmp/lockguard-sanitize-test}
+    export LG_LAYERS=${LG_LAYERS:-"unit regress isolation chaos"}
+    export LG_CHAOS_SECONDS=${LG_CHAOS_SECONDS:-30}
+    ;;
+  *)
+    echo "usage: sudo bash test/hardening.sh cassert|sanitize" >&2
+    exit 2
+    ;;
+esac
+exec bash "$HERE/run-all.sh"
