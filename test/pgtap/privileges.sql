@@ -61,7 +61,7 @@ SELECT set_eq($$SELECT signature FROM lg_execute WHERE grantee = 'lockguard_admi
                     'lockguard.sample_wait_graph()', 'lockguard.expire_operations(interval)',
                     'lockguard._mark_tenant_change()', 'lockguard._root_blockers()',
                     'lockguard._still_blocking(integer)', 'lockguard._exempt_roles()',
-                    'lockguard._end_blocker(integer,boolean)'],
+                    'lockguard._end_blocker(integer,boolean)', 'lockguard._shared_state()'],
               'exactly these functions are granted to lockguard_admin');
 SELECT set_eq($$SELECT signature FROM lg_execute WHERE grantee = 'pg_signal_backend'$$,
               ARRAY['lockguard._root_blockers()', 'lockguard._still_blocking(integer)', 'lockguard._exempt_roles()',
