@@ -207,6 +207,12 @@ done
 lg_cluster_stop "$STAGE/cluster/data"
 check_server_logs
 
+# Runs made just before this one by the caller (.ci/run's hardening runs) count in the summary:
+# LG_PRIOR_RESULTS names a file of lines "NAME N passed, N failed".
+if [ -n "${LG_PRIOR_RESULTS:-}" ] && [ -f "$LG_PRIOR_RESULTS" ]; then
+  while read -r name passed _ failed _; do record "$name" "$passed" "$failed"; done <"$LG_PRIOR_RESULTS"
+fi
+
 echo
 printf '%s\n' "${summary[@]}"
 echo "$total_pass passed, $total_fail failed"
