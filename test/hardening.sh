@@ -10,7 +10,7 @@
 #                                          # and UndefinedBehaviorSanitizer, loaded into that server:
 #                                          # unit, regress, isolation and a 30 s chaos run
 #
-# LG_TEST_STAGE, LG_TEST_PORT (the chaos cluster uses port + 2) and LG_PRIVATE_PG move the run's
+# LG_TEST_STAGE, LG_TEST_PORT (the chaos cluster uses port + 8) and LG_PRIVATE_PG move the run's
 # files and ports as for test/run-all.sh; LG_LAYERS picks layers; LG_CHAOS_SECONDS and
 # LG_CHAOS_CLIENTS size the chaos run.
 set -uo pipefail
