@@ -5,7 +5,7 @@
 -- data. Everything happens in this transaction and is rolled back.
 -- Run by pg_prove in a database where CREATE EXTENSION pgtap, lockguard were done.
 BEGIN;
-SELECT plan(16);
+SELECT plan(21);
 
 -- Every extension member described by text (no OIDs), one row per fact.
 CREATE FUNCTION pg_temp.lg_catalog() RETURNS TABLE (object text, fact text)
@@ -60,8 +60,8 @@ LANGUAGE sql AS $$
 $$;
 
 CREATE TEMP TABLE fresh AS SELECT * FROM pg_temp.lg_catalog();
-SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'lockguard'), '1.1',
-          'CREATE EXTENSION installs version 1.1');
+SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'lockguard'), '1.2',
+          'CREATE EXTENSION installs version 1.2');
 SELECT cmp_ok((SELECT count(*) FROM fresh), '>', 300::bigint, 'the fresh installation is described in detail');
 
 -- Version 1.0, with data a user would have.
@@ -80,8 +80,8 @@ SELECT throws_ok($$SELECT * FROM lockguard.claim_operation('upgrade:new')$$, '55
 SELECT lives_ok($$SELECT lockguard_acquire('upgrade:lock')$$, 'on 1.0 objects, acquisitions work');
 
 ALTER EXTENSION lockguard UPDATE;
-SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'lockguard'), '1.1',
-          'ALTER EXTENSION lockguard UPDATE brings it to 1.1');
+SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'lockguard'), '1.2',
+          'ALTER EXTENSION lockguard UPDATE brings it to 1.2');
 
 CREATE TEMP TABLE updated AS SELECT * FROM pg_temp.lg_catalog();
 SELECT is_empty($$SELECT * FROM fresh EXCEPT SELECT * FROM updated$$,
@@ -107,6 +107,23 @@ SELECT lives_ok($$SELECT * FROM lockguard.claim_operation('upgrade:new')$$, 'new
 RESET ROLE;
 SELECT is((SELECT claimed_by FROM lockguard.operations WHERE key = 'upgrade:new'), 'lg_pgtap_upgrade'::regrole,
           'and belong to the role that claimed them');
+
+-- Version 1.1, the last released one, with data, updated to 1.2 on its own.
+DROP EXTENSION lockguard;
+CREATE EXTENSION lockguard VERSION '1.1';
+SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'lockguard'), '1.1', 'version 1.1 can be installed');
+INSERT INTO lockguard.tenant_budgets (tenant, max_held) VALUES ('upgrade_t11', 4);
+INSERT INTO lockguard.operations (key, result) VALUES ('upgrade:op11', '{"done": 2}');
+ALTER EXTENSION lockguard UPDATE;
+SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'lockguard'), '1.2',
+          'ALTER EXTENSION lockguard UPDATE brings 1.1 to 1.2');
+CREATE TEMP TABLE updated11 AS SELECT * FROM pg_temp.lg_catalog();
+SELECT is_empty($$SELECT * FROM fresh EXCEPT SELECT * FROM updated11$$,
+                'an updated 1.1 has everything a fresh installation has');
+SELECT is_empty($$SELECT * FROM updated11 EXCEPT SELECT * FROM fresh$$,
+                'an updated 1.1 has nothing a fresh installation lacks');
+SELECT is((SELECT max_held FROM lockguard.tenant_budgets WHERE tenant = 'upgrade_t11'), 4,
+          'tenant budgets recorded under 1.1 are kept');
 
 SELECT * FROM finish();
 ROLLBACK;
