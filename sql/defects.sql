@@ -95,11 +95,12 @@ SELECT scope, count(*) AS audited,
        count(*) FILTER (WHERE (resource, resource_class) IN (
            SELECT lg_label(schema_name, table_name) || CASE a.scope WHEN 'row' THEN '(1)' ELSE '' END,
                   lg_label(schema_name, table_name) FROM lg_names)) AS named_as_expected
-FROM lockguard.audit a WHERE outcome = 'timeout' AND resource_class IN (SELECT lg_label(schema_name, table_name) FROM lg_names)
+FROM lockguard.audit a WHERE pid = pg_backend_pid() AND outcome = 'timeout'
+  AND resource_class IN (SELECT lg_label(schema_name, table_name) FROM lg_names)
 GROUP BY scope ORDER BY scope;
 SELECT scope, count(*) AS classes, sum(timeouts) AS timeouts,
        count(*) FILTER (WHERE resource_class IN (SELECT lg_label(schema_name, table_name) FROM lg_names)) AS named_as_expected
-FROM lockguard.wait_stats WHERE scope IN ('row', 'table') GROUP BY scope ORDER BY scope;
+FROM lockguard.wait_stats WHERE scope IN ('row', 'table') AND timeouts > 0 GROUP BY scope ORDER BY scope;
 ROLLBACK PREPARED 'lg_defects_names';
 
 -- 3. One resource counts once against max_held, in however many modes it is held: every pair

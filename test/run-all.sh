@@ -4,8 +4,8 @@
 # installs the Debian packages it needs, builds, installs, and starts a private cluster as the
 # postgres user. Exits non-zero on any failure.
 #
-#   sudo bash test/run-all.sh            # every layer
-#   LG_LAYERS="unit regress" sudo bash test/run-all.sh   # a subset while developing
+#   bash test/run-all.sh                 # every layer (as root; otherwise: sudo bash ...)
+#   LG_LAYERS="unit regress" bash test/run-all.sh   # a subset while developing
 #
 # LG_TEST_STAGE and LG_TEST_PORT move the run's files and ports; LG_PRIVATE_PG=DIR installs
 # lockguard into a private copy of PostgreSQL made in DIR (see lg_private_pg), so that several

@@ -8,7 +8,8 @@
 #   <!-- runnable -->
 # Each file's runnable blocks run in order, in one psql session (later blocks may use the tables
 # and settings of earlier ones), in a fresh database made for that file with lockguard
-# installed. psql stops at the first error. The output is TAP: one "ok" line per block that ran
+# installed; the database, and any role an example created, are dropped afterwards. psql stops
+# at the first error. The output is TAP: one "ok" line per block that ran
 # without error, "not ok" for the block that failed (with psql's error and the block's line in
 # the file) and for the blocks after it, which did not run.
 #
@@ -61,8 +62,16 @@ for file in "$@"; do
     echo "not ok $((n + 1)) - $file: could not make database $db"; sed 's/^/# /' "$OUT/$name.setup.log"
     n=$((n + 1)); failed=$((failed + 1)); continue
   fi
+  roles_before=$($PSQL -d postgres -Atc "SELECT rolname FROM pg_roles ORDER BY 1")
   $PSQL -d "$db" -v ON_ERROR_STOP=1 -v VERBOSITY=verbose -f "$script" >"$OUT/$name.out" 2>&1
   rc=$?
+  # Leave the cluster as it was: the database, and the roles an example created (roles are
+  # shared by all databases), so that the check can run again on the same cluster.
+  $PSQL -d postgres -q -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >>"$OUT/$name.setup.log" 2>&1
+  comm -13 <(echo "$roles_before") <($PSQL -d postgres -Atc "SELECT rolname FROM pg_roles ORDER BY 1") |
+    while read -r role; do
+      $PSQL -d postgres -q -c "DROP ROLE \"$role\"" >>"$OUT/$name.setup.log" 2>&1
+    done
   last=$(grep -oE '^docs-check-block [0-9]+$' "$OUT/$name.out" | tail -1 | grep -oE '[0-9]+$')
   last=${last:-1}  # no marker printed: the first block failed
   for ((b = 1; b <= ${#blocks[@]}; b++)); do
@@ -81,7 +90,6 @@ for file in "$@"; do
       failed=$((failed + 1))
     fi
   done
-  [ $rc -eq 0 ] && $PSQL -d postgres -q -c "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1
 done
 echo "1..$n"
 echo "# docs check: $total_blocks runnable blocks in $# files, $failed failed"
