@@ -9,9 +9,15 @@
 # Each file's runnable blocks run in order, in one psql session (later blocks may use the tables
 # and settings of earlier ones), in a fresh database made for that file with lockguard
 # installed; the database, and any role an example created, are dropped afterwards. psql stops
-# at the first error. The output is TAP: one "ok" line per block that ran
-# without error, "not ok" for the block that failed (with psql's error and the block's line in
-# the file) and for the blocks after it, which did not run.
+# at the first error. The output is TAP: one "ok" line per block that ran without error,
+# "not ok" for the block that failed (with psql's error and the block's line in the file) and
+# for the blocks after it, which did not run; the last line counts the blocks.
+#
+# Writing a runnable example: put only SQL in the block (show psql's output in a plain ```
+# block after it), end the transactions it opens, and create what it needs (tables, roles) in
+# an earlier runnable block of the same file. An example that needs a second session at the
+# same time (a waiter, a deadlock) cannot run here: leave it unmarked. The superuser runs the
+# blocks; an example that needs a role uses SET ROLE and RESET ROLE.
 #
 # Environment: PSQL (command and connection options for the cluster, as the superuser),
 # LG_DOCS_OUT (a directory for the scripts and psql's output; default: a temporary one).
