@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # lockguard demonstration: several sessions contend for one named resource.
 #
-# Run as root on a fresh Debian 12 machine:   sudo bash scripts/demo.sh
+# Run as root on a fresh Debian 12 machine:   bash scripts/demo.sh   (not root: sudo bash scripts/demo.sh)
 # It installs the Debian packages it needs, builds and installs lockguard, starts a private
 # PostgreSQL 15 cluster (port 54330, unix socket only, under /tmp/lockguard-demo) as the postgres
 # user, narrates two short scenes on stdout, and stops the cluster when it exits.

@@ -12,8 +12,8 @@ CREATE VIEW my_audit AS
 SELECT resource, scope, mode, outcome, attempts, priority, tenant, role = current_user AS my_role,
        coalesce(trace_id, '') AS trace_id
 FROM lockguard.audit
-WHERE database = current_database() AND (resource LIKE 'audit:%' OR resource LIKE 'accounts(%'
-                                         OR resource = 'ledger' OR resource LIKE 'lockguard_run(%')
+WHERE database = current_database() AND (resource LIKE 'audit:%' OR resource LIKE 'public.accounts(%'
+                                         OR resource = 'public.ledger' OR resource LIKE 'lockguard_run(%')
 ORDER BY epoch, seq;
 CREATE VIEW busy_stats AS
 SELECT tenant, scope, resource_class, acquisitions, waited, timeouts, deadlocks
@@ -74,7 +74,7 @@ SELECT sqlstate, message FROM try($$ SELECT lockguard_acquire('audit:held', time
 -- A row held through lockguard: timeout on the row's gate.
 SELECT sqlstate, message FROM try($$ SELECT lockguard_acquire_row('accounts', 2, timeout_ms => 20) $$);
 -- A row locked without lockguard: timeout on the row itself, within the same timeout.
-SELECT sqlstate, message, detail ~ '^Resource "accounts\(3\)" is held by a transaction that locked the row without lockguard; waited \d+ ms\.$' AS detail_ok
+SELECT sqlstate, message, detail ~ '^Resource "public\.accounts\(3\)" is held by a transaction that locked the row without lockguard; waited \d+ ms\.$' AS detail_ok
 FROM try($$ SELECT lockguard_acquire_row('accounts', 3, timeout_ms => 20) $$);
 -- A table held: timeout on its gate.
 SELECT sqlstate, message FROM try($$ SELECT lockguard_acquire_table('ledger', 'ACCESS SHARE', timeout_ms => 20) $$);

@@ -74,7 +74,7 @@ SELECT name, xmax = pg_current_xact_id()::xid AS locked_by_me FROM tags ORDER BY
 SELECT lockguard_acquire_row('accounts', 999);
 SELECT lockguard_acquire_row('pairs', ROW(1, 'nope'));
 SELECT lockguard_acquire_row('tags', 'missing');
-SELECT resource, mode FROM lockguard.locks WHERE resource IN ('accounts(999)', 'pairs(1, nope)', 'tags(missing)')
+SELECT resource, mode FROM lockguard.locks WHERE resource IN ('public.accounts(999)', 'public.pairs(1, nope)', 'public.tags(missing)')
 ORDER BY resource;
 ROLLBACK;
 

@@ -4,8 +4,8 @@
 # installs the Debian packages it needs, builds, installs, and starts a private cluster as the
 # postgres user. Exits non-zero on any failure.
 #
-#   sudo bash test/run-all.sh            # every layer
-#   LG_LAYERS="unit regress" sudo bash test/run-all.sh   # a subset while developing
+#   bash test/run-all.sh                 # every layer (as root; otherwise: sudo bash ...)
+#   LG_LAYERS="unit regress" bash test/run-all.sh   # a subset while developing
 #
 # LG_TEST_STAGE and LG_TEST_PORT move the run's files and ports; LG_PRIVATE_PG=DIR installs
 # lockguard into a private copy of PostgreSQL made in DIR (see lg_private_pg), so that several
@@ -23,7 +23,7 @@ lg_ensure_packages "${LG_BASE_PACKAGES[@]}" postgresql-$LG_PG_MAJOR-pgtap libtap
 
 [ -n "${LG_PRIVATE_PG:-}" ] && lg_private_pg "$LG_PRIVATE_PG"
 
-LAYERS=${LG_LAYERS:-"unit regress isolation pgtap tap bench patroni chaos"}
+LAYERS=${LG_LAYERS:-"unit regress isolation pgtap docs tap bench patroni chaos"}
 STAGE=${LG_TEST_STAGE:-/tmp/lockguard-test}
 PORT=${LG_TEST_PORT:-54329}
 lg_stage_and_install "$STAGE"
@@ -118,6 +118,18 @@ run_pgtap() {
   count_tap pgtap "$OUT/pgtap.log" $rc
 }
 
+# The docs check (test/docs/check.sh): every ```sql block of README.md and docs/*.md marked
+# "<!-- runnable -->" runs against this cluster, per file in a fresh database with lockguard.
+run_docs() {
+  lg_log "layer docs: runnable SQL examples of README.md and docs/ (test/docs/)"
+  lg_as_postgres mkdir -p "$OUT/docs"
+  lg_as_postgres env PSQL="$LG_BINDIR/psql -X -h $LG_SOCK -p $LG_PORT -U postgres" LG_DOCS_OUT="$OUT/docs" \
+    bash test/docs/check.sh README.md docs/*.md >"$OUT/docs.log" 2>&1
+  local rc=$?
+  cat "$OUT/docs.log"
+  count_tap docs "$OUT/docs.log" $rc
+}
+
 # test/t/*.pl less those named in LG_TAP_SKIP (basenames without .pl): the assert-enabled run
 # has no build of the other extensions that the coexistence test loads.
 tap_tests() {
@@ -194,7 +206,7 @@ trap 'lg_cluster_stop "$STAGE/cluster/data"' EXIT
 for layer in $LAYERS; do
   case $layer in
     unit) run_unit ;;
-    regress|isolation|pgtap)
+    regress|isolation|pgtap|docs)
       [ -f "$STAGE/cluster/data/postmaster.pid" ] || start_cluster
       "run_$layer" ;;
     tap) run_tap ;;

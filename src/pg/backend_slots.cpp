@@ -126,6 +126,13 @@ bool holds_published(const LockRef &ref) {
     return false;
 }
 
+bool holds_resource_published(const LockRef &ref) {
+    BackendSlot *slot = my_backend_slot();
+    for (int i = 0; i < slot->held_count; i++)
+        if (slot->held[i].ref.same_tag(ref)) return true;
+    return false;
+}
+
 bool has_free_held_entry() {
     BackendSlot *slot = my_backend_slot();
     return slot->held_count < slot_array->held_per_slot;
@@ -151,7 +158,7 @@ void forget_held_locks_of_subxact(SubTransactionId subxact) {
     for (int i = 0; i < slot->held_count; i++) {
         if (slot->held[i].subxact != subxact)
             slot->held[kept++] = slot->held[i];
-        else
+        else if (slot->held[i].budget_charged)
             release_held(slot->held[i].tenant_slot);
     }
     slot->held_count = kept;
@@ -168,7 +175,8 @@ void forget_all_held_locks() {
     BackendSlot *slot = my_backend_slot();
     if (slot == nullptr || slot->held_count == 0) return;
     SlotEdit edit(slot);
-    for (int i = 0; i < slot->held_count; i++) release_held(slot->held[i].tenant_slot);
+    for (int i = 0; i < slot->held_count; i++)
+        if (slot->held[i].budget_charged) release_held(slot->held[i].tenant_slot);
     slot->held_count = 0;
 }
 

@@ -14,6 +14,8 @@ struct PublishedLock {
     LockScope scope;
     int32 priority;
     int32 tenant_slot;         // whose budget it counts against (pg/tenants.hpp)
+    bool budget_charged;       // counted in the tenant's held locks: false for a second mode of a
+                               // resource this backend already holds (one resource counts once)
     char mode_name[24];        // as the caller named it, canonical: "exclusive", "FOR UPDATE", ...
     char resource_class[64];   // for statistics: the schema-qualified table, or a name's prefix before ':'
     SubTransactionId subxact;  // the subtransaction that first took it (owner's view)
@@ -48,6 +50,7 @@ void clear_wait();
 // Records a lock now held; false if the slot is full (the caller raises the error).
 bool publish_held(const PublishedLock &lock);
 bool holds_published(const LockRef &ref);
+bool holds_resource_published(const LockRef &ref);  // the same resource, in any mode
 bool has_free_held_entry();
 void forget_held_locks_of_subxact(SubTransactionId subxact);
 void move_held_locks_to_parent(SubTransactionId subxact, SubTransactionId parent);

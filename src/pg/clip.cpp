@@ -20,6 +20,14 @@ void copy_clipped(char *out, size_t size, const char *source, size_t length) {
 
 void copy_clipped(char *out, size_t size, const char *source) { copy_clipped(out, size, source, strlen(source)); }
 
+const char *clip_with_ellipsis(const char *text, int max_chars) {
+    constexpr int kMarkChars = 3;  // "...": ASCII, so valid in every server encoding
+    int length = static_cast<int>(strlen(text));
+    if (length <= max_chars || pg_mbstrlen_with_len(text, length) <= max_chars) return text;
+    int kept = pg_mbcharcliplen(text, length, max_chars - kMarkChars);
+    return psprintf("%.*s...", kept, text);
+}
+
 void format_clipped(char *out, size_t size, const char *format, ...) {
     StringInfoData text;
     initStringInfo(&text);

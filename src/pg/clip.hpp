@@ -12,6 +12,12 @@ namespace lockguard::pg {
 void copy_clipped(char *out, size_t size, const char *source, size_t length);
 void copy_clipped(char *out, size_t size, const char *source);
 
+// `text` shortened to at most `max_chars` characters of the database encoding: when anything is
+// cut, the kept characters are followed by "..." (counted in max_chars), so a shortened text
+// never reads as a whole one. Returns `text` itself when it fits, else a palloc'd copy.
+// max_chars must be at least 4.
+const char *clip_with_ellipsis(const char *text, int max_chars);
+
 // snprintf, clipped the same way.
 void format_clipped(char *out, size_t size, const char *format, ...) pg_attribute_printf(3, 4);
 

@@ -2,8 +2,10 @@
 // ring that the worker persists into lockguard.deadlock_log:
 //  - "error":     a deadlock error (40P01) that reaches the server log (emit_log_hook); its
 //                 log-only detail names every process of the cycle and its query;
-//  - "lockguard": a deadlock on a lockguard wait, recorded by lockguard itself, so one that its
-//                 own retries (or any exception block) catch is not lost;
+//  - "lockguard": a deadlock on a lockguard wait, or one that lockguard_run's work ran into and
+//                 lockguard_run caught to retry, recorded by lockguard itself (with the cycle and
+//                 every query), so one that its own retries (or any exception block) catch is
+//                 not lost;
 //  - "log":       the victim's "detected deadlock" line of log_lock_waits, which also covers
 //                 deadlocks an application's exception block catches outside lockguard.
 #pragma once
@@ -29,7 +31,7 @@ struct DeadlockEntry {
 void register_deadlock_capture();
 void install_deadlock_hook();
 
-// Called by lockguard's wait when it caught 40P01.
+// Called by lockguard's wait and by lockguard_run when they caught 40P01.
 void capture_deadlock_error(const ErrorData *error, DeadlockSource source);
 
 TimestampTz deadlock_epoch();

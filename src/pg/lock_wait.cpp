@@ -103,7 +103,11 @@ AcquireReport take_lock(const LockRequest &request) {
     // The tenant's budget first: over it, fail fast without touching the lock queue.
     PublishedLock lock = request.lock;
     lock.tenant_slot = resolve_current_tenant();
-    reserve_held(lock.tenant_slot);
+    // A resource counts once against max_held, in however many modes this backend holds it
+    // (FOR SHARE after FOR UPDATE on the same row is the same row). The first entry is the
+    // charged one: it is taken in this subtransaction or an ancestor, so it outlives the others.
+    lock.budget_charged = !holds_resource_published(lock.ref);
+    if (lock.budget_charged) reserve_held(lock.tenant_slot);
 
     // Conditional first: also refuses when others already queue (no queue jumping).
     LockAcquireResult result = LockAcquireExtended(&tag, lock.ref.mode, false, true, true, nullptr);
@@ -140,7 +144,8 @@ AcquireReport take_lock(const LockRequest &request) {
         }
         count_wait();
         report = {LockOutcome::GrantedAfterWait, waited_us};
-        reserve_held(lock.tenant_slot);  // over budget now: the error aborts, releasing the lock
+        if (lock.budget_charged) reserve_held(lock.tenant_slot);  // over budget now: the error aborts,
+                                                                  // releasing the lock
     }
     lock.subxact = GetCurrentSubTransactionId();
     (void) publish_held(lock);  // room was checked above; consumes the held reservation

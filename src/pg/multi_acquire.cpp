@@ -5,6 +5,7 @@
 
 extern "C" {
 #include "access/htup_details.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "funcapi.h"
 #include "utils/builtins.h"
@@ -197,6 +198,49 @@ Datum make_request_datum(FunctionCallInfo fcinfo, const char *scope, Oid relatio
     }
     values[kMode] = CStringGetTextDatum(mode);
     return HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls));
+}
+
+namespace {
+
+Oid builder_relation(FunctionCallInfo fcinfo, int argno, const char *scope) {
+    if (PG_ARGISNULL(argno))
+        ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("relation must not be null"),
+                        errdetail("A %s lock request names the table it locks.", scope)));
+    Oid relation = PG_GETARG_OID(argno);
+    char relkind = get_rel_relkind(relation);
+    if (relkind == '\0')
+        ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE), errmsg("relation with OID %u does not exist", relation)));
+    if (relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE)
+        ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE), errmsg("\"%s\" is not a table", get_rel_name(relation)),
+                        errdetail("%s locks are taken on ordinary and partitioned tables.",
+                                  strcmp(scope, "row") == 0 ? "Row" : "Table")));
+    return relation;
+}
+
+}  // namespace
+
+Datum build_named_request(FunctionCallInfo fcinfo) {
+    std::string_view name = resource_name_argument(fcinfo, 0);  // 22004, 22023, 42622
+    const char *mode = text_argument_or(fcinfo, 1, "exclusive");
+    (void) parse_named_lock_mode(mode);  // 22023 for an unknown mode
+    char *resource = pnstrdup(name.data(), name.size());  // palloc'd: no C++ object under ereport
+    return make_request_datum(fcinfo, "named", InvalidOid, resource, nullptr, 0, mode);
+}
+
+Datum build_row_request(FunctionCallInfo fcinfo) {
+    Oid relation = builder_relation(fcinfo, 0, "row");
+    const char *key_texts[kMaxKeyColumns];
+    int key_count = key_texts_from_any(fcinfo, 1, key_texts, kMaxKeyColumns);
+    const char *mode = text_argument_or(fcinfo, 2, "FOR UPDATE");
+    (void) parse_row_lock_strength(mode);
+    return make_request_datum(fcinfo, "row", relation, nullptr, key_texts, key_count, mode);
+}
+
+Datum build_table_request(FunctionCallInfo fcinfo) {
+    Oid relation = builder_relation(fcinfo, 0, "table");
+    const char *mode = text_argument_or(fcinfo, 1, "ACCESS EXCLUSIVE");
+    (void) parse_table_lock_mode(mode);
+    return make_request_datum(fcinfo, "table", relation, nullptr, nullptr, 0, mode);
 }
 
 }  // namespace lockguard::pg

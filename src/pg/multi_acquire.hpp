@@ -23,6 +23,14 @@ MultiResult acquire_request_array(ArrayType *requests, int timeout_ms, int32 pri
 int resolve_request_array(ArrayType *requests, int timeout_ms, int32 priority, TimestampTz started,
                           ScopedRequest **out);
 
+// The request builders lockguard.named_lock(resource, mode), lockguard.row_lock(relation, key,
+// mode) and lockguard.table_lock(relation, mode): bad input (a NULL or empty resource, a NULL
+// relation or key, a relation that is not a table, an unknown mode) is rejected here, where it
+// is given, with the SQLSTATE the acquire functions give for it. A NULL mode is the default.
+Datum build_named_request(FunctionCallInfo fcinfo);
+Datum build_row_request(FunctionCallInfo fcinfo);
+Datum build_table_request(FunctionCallInfo fcinfo);
+
 // Builds a lockguard.lock_request value (the function's declared result type).
 Datum make_request_datum(FunctionCallInfo fcinfo, const char *scope, Oid relation, const char *resource,
                          const char *const *key_texts, int key_count, const char *mode);

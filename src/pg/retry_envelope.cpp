@@ -5,6 +5,7 @@
 #include "core/backoff.hpp"
 #include "pg/boundary.hpp"
 #include "pg/clip.hpp"
+#include "pg/deadlock_capture.hpp"
 #include "pg/multi_acquire.hpp"
 #include "pg/shmem.hpp"
 #include "pg/sql_arguments.hpp"
@@ -201,6 +202,11 @@ Datum lockguard_run(PG_FUNCTION_ARGS) {
                 return HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls));
             }
             if (!is_retryable(error)) ReThrowError(error);
+            // A deadlock the work itself ran into (an UPDATE, not a lockguard wait) is caught here
+            // and never reaches the server log as an error: record it now, with the cycle and
+            // every query from the report's log-only detail. One on a lockguard wait was recorded
+            // where it was caught; the capture skips the same report seen again.
+            if (error->sqlerrcode == ERRCODE_T_R_DEADLOCK_DETECTED) capture_deadlock_error(error, DeadlockSource::Lockguard);
 
             int32 delay_ms = backoff_delay_ms(backoff, attempts, next_random(random_state));
             RetryVerdict verdict = decide_retry(budget, attempts, elapsed_us / 1000, delay_ms);

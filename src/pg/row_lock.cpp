@@ -5,6 +5,7 @@
 #include "core/resource_key.hpp"
 #include "pg/boundary.hpp"
 #include "pg/clip.hpp"
+#include "pg/resource_names.hpp"
 #include "pg/row_table_cache.hpp"
 #include "pg/scoped_lock.hpp"
 #include "pg/tenants.hpp"
@@ -140,9 +141,8 @@ void lock_table_for_reading(Oid relation, int timeout_ms, TimestampTz started) {
     constexpr const char *kHolder = "a transaction holding a conflicting table lock";
     LockRequest request{};
     request.lock.scope = LockScope::Row;
-    strlcpy(request.lock.name, get_rel_name(relation), sizeof(request.lock.name));
-    format_clipped(request.lock.resource_class, sizeof(request.lock.resource_class), "%s.%s",
-             get_namespace_name(get_rel_namespace(relation)), request.lock.name);
+    table_label(relation, request.lock.name, sizeof(request.lock.name));
+    copy_clipped(request.lock.resource_class, sizeof(request.lock.resource_class), request.lock.name);
     request.timeout_ms = timeout_ms;
     int left = remaining_ms(timeout_ms, started);
     if (left == 0) raise_lock_timeout(request.lock, timeout_ms, 0, kHolder);
@@ -221,9 +221,7 @@ void resolve_row(ScopedRequest *request, Oid relation, const char *const *key_te
     // TimeZone or encoding); the output text only names the row for people.
     uint64 value_hashes[kMaxKeyColumns];
     std::string_view parts[kMaxKeyColumns];
-    StringInfoData display;
-    initStringInfo(&display);
-    appendStringInfo(&display, "%s(", relname);
+    const char *canonical_texts[kMaxKeyColumns];
     for (int i = 0; i < columns; i++) {
         request->key_types[i] = table->key_types[i];
         request->key_values[i] =
@@ -232,9 +230,11 @@ void resolve_row(ScopedRequest *request, Oid relation, const char *const *key_te
         char *canonical = OutputFunctionCall(const_cast<FmgrInfo *>(&table->key_output[i]), request->key_values[i]);
         value_hashes[i] = key_value_hash(table, i, request->key_values[i], canonical);
         parts[i] = std::string_view(reinterpret_cast<const char *>(&value_hashes[i]), sizeof(uint64));
-        appendStringInfo(&display, "%s%s", i > 0 ? ", " : "", canonical);
+        canonical_texts[i] = canonical;
     }
-    appendStringInfoChar(&display, ')');
+    StringInfoData display;
+    initStringInfo(&display);
+    format_resource_label(&display, table->relnamespace, table->relname, canonical_texts, columns);
     request->key_count = columns;
     request->relation = relation;
 

@@ -1,6 +1,7 @@
 #include "pg/row_table_cache.hpp"
 
 #include "pg/clip.hpp"
+#include "pg/resource_names.hpp"
 
 extern "C" {
 #include "access/relation.h"
@@ -31,8 +32,12 @@ void build(RowTableInfo *info, Oid relation) {
     Relation rel = relation_open(relation, NoLock);  // the caller holds AccessShareLock
     info->relkind = rel->rd_rel->relkind;
     strlcpy(info->relname, RelationGetRelationName(rel), sizeof(info->relname));
-    format_clipped(info->resource_class, sizeof(info->resource_class), "%s.%s",
-             get_namespace_name(RelationGetNamespace(rel)), RelationGetRelationName(rel));
+    info->relnamespace = RelationGetNamespace(rel);
+    StringInfoData label;
+    initStringInfo(&label);
+    format_resource_label(&label, info->relnamespace, info->relname, nullptr, 0);
+    copy_clipped(info->resource_class, sizeof(info->resource_class), label.data, label.len);
+    pfree(label.data);
     Oid pk_index = RelationGetPrimaryKeyIndex(rel);
     if (OidIsValid(pk_index)) {
         Relation index = relation_open(pk_index, AccessShareLock);

@@ -18,7 +18,8 @@ struct RowTableInfo {
     Oid relation;
     char relkind;
     char relname[NAMEDATALEN];
-    char resource_class[64];  // schema-qualified name, for statistics
+    Oid relnamespace;
+    char resource_class[64];  // the table's label (pg/resource_names.hpp), for statistics
     int key_count;            // 0: the table has no primary key
     AttrNumber key_columns[kMaxKeyColumns];
     Oid key_types[kMaxKeyColumns];

@@ -15,12 +15,16 @@ PGDLLEXPORT Datum lockguard_acquire_row(PG_FUNCTION_ARGS);
 PGDLLEXPORT Datum lockguard_acquire_table(PG_FUNCTION_ARGS);
 PGDLLEXPORT Datum lockguard_acquire_all(PG_FUNCTION_ARGS);
 PGDLLEXPORT Datum lockguard_row_request(PG_FUNCTION_ARGS);
+PGDLLEXPORT Datum lockguard_named_request(PG_FUNCTION_ARGS);
+PGDLLEXPORT Datum lockguard_table_request(PG_FUNCTION_ARGS);
 PGDLLEXPORT Datum lockguard_check_preloaded(PG_FUNCTION_ARGS);
 PG_FUNCTION_INFO_V1(lockguard_acquire_named);
 PG_FUNCTION_INFO_V1(lockguard_acquire_row);
 PG_FUNCTION_INFO_V1(lockguard_acquire_table);
 PG_FUNCTION_INFO_V1(lockguard_acquire_all);
 PG_FUNCTION_INFO_V1(lockguard_row_request);
+PG_FUNCTION_INFO_V1(lockguard_named_request);
+PG_FUNCTION_INFO_V1(lockguard_table_request);
 PG_FUNCTION_INFO_V1(lockguard_check_preloaded);
 }
 
@@ -90,13 +94,16 @@ Datum lockguard_acquire_table(PG_FUNCTION_ARGS) {
 
 // lockguard.row_lock(relation, key, mode) RETURNS lockguard.lock_request: the key as text values.
 Datum lockguard_row_request(PG_FUNCTION_ARGS) {
-    return run_at_boundary([&]() -> Datum {
-        Oid relation = relation_argument(fcinfo, 0);
-        const char *key_texts[kMaxKeyColumns];
-        int key_count = key_texts_from_any(fcinfo, 1, key_texts, kMaxKeyColumns);
-        return make_request_datum(fcinfo, "row", relation, nullptr, key_texts, key_count,
-                                  text_argument_or(fcinfo, 2, "FOR UPDATE"));
-    });
+    return run_at_boundary([&]() -> Datum { return build_row_request(fcinfo); });
+}
+
+// lockguard.named_lock(resource, mode) and lockguard.table_lock(relation, mode) (C since 1.2).
+Datum lockguard_named_request(PG_FUNCTION_ARGS) {
+    return run_at_boundary([&]() -> Datum { return build_named_request(fcinfo); });
+}
+
+Datum lockguard_table_request(PG_FUNCTION_ARGS) {
+    return run_at_boundary([&]() -> Datum { return build_table_request(fcinfo); });
 }
 
 // lockguard_acquire_all(requests, timeout_ms, priority) RETURNS record (locks, rows_missing)

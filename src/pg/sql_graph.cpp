@@ -2,6 +2,7 @@
 // The graph algorithms live in src/core/wait_graph; this file only moves arrays in and rows out.
 #include "core/wait_graph.hpp"
 #include "pg/boundary.hpp"
+#include "pg/clip.hpp"
 #include "pg/deadlock_capture.hpp"
 #include "pg/privileges.hpp"
 #include "pg/shmem.hpp"
@@ -29,6 +30,9 @@ using namespace lockguard;
 using namespace lockguard::pg;
 
 namespace {
+
+// A node label longer than this many characters is shortened, ending in "...".
+constexpr int kDotLabelChars = 80;
 
 // A SQL array argument as plain values; NULL array = empty. Elements must not be null.
 struct PlainArray {
@@ -81,7 +85,7 @@ std::vector<WaitNode> nodes_of(const GraphArguments &args, const PlainArray *lab
         std::string label;
         if (labels != nullptr && i < labels->count) {
             Datum value = labels->values[i];
-            label = pg_guarded([&] { return TextDatumGetCString(value); });
+            label = pg_guarded([&] { return clip_with_ellipsis(TextDatumGetCString(value), kDotLabelChars); });
         }
         nodes.push_back({DatumGetInt32(args.node_pids.values[i]), DatumGetInt64(args.node_waits.values[i]), label});
     }

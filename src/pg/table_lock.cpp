@@ -2,6 +2,7 @@
 // recursion into inheritance children and partitions, behind a lockguard gate per table.
 #include "pg/boundary.hpp"
 #include "pg/clip.hpp"
+#include "pg/resource_names.hpp"
 #include "pg/guardrails.hpp"
 #include "pg/scoped_lock.hpp"
 #include "pg/wait_events.hpp"
@@ -81,9 +82,8 @@ void resolve_table(ScopedRequest *request, Oid relation, const char *mode, int32
     set_table_mode(request, request->table_mode);
     lock.scope = LockScope::Table;
     lock.priority = priority;
-    strlcpy(lock.name, relname, sizeof(lock.name));
-    format_clipped(request->gate.lock.resource_class, sizeof(request->gate.lock.resource_class), "%s.%s",
-             get_namespace_name(get_rel_namespace(relation)), relname);
+    table_label(relation, lock.name, sizeof(lock.name));
+    copy_clipped(lock.resource_class, sizeof(lock.resource_class), lock.name);
 }
 
 void lock_table(ScopedRequest *request, int timeout_ms, TimestampTz started) {

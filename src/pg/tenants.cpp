@@ -5,7 +5,9 @@
 #include "pg/shmem.hpp"
 
 extern "C" {
+#include "catalog/namespace.h"
 #include "executor/spi.h"
+#include "utils/lsyscache.h"
 #include "utils/builtins.h"
 }
 
@@ -36,6 +38,12 @@ struct RoleEntry {
 struct TenantState {
     pg_atomic_uint64 config_generation;  // bumped by every commit that changed the tables
     uint64 loaded_generation;            // the generation the entries reflect (under the LWLock)
+    // Which installation of the extension the entries were read from (under the LWLock): the
+    // database, and the OID of its lockguard.tenant_budgets. DROP EXTENSION lockguard CASCADE;
+    // CREATE EXTENSION lockguard; makes new, empty tables without a trigger firing: the new OID
+    // tells that the configuration in shared memory is stale.
+    Oid loaded_database;
+    Oid loaded_source;
     int tenant_capacity;
     int role_capacity;
     int role_count;
@@ -69,6 +77,8 @@ void attach_state(void *memory, bool found) {
     if (found) return;
     pg_atomic_init_u64(&state->config_generation, 1);  // > loaded: the first acquisition loads
     state->loaded_generation = 0;
+    state->loaded_database = InvalidOid;
+    state->loaded_source = InvalidOid;
     state->tenant_capacity = capacity_for_tenants();
     state->role_capacity = settings.max_tenant_roles;
     state->roles_offset = roles_offset();
@@ -83,6 +93,21 @@ void attach_state(void *memory, bool found) {
     fallback->configured = true;
     strlcpy(fallback->name, "default", sizeof(fallback->name));
     set_unlimited(fallback);
+}
+
+// lockguard.tenant_budgets in this database: the identity of the installed configuration, found
+// through the catalog caches (no scan). InvalidOid while the extension is not installed here.
+Oid configuration_source() {
+    Oid schema = get_namespace_oid("lockguard", true);
+    return OidIsValid(schema) ? get_relname_relid("tenant_budgets", schema) : InvalidOid;
+}
+
+// Under the LWLock: the entries are those of generation `wanted` of this installation. Shared
+// memory holds one database's configuration; another database's sessions use it as loaded
+// (see docs/tenants.md), so only a new installation in the database it came from makes it stale.
+bool loaded_is_current(uint64 wanted, Oid source) {
+    if (state->loaded_generation != wanted) return false;
+    return !OidIsValid(source) || state->loaded_database != MyDatabaseId || state->loaded_source == source;
 }
 
 int find_tenant(const char *name) {
@@ -221,9 +246,10 @@ void apply_configuration(const TenantRow *tenants, int tenant_count, const RoleR
 
 void ensure_tenants_loaded() {
     uint64 wanted = pg_atomic_read_u64(&state->config_generation);
+    Oid source = configuration_source();
     LWLock *lock = lockguard_lwlock(LockguardLWLock::Tenants);
     LWLockAcquire(lock, LW_SHARED);
-    bool current = state->loaded_generation == wanted;
+    bool current = loaded_is_current(wanted, source);
     LWLockRelease(lock);
     if (current) return;
 
@@ -233,9 +259,11 @@ void ensure_tenants_loaded() {
     read_configuration(&tenants, &tenant_count, &role_rows, &role_count);  // no LWLock while querying
     Overflow overflow{};
     LWLockAcquire(lock, LW_EXCLUSIVE);
-    if (state->loaded_generation != wanted) {
+    if (!loaded_is_current(wanted, source)) {
         apply_configuration(tenants, tenant_count, role_rows, role_count, &overflow);
         state->loaded_generation = wanted;
+        state->loaded_database = MyDatabaseId;
+        state->loaded_source = source;
     }
     LWLockRelease(lock);
     if (overflow.tenants > 0)

@@ -41,7 +41,7 @@ SELECT is(ARRAY(SELECT a.name FROM unnest(
 SELECT has_view('lockguard', 'locks', 'view lockguard.locks exists');
 SELECT columns_are('lockguard', 'locks',
                    ARRAY['resource', 'scope', 'mode', 'pid', 'granted', 'wait_started', 'wait_ms', 'priority', 'tenant',
-                         'database', 'usename', 'application_name', 'blocked_by'],
+                         'database', 'usename', 'application_name', 'blocked_by', 'key_space'],
                    'lockguard.locks has the documented columns');
 SELECT col_type_is('lockguard', 'locks', 'resource', 'text', 'lockguard.locks.resource is text');
 SELECT col_type_is('lockguard', 'locks', 'pid', 'integer', 'lockguard.locks.pid is integer');

@@ -57,7 +57,7 @@ is( $primary->safe_psql('postgres',
 	'row-level waits are sampled: the plain UPDATE waits on the transaction, the lockguard waiter on its gate');
 is( $primary->safe_psql('postgres',
 		"SELECT DISTINCT target FROM lockguard.wait_history WHERE locktype = 'advisory'"),
-	'accounts(1)', 'the lockguard waiter is shown with its resource name');
+	'public.accounts(1)', 'the lockguard waiter is shown with its resource name, its table schema-qualified');
 is( $primary->safe_psql('postgres',
 		"SELECT tree FROM lockguard.blocking_tree WHERE depth = 0"),
 	$root_pid, 'the blocking tree has the holder as its only root');
