@@ -832,7 +832,8 @@ def cost_markdown(results, meta_path, out_path):
     markdown_monitoring(rows, w)
     markdown_view_reads(rows, w)
     with open(out_path, "w") as f:
-        f.write("\n".join(md).replace("](bench/", "]("))  # this file lives in docs/bench/
+        # this file lives in docs/bench/, beside its own monitoring picture
+        f.write("\n".join(md).replace("](bench/monitoring.png)", "](cost-monitoring.png)").replace("](bench/", "]("))
     return 0
 
 
