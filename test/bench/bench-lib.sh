@@ -239,8 +239,10 @@ lgb_stock_cluster() {
   local dir=$1 port=$2
   lg_cluster_stop "$dir/data"
   rm -rf "$dir"; mkdir -p "$dir"; chown postgres:postgres "$dir"
+  # preload.conf, included last, decides shared_preload_libraries (lgb_preload_restart); ALTER
+  # SYSTEM cannot empty a list setting (it would write '""', a library without a name).
   lg_cluster_start "$dir/data" "$port" "# the cost points: back to the defaults (issue 15)" "fsync = on" \
-    "max_prepared_transactions = 0"
+    "max_prepared_transactions = 0" "include_if_exists = 'preload.conf'"
   lg_psql -d postgres -v ON_ERROR_STOP=1 -c "CREATE DATABASE bench" -c "CREATE EXTENSION lockguard" >/dev/null \
     || lg_die "setting up the stock cluster failed"
   lg_psql -d bench -v ON_ERROR_STOP=1 -v rows="$LGB_COST_ROWS" -f "$LGB_DIR/setup.sql" >"$dir/setup.log" 2>&1 \
@@ -255,7 +257,7 @@ lgb_stock_cluster() {
 # lgb_preload_restart on|off: restarts the stock cluster with or without lockguard preloaded.
 lgb_preload_restart() {
   local libs; libs=$([ "$1" = on ] && echo lockguard || echo '')
-  lg_psql -d postgres -c "ALTER SYSTEM SET shared_preload_libraries = '$libs'" >/dev/null || lg_die "ALTER SYSTEM failed"
+  echo "shared_preload_libraries = '$libs'" | lg_as_postgres tee "$LGB_STOCK_DATA/preload.conf" >/dev/null
   lg_as_postgres "$LG_BINDIR/pg_ctl" -D "$LGB_STOCK_DATA" -l "$LGB_STOCK_DATA/server.log" -w -t 60 restart -m fast >/dev/null \
     || { tail -20 "$LGB_STOCK_DATA/server.log" >&2; lg_die "restarting the stock cluster failed"; }
   LGB_POSTMASTER=$(head -1 "$LGB_STOCK_DATA/postmaster.pid")

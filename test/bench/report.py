@@ -538,6 +538,7 @@ def markdown(results, meta_path, out_path):
     w("## How to run\n")
     w("```\nsudo bash test/bench/run.sh           # full run: docs/bench/results-full.jsonl, docs/bench/*.png, this file\n"
       "sudo bash test/bench/run.sh --quick   # every scenario for about 1 s; asserts results exist, never speed\n"
+      "sudo bash test/bench/run.sh --cost    # only the cost points (preloaded-not-called, monitoring, view reads): bench/cost.md\n"
       "LG_BENCH_REF=<commit> sudo bash test/bench/run.sh   # benchmark another commit (default HEAD; 'worktree': the checkout)\n```\n")
     w("The runner installs what it needs (Debian packages; lockguard, built from a clean `git archive` of the commit, "
       "into a private copy of the PostgreSQL 15 installation so that other installs on the machine cannot interfere), "
