@@ -265,11 +265,13 @@ lgb_preload_restart() {
 }
 
 # lgb_pgbench RESULTS WORKLOAD CONFIG ROUND: one pgbench run (built-in script WORKLOAD, 8 clients,
-# LGB_DURATION s after an unmeasured LGB_WARMUP s run) under cpuwatch.py; appends a JSON line.
+# LGB_DURATION s after an unmeasured run of LGB_WARMUP s rounded, none in quick mode) under
+# cpuwatch.py; appends a JSON line.
 lgb_pgbench() {
   local results=$1 workload=$2 cfg=$3 round=$4 out rc tps
   local cmd=("$LG_BINDIR/pgbench" -n -c 8 -j 2 -b "$workload" -h "$LG_SOCK" -p "$LG_PORT" -U postgres bench)
-  "${cmd[@]}" -T "$(awk -v w="$LGB_WARMUP" 'BEGIN { s = int(w + 0.999); print (s < 1 ? 1 : s) }')" >/dev/null 2>&1
+  local warm; warm=$(awk -v w="$LGB_WARMUP" 'BEGIN { print int(w + 0.5) }')  # pgbench -T takes whole seconds
+  [ "$warm" -gt 0 ] && "${cmd[@]}" -T "$warm" >/dev/null 2>&1
   out=$("$LGB_PYTHON" "$LGB_DIR/cpuwatch.py" "$LGB_POSTMASTER" "$LGB_WORK/cpu.json" -- "${cmd[@]}" -T "$LGB_DURATION" 2>&1)
   rc=$?
   tps=$(echo "$out" | grep -oE 'tps = [0-9.]+ \(without initial' | grep -oE '[0-9.]+' | head -1)
