@@ -91,7 +91,7 @@ void put_edges_of(ReturnSetInfo *rsinfo, int waiter_pid, TimestampTz wait_start)
             if (instances[j].pid == bproc->pid) waiter = &instances[j];
         if (waiter == nullptr) continue;
         // The lock group's other members' edges count as the waiter's, as in pg_blocking_pids();
-        // the lock named is the waiter's own (the first of the group if it no longer waits).
+        // each edge names the lock that the blocked member awaits.
         LOCKMASK conflicts = GetLockTagsMethodTable(&waiter->locktag)->conflictTab[waiter->waitLockMode];
         for (int j = 0; j < bproc->num_locks; j++) {
             const LockInstanceData *instance = &instances[j];
