@@ -1,6 +1,7 @@
 # What the lockguard worker costs: it samples the wait graph only while some process waits for a
 # lock (any lock: a plain row wait counts), measures the CPU time of every sample, and runs its
-# queries without JIT whatever postgresql.conf says.
+# queries without JIT whatever postgresql.conf says. What it samples, lockguard._lock_waits(),
+# has exactly pg_blocking_pids()'s edges over generated waits of every kind.
 use strict;
 use warnings;
 
@@ -26,6 +27,9 @@ $node->start;
 
 is($node->safe_psql('postgres', 'SELECT pg_jit_available()'), 't',
 	'JIT is available, as on a stock server (otherwise this test proves nothing)');
+# The test's own sessions run without JIT (jit_above_cost = 0 is there for the worker; compiling
+# every statement of the test would only make it slow), except the one that shows JIT at work.
+$ENV{PGOPTIONS} = '-c jit=off';
 $node->safe_psql('postgres', q{
 CREATE EXTENSION lockguard;
 CREATE TABLE accounts (id int PRIMARY KEY, balance int NOT NULL);
@@ -70,8 +74,63 @@ my $after_wait = samples();
 sleep 2;
 is(samples(), $after_wait, 'sampling stops when the wait ends');
 
+# lockguard._lock_waits() reads the lock manager only for the waiting processes; its edges must
+# be pg_blocking_pids()'s exactly. Generated waits: for every table lock mode M, a holder in M,
+# an ACCESS EXCLUSIVE waiter (a hard edge) and an ACCESS SHARE waiter queued behind it (a soft
+# edge, and a hard one when M is ACCESS EXCLUSIVE); a plain row wait (transactionid) with a second
+# waiter on the tuple lock; lockguard's named locks, exclusive and shared, and a lockguard row.
+my @modes = ('ACCESS SHARE', 'ROW SHARE', 'ROW EXCLUSIVE', 'SHARE UPDATE EXCLUSIVE', 'SHARE',
+	'SHARE ROW EXCLUSIVE', 'EXCLUSIVE', 'ACCESS EXCLUSIVE');
+my (@sessions, $n);
+sub session_that {
+	my ($sql, $wait) = @_;
+	my $s = $node->background_psql('postgres');
+	push @sessions, $s;
+	if ($wait) { $s->query_until(qr/start/, "\\echo start\n$sql\n"); }
+	else { $s->query_safe($_) for split /;\s*/, $sql; }
+	return $s;
+}
+for my $i (0 .. $#modes) {
+	$node->safe_psql('postgres', "CREATE TABLE t$i (id int)");
+	session_that("BEGIN; LOCK TABLE t$i IN $modes[$i] MODE", 0);
+	session_that("BEGIN; LOCK TABLE t$i IN ACCESS EXCLUSIVE MODE;", 1);
+	$node->poll_query_until('postgres', "SELECT count(*) = 1 FROM pg_locks WHERE NOT granted AND relation = 't$i'::regclass")
+	  or die "no waiter on t$i";
+	session_that("BEGIN; LOCK TABLE t$i IN ACCESS SHARE MODE;", 1);
+}
+session_that("BEGIN; UPDATE accounts SET balance = 2 WHERE id = 3", 0);
+session_that("BEGIN; UPDATE accounts SET balance = 3 WHERE id = 3;", 1);
+session_that("BEGIN; UPDATE accounts SET balance = 4 WHERE id = 3;", 1);
+session_that("BEGIN; SELECT lockguard_acquire('gen:x'); SELECT lockguard_acquire('gen:s', mode => 'shared'); SELECT lockguard_acquire_row('accounts', 4)", 0);
+session_that("BEGIN; SELECT lockguard_acquire('gen:x', timeout_ms => 600000);", 1);
+session_that("BEGIN; SELECT lockguard_acquire('gen:s', mode => 'shared', timeout_ms => 600000)", 0);  # granted: shared
+session_that("BEGIN; SELECT lockguard_acquire('gen:s', timeout_ms => 600000);", 1);
+session_that("BEGIN; SELECT lockguard_acquire_row('accounts', 4, timeout_ms => 600000);", 1);
+my $waiters = 2 * @modes + 2 + 3;
+ok($node->poll_query_until('postgres', "SELECT count(*) = $waiters FROM pg_stat_activity WHERE wait_event_type = 'Lock'"),
+	"$waiters sessions wait for locks");
+my $ours = $node->safe_psql('postgres',
+	"SELECT string_agg(waiter_pid || '>' || blocker_pid, ' ' ORDER BY waiter_pid, blocker_pid) FROM lockguard._lock_waits()");
+my $theirs = $node->safe_psql('postgres', q{
+SELECT string_agg(a.pid || '>' || b, ' ' ORDER BY a.pid, b)
+FROM pg_stat_activity a, unnest(pg_blocking_pids(a.pid)) b WHERE a.wait_event_type = 'Lock'});
+is($ours, $theirs, 'every edge of lockguard._lock_waits() is pg_blocking_pids()\'s, and no other');
+cmp_ok(scalar(split / /, $ours), '>=', 2 * @modes + 1 + 2 + 3, 'hard and soft edges alike');
+is( $node->safe_psql('postgres', q{
+SELECT string_agg(x, ' ' ORDER BY x) FROM (SELECT pid || ':' || locktype || ':' || mode AS x FROM pg_locks WHERE NOT granted) s}),
+	$node->safe_psql('postgres', q{
+SELECT string_agg(x, ' ' ORDER BY x) FROM (SELECT DISTINCT waiter_pid || ':' || locktype || ':' || mode AS x FROM lockguard._lock_waits()) s}),
+	'each waiter\'s lock type and mode are pg_locks\'');
+is($node->safe_psql('postgres', 'SELECT count(*) FROM lockguard.wait_graph'),
+	scalar(split / /, $theirs), 'lockguard.wait_graph has one row per edge');
+$node->safe_psql('postgres', q{
+SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() AND (wait_event_type = 'Lock' OR state = 'idle in transaction')});
+eval { $_->quit; } for @sessions;
+
 # JIT: a client session's query leaves its bitcode (the check can see it); the worker's many
 # samples and flushes left none.
+delete $ENV{PGOPTIONS};
 $node->safe_psql('postgres', 'SELECT sum(balance) FROM accounts');
 my $datadir = $node->data_dir;
 opendir(my $dh, $datadir) or die "cannot read $datadir: $!";
