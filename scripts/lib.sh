@@ -117,7 +117,10 @@ lg_private_pg() {
 }
 
 # lg_cluster_start DATADIR PORT [extra postgresql.conf lines...]
-# A private cluster listening only on a unix socket inside DATADIR/../sock.
+# A private cluster listening only on a unix socket inside DATADIR/../sock. It starts from the
+# server's default postgresql.conf (JIT on, as Debian ships it) plus what lockguard and the test
+# harness need, each line below with its reason; a caller that needs more passes its own lines
+# and says why where it does.
 lg_cluster_start() {
   local datadir=$1 port=$2; shift 2
   local sockdir; sockdir=$(dirname "$datadir")/sock
@@ -125,12 +128,18 @@ lg_cluster_start() {
   lg_as_postgres "$LG_BINDIR/initdb" -D "$datadir" -A trust -U postgres --no-sync -E UTF8 --locale=C.UTF-8 >/dev/null \
     || lg_die "initdb failed"
   {
+    echo "# lockguard's test settings (scripts/lib.sh, lg_cluster_start)"
+    echo "# lockguard needs its shared memory and worker, set up only when preloaded"
     echo "shared_preload_libraries = 'lockguard'"
+    echo "# a private cluster per run: its own port, reachable only through a socket in the stage"
     echo "port = $port"
     echo "listen_addresses = ''"
     echo "unix_socket_directories = '$sockdir'"
+    echo "# speed only: no test depends on durability across an OS crash"
     echo "fsync = off"
+    echo "# the regression tests prepare transactions holding lockguard locks (sql/audit_stats.sql)"
     echo "max_prepared_transactions = 10"
+    echo "# timestamps, pids and application names in the log, to read a failure after the fact"
     echo "log_line_prefix = '%m [%p] %q%a '"
     printf '%s\n' "$@"
   } | lg_as_postgres tee -a "$datadir/postgresql.conf" >/dev/null

@@ -20,6 +20,130 @@
 ------------------------------------------------------------------------------------------
 -- Monitoring cost: honest estimates for the views' set-returning functions.
 ------------------------------------------------------------------------------------------
+-- The views people read are planned from declared estimates: a C set-returning function
+-- without ROWS is taken to return 1000 rows, and the joins over those guesses put
+-- lockguard.wait_graph at about 1.5 million cost units, far above jit_above_cost, so every read
+-- paid for JIT compilation (about 650 ms) to return a handful of rows. Each function below says
+-- how many rows it usually returns and what a row costs (COST is per row, in cpu_operator_cost
+-- units); all are C functions, which the planner never inlines, so the estimates hold in every
+-- view that reads them.
+
+-- Every edge of the lock manager's wait-for graph now, read from the waiting processes only
+-- (src/pg/sql_lock_waits.cpp): no pg_locks, no join. Its columns are pg_locks' for the lock
+-- awaited; the edges are pg_blocking_pids()'s.
+CREATE FUNCTION lockguard._lock_waits(
+    OUT waiter_pid integer, OUT blocker_pid integer, OUT locktype text, OUT mode text,
+    OUT wait_start timestamptz, OUT database oid, OUT relation oid, OUT page integer, OUT tuple smallint,
+    OUT transactionid xid, OUT classid oid, OUT objid oid, OUT objsubid smallint)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'lockguard_lock_waits'
+LANGUAGE C VOLATILE PARALLEL UNSAFE
+ROWS 10 COST 400;
+COMMENT ON FUNCTION lockguard._lock_waits() IS
+'Who waits for whom in the lock manager now, one row per edge (what lockguard.wait_graph reads)';
+
+-- Backend slots: one row per lockguard lock held or awaited (a few per busy session).
+ALTER FUNCTION lockguard._lock_registry() ROWS 20 COST 10;
+-- One row per session of pg_stat_activity's kind (max_connections is 100 by default).
+ALTER FUNCTION lockguard._activity() ROWS 50 COST 10;
+-- One row per (tenant, scope, resource class) seen, percentiles computed per row.
+ALTER FUNCTION lockguard._wait_stats() ROWS 20 COST 20;
+-- One row per tenant defined.
+ALTER FUNCTION lockguard._tenant_stats() ROWS 5 COST 20;
+-- The deadlock and audit rings: the entries not yet persisted (the worker empties them).
+ALTER FUNCTION lockguard._deadlock_buffer() ROWS 5 COST 10;
+ALTER FUNCTION lockguard._audit_buffer() ROWS 20 COST 10;
+-- One row per node of the graph it is given.
+ALTER FUNCTION lockguard._blocking_tree(integer[], integer[], integer[], bigint[]) ROWS 20 COST 10;
+-- Administrators' consistency check: slots in use and tenant counters.
+ALTER FUNCTION lockguard._shared_state() ROWS 50 COST 10;
+
+-- The wait graph from lockguard._lock_waits() instead of pg_locks and a pg_blocking_pids() call
+-- per waiter: the same rows, at a fraction of the cost, and estimated as such.
+CREATE OR REPLACE VIEW lockguard.wait_graph AS
+WITH registry AS (SELECT * FROM lockguard._lock_registry()),
+activity AS (SELECT * FROM lockguard._activity())
+SELECT w.waiter_pid,
+       w.blocker_pid,
+       w.locktype,
+       CASE w.locktype
+           WHEN 'relation' THEN coalesce(rel.name, w.relation::text)
+           WHEN 'tuple' THEN format('%s (%s,%s)', coalesce(rel.name, w.relation::text), w.page, w.tuple)
+           WHEN 'transactionid' THEN 'transaction ' || w.transactionid
+           WHEN 'advisory' THEN coalesce(lg.resource, format('advisory %s/%s/%s', w.classid, w.objid, w.objsubid))
+           ELSE w.locktype END AS target,
+       w.mode,
+       (extract(epoch FROM clock_timestamp() - w.wait_start) * 1000)::bigint AS wait_ms,
+       wa.usename AS waiter_user,
+       ba.usename AS blocker_user,
+       wa.application_name AS waiter_app,
+       ba.application_name AS blocker_app,
+       (SELECT r.tenant FROM registry r WHERE r.pid = w.waiter_pid AND r.wait_start IS NOT NULL LIMIT 1) AS waiter_tenant,
+       (SELECT r.tenant FROM registry r WHERE r.pid = w.blocker_pid AND r.wait_start IS NULL LIMIT 1) AS blocker_tenant,
+       wa.query AS waiter_query,
+       ba.query AS blocker_query,
+       ba.state AS blocker_state,
+       -- where the conflict is, for counting: a relation (tables and their rows) or a named resource
+       CASE WHEN w.locktype IN ('relation', 'tuple') THEN 'relation'
+            WHEN lg.scope IN ('row', 'table') THEN 'relation'
+            WHEN lg.scope = 'named' THEN 'named' END AS conflict_kind,
+       CASE WHEN w.locktype IN ('relation', 'tuple') THEN coalesce(rel.name, w.relation::text)
+            WHEN lg.scope IN ('row', 'table') THEN lg.resource_class
+            WHEN lg.scope = 'named' THEN lg.resource END AS conflict_target
+FROM lockguard._lock_waits() w
+LEFT JOIN LATERAL (
+    SELECT format('%I.%I', n.nspname, c.relname) AS name
+    FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+    WHERE c.oid = w.relation) rel ON w.locktype IN ('relation', 'tuple')
+LEFT JOIN LATERAL (
+    SELECT r.scope, r.resource, r.resource_class FROM registry r
+    WHERE r.pid = w.waiter_pid AND r.wait_start IS NOT NULL LIMIT 1) lg ON w.locktype = 'advisory'
+LEFT JOIN activity wa ON wa.pid = w.waiter_pid
+LEFT JOIN activity ba ON ba.pid = w.blocker_pid;
+
+-- Deadlocks: a log_lock_waits line is hidden when the same process reported the deadlock
+-- itself within 5 seconds after it. 1.1 looked that up with a subquery per row, which is
+-- quadratic in the rows kept (with 5000 kept, about 800000 cost units: JIT at every read of
+-- this view and of lockguard.metrics); a window over each process's entries in time order
+-- finds the same rows after one sort.
+CREATE OR REPLACE VIEW lockguard.deadlocks AS
+WITH persisted AS (SELECT epoch, max(seq) AS last_seq FROM lockguard.deadlock_log GROUP BY epoch),
+entries AS (
+    SELECT l.epoch, l.seq, l.detected_at, l.pid, l.database_oid, l.source, l.message,
+           CASE WHEN pg_catalog.pg_has_role('lockguard_monitor', 'USAGE')
+                  OR pg_catalog.pg_has_role('pg_read_all_stats', 'USAGE') THEN l.detail
+                ELSE regexp_replace(l.detail, '(^|\n)Process \d+: .*', '') END AS detail
+    FROM lockguard.deadlock_log l
+    UNION ALL
+    SELECT b.* FROM lockguard._deadlock_buffer() b
+    LEFT JOIN persisted p ON p.epoch = b.epoch
+    WHERE b.seq > coalesce(p.last_seq, 0)),
+marked AS (
+    SELECT e.*,
+           count(*) FILTER (WHERE e.source <> 'log') OVER (
+               PARTITION BY e.pid ORDER BY e.detected_at
+               RANGE BETWEEN CURRENT ROW AND interval '5 seconds' FOLLOWING) AS reported_by_itself
+    FROM entries e)
+SELECT e.detected_at, e.pid AS victim_pid, d.datname AS database, e.source,
+       ARRAY(SELECT m[1]::integer FROM regexp_matches(e.detail, 'Process (\d+) waits', 'g') m) AS cycle_pids,
+       ARRAY(SELECT m[1] FROM regexp_matches(e.detail, '^Process \d+: (.*)$', 'gn') m) AS queries,
+       e.message, e.detail, e.epoch, e.seq
+FROM marked e
+LEFT JOIN pg_catalog.pg_database d ON d.oid = e.database_oid
+WHERE NOT (e.source = 'log' AND e.reported_by_itself > 0);
+
+-- What the background worker measured since the server started: its wait-graph samples (taken
+-- only while some process waits for a lock) and their CPU time, and every cycle that did work.
+CREATE FUNCTION lockguard.worker_stats(
+    OUT samples bigint, OUT sampled_edges bigint, OUT sample_cpu_ms double precision,
+    OUT avg_sample_cpu_ms double precision, OUT last_sample_cpu_ms double precision,
+    OUT max_sample_cpu_ms double precision, OUT last_sample_at timestamptz,
+    OUT cycles bigint, OUT cycle_cpu_ms double precision)
+RETURNS record
+AS 'MODULE_PATHNAME', 'lockguard_worker_stats'
+LANGUAGE C VOLATILE PARALLEL SAFE;
+COMMENT ON FUNCTION lockguard.worker_stats() IS
+'The lockguard worker''s wait-graph samples and cycles since the server started, with their CPU time';
 
 -- end of the monitoring section
 

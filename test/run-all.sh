@@ -188,6 +188,7 @@ run_chaos() {
 check_server_logs() {
   local lines log
   lines=$(lg_crash_lines "$STAGE/cluster/data/server.log" "$STAGE/bench-quick/cluster/data/server.log" \
+            "$STAGE/bench-quick/stock/data/server.log" \
             "$STAGE/chaos/cluster/data/server.log" \
             $(find "$STAGE/tap_check" -name '*.log' ! -name '*_crash_*' 2>/dev/null) \
             $(find "$STAGE/patroni" -path '*/pglog/*' 2>/dev/null))

@@ -10,7 +10,7 @@ namespace lockguard::pg {
 
 namespace {
 
-constexpr int kMaxParts = 8;
+constexpr int kMaxParts = 16;
 ShmemPart parts[kMaxParts];
 int part_count = 0;
 bool attached = false;

@@ -53,10 +53,13 @@ lgb_cluster() {
 lgb_point() {
   local results=$1 label=$2 scenario=$3 contender=$4 clients=$5 keys=$6; shift 6
   [ "${LGB_VACUUM:-1}" = 1 ] && lg_psql -d bench -c "VACUUM accounts" -c "CHECKPOINT" >/dev/null 2>&1
-  local line rc
-  line=$("$LGB_DRIVER" --conninfo "$LGB_CONNINFO" --label "$label" --scenario "$scenario" --contender "$contender" \
+  local line rc watch=()
+  # On the stock cluster (lgb_cost) the driver runs under cpuwatch.py: where the CPU went.
+  [ -n "${LGB_POSTMASTER:-}" ] && { rm -f "$LGB_WORK/cpu.json"; watch=("$LGB_PYTHON" "$LGB_DIR/cpuwatch.py" "$LGB_POSTMASTER" "$LGB_WORK/cpu.json" --); }
+  line=$("${watch[@]}" "$LGB_DRIVER" --conninfo "$LGB_CONNINFO" --label "$label" --scenario "$scenario" --contender "$contender" \
            --clients "$clients" --keys "$keys" --duration "$LGB_DURATION" --warmup "$LGB_WARMUP" "$@" 2>"$LGB_WORK/driver.err")
   rc=$?
+  [ -n "${LGB_POSTMASTER:-}" ] && [ $rc -eq 0 ] && [ -n "$line" ] && line=$(lgb_merge_json "$line" cpu "$LGB_WORK/cpu.json")
   if [ $rc -ne 0 ] || [ -z "$line" ]; then
     local err; err=$(tr '\n"\\' '   ' <"$LGB_WORK/driver.err" | cut -c1-300)
     line="{\"contender\": \"$contender\", \"scenario\": \"$label\", \"kind\": \"$scenario\", \"clients\": $clients, \"keys\": $keys, \"driver_failed\": \"rc=$rc $err\"}"
@@ -94,7 +97,7 @@ lgb_run_all() {
   lg_log "scenario priority: 5 hot rows, 10% priority 100 among priority 0, 32 clients"
   for c in "${LGB_PRIORITY_CONTENDERS[@]}"; do lgb_point "$results" priority priority "$c" 32 5 --high-share 0.1; done
   lgb_noisy "$results"
-  if [ "$mode" = quick ]; then lgb_monitoring "$results" 1; else lgb_monitoring "$results" 3; fi
+  # The monitoring point runs on the stock cluster, with the preload-only points (lgb_cost).
 }
 
 # Noisy neighbour (issue 5). Rows 1..1000; tenant A (48 clients, role bench_tenant_a) locks and
@@ -127,7 +130,8 @@ lgb_noisy() {
     | sed 's/^/  lockguard.tenants: /' >&2
 }
 
-# Monitoring overhead (issue 4): the sampler's cost. 10 hot rows, 32 clients, lockguard row scope,
+# Monitoring overhead (issues 4 and 15): the sampler's cost, on the stock cluster (lgb_cost).
+# 10 hot rows, 32 clients, lockguard row scope,
 # with the worker's sampling off (lockguard.sample_interval_ms = 0) and on at 1000 and 100 ms,
 # alternating off/1000/100 for ROUNDS rounds so that drift hits every configuration alike.
 # The bench cluster's worker runs in database postgres (lockguard.database's default), so the
@@ -148,9 +152,12 @@ lgb_monitoring() {
         -c "SELECT pg_reload_conf()" >/dev/null || lg_die "setting lockguard.sample_interval_ms failed"
       sleep 0.3
       before=$(lg_psql -d postgres -Atc "SELECT count(DISTINCT sampled_at) || ' ' || count(*) FROM lockguard.wait_history")
+      lgb_worker_stats >"$LGB_WORK/worker-before.json"
       lgb_point "$results" monitoring hot lg_row 32 10 --tag "config=$cfg" --tag "round=$round" --tag "interval_ms=$ms"
+      lgb_worker_stats >"$LGB_WORK/worker-after.json"
       after=$(lg_psql -d postgres -Atc "SELECT count(DISTINCT sampled_at) || ' ' || count(*) FROM lockguard.wait_history")
       lgb_annotate_last "$results" "$before" "$after"
+      lgb_annotate_worker "$results" "$LGB_WORK/worker-before.json" "$LGB_WORK/worker-after.json"
     done
   done
   lg_psql -d postgres -c "ALTER SYSTEM RESET lockguard.sample_interval_ms" -c "SELECT pg_reload_conf()" >/dev/null
@@ -175,4 +182,208 @@ lines[-1] = json.dumps(r)
 open(path, "w").write("\n".join(lines) + "\n")
 print("  wait-graph samples during the point: %s" % r["sampled"], file=sys.stderr)
 PY
+}
+
+# lgb_merge_json JSON KEY FILE: JSON with FILE's object added under KEY (JSON unchanged if FILE
+# is missing or not JSON).
+lgb_merge_json() {
+  "$LGB_PYTHON" - "$@" <<'PY'
+import json, sys
+line, key, path = sys.argv[1:4]
+r = json.loads(line)
+try:
+    r[key] = json.load(open(path))
+except (OSError, ValueError):
+    r[key] = None
+print(json.dumps(r))
+PY
+}
+
+# lgb_worker_stats: lockguard.worker_stats() of the worker's database as JSON ({} if unknown).
+lgb_worker_stats() {
+  lg_psql -d postgres -Atc "SELECT row_to_json(s) FROM lockguard.worker_stats() s" 2>/dev/null || echo '{}'
+}
+
+# lgb_annotate_worker RESULTS BEFORE.json AFTER.json: the worker's samples and their CPU time
+# during the last point (lockguard.worker_stats() differences) into the last line of RESULTS.
+lgb_annotate_worker() {
+  "$LGB_PYTHON" - "$@" <<'PY'
+import json, sys
+path, before, after = sys.argv[1:4]
+lines = open(path).read().splitlines()
+r = json.loads(lines[-1])
+try:
+    b, a = json.load(open(before)), json.load(open(after))
+    r["worker"] = {k: round(a[k] - b[k], 3) for k in ("samples", "sample_cpu_ms", "cycles", "cycle_cpu_ms")}
+except (OSError, ValueError, KeyError, TypeError):
+    r["worker"] = None
+lines[-1] = json.dumps(r)
+open(path, "w").write("\n".join(lines) + "\n")
+print("  worker during the point: %s; cpu %s" % (r["worker"], r.get("cpu")), file=sys.stderr)
+PY
+}
+
+# ------------------------------------------------------------------------------------------------
+# What lockguard costs a server that does not call it, and what reading its views costs (issue 15).
+# A cluster with the server's default settings (JIT on, fsync on, default jit_above_cost and
+# shared_buffers): lg_cluster_start's lines, with fsync and max_prepared_transactions set back
+# to their defaults. Only shared_preload_libraries changes between the preload-only contenders.
+# ------------------------------------------------------------------------------------------------
+LGB_COST_ROWS=10000
+LGB_PGBENCH_SCALE=1   # one branch: TPC-B-like at 8 clients waits on row locks all the time
+LGB_VIEWS=(locks wait_graph blocking_tree wait_stats tenants deadlocks metrics audit)
+
+# lgb_stock_cluster DIR PORT: the stock cluster with databases bench (lockguard, accounts,
+# pgbench's tables) and postgres (lockguard: the worker's database). Sets LGB_CONNINFO.
+lgb_stock_cluster() {
+  local dir=$1 port=$2
+  lg_cluster_stop "$dir/data"
+  rm -rf "$dir"; mkdir -p "$dir"; chown postgres:postgres "$dir"
+  # preload.conf, included last, decides shared_preload_libraries (lgb_preload_restart); ALTER
+  # SYSTEM cannot empty a list setting (it would write '""', a library without a name).
+  lg_cluster_start "$dir/data" "$port" "# the cost points: back to the defaults (issue 15)" "fsync = on" \
+    "max_prepared_transactions = 0" "include_if_exists = 'preload.conf'"
+  lg_psql -d postgres -v ON_ERROR_STOP=1 -c "CREATE DATABASE bench" -c "CREATE EXTENSION lockguard" >/dev/null \
+    || lg_die "setting up the stock cluster failed"
+  lg_psql -d bench -v ON_ERROR_STOP=1 -v rows="$LGB_COST_ROWS" -f "$LGB_DIR/setup.sql" >"$dir/setup.log" 2>&1 \
+    || { cat "$dir/setup.log" >&2; lg_die "loading the benchmark data failed"; }
+  lg_as_postgres "$LG_BINDIR/pgbench" -i -q -s "$LGB_PGBENCH_SCALE" -h "$LG_SOCK" -p "$LG_PORT" -U postgres bench \
+    >>"$dir/setup.log" 2>&1 || { cat "$dir/setup.log" >&2; lg_die "pgbench -i failed"; }
+  LGB_CONNINFO="host=$LG_SOCK port=$LG_PORT dbname=bench user=postgres application_name=lgbench"
+  LGB_STOCK_DATA=$dir/data
+  LGB_POSTMASTER=$(head -1 "$dir/data/postmaster.pid")
+}
+
+# lgb_preload_restart on|off: restarts the stock cluster with or without lockguard preloaded.
+lgb_preload_restart() {
+  local libs; libs=$([ "$1" = on ] && echo lockguard || echo '')
+  echo "shared_preload_libraries = '$libs'" | lg_as_postgres tee "$LGB_STOCK_DATA/preload.conf" >/dev/null
+  lg_as_postgres "$LG_BINDIR/pg_ctl" -D "$LGB_STOCK_DATA" -l "$LGB_STOCK_DATA/server.log" -w -t 60 restart -m fast >/dev/null \
+    || { tail -20 "$LGB_STOCK_DATA/server.log" >&2; lg_die "restarting the stock cluster failed"; }
+  LGB_POSTMASTER=$(head -1 "$LGB_STOCK_DATA/postmaster.pid")
+  [ "$(lg_psql -d postgres -Atc "SHOW shared_preload_libraries")" = "$libs" ] || lg_die "shared_preload_libraries is not '$libs'"
+}
+
+# lgb_pgbench RESULTS WORKLOAD CONFIG ROUND: one pgbench run (built-in script WORKLOAD, 8 clients,
+# LGB_DURATION s after an unmeasured run of LGB_WARMUP s rounded, none in quick mode) under
+# cpuwatch.py; appends a JSON line.
+lgb_pgbench() {
+  local results=$1 workload=$2 cfg=$3 round=$4 out rc tps
+  local cmd=("$LG_BINDIR/pgbench" -n -c 8 -j 2 -b "$workload" -h "$LG_SOCK" -p "$LG_PORT" -U postgres bench)
+  local warm; warm=$(awk -v w="$LGB_WARMUP" 'BEGIN { print int(w + 0.5) }')  # pgbench -T takes whole seconds
+  [ "$warm" -gt 0 ] && "${cmd[@]}" -T "$warm" >/dev/null 2>&1
+  out=$("$LGB_PYTHON" "$LGB_DIR/cpuwatch.py" "$LGB_POSTMASTER" "$LGB_WORK/cpu.json" -- "${cmd[@]}" -T "$LGB_DURATION" 2>&1)
+  rc=$?
+  tps=$(echo "$out" | grep -oE 'tps = [0-9.]+ \(without initial' | grep -oE '[0-9.]+' | head -1)
+  "$LGB_PYTHON" - "$results" "$workload" "$cfg" "$round" "${tps:-}" "$rc" "$LGB_WORK/cpu.json" "$(echo "$out" | tail -3 | tr '\n' ' ')" <<'PY'
+import json, sys
+results, workload, cfg, rnd, tps, rc, cpu_path, tail = sys.argv[1:9]
+r = {"scenario": "preload", "kind": "pgbench", "contender": "pgbench", "workload": workload, "clients": 8,
+     "tags": {"config": cfg, "round": rnd}}
+if rc != "0" or not tps:
+    r["driver_failed"] = f"pgbench rc={rc}: {tail[:200]}"
+else:
+    r["tps"] = float(tps)
+try:
+    r["cpu"] = json.load(open(cpu_path))
+except (OSError, ValueError):
+    r["cpu"] = None
+open(results, "a").write(json.dumps(r) + "\n")
+print(f"  preload      {workload:<12} {cfg:<11} round {rnd}  tps {r.get('tps', 'FAILED')}  cpu {r['cpu']}", file=sys.stderr)
+PY
+}
+
+# lgb_view_reads RESULTS WAITERS: each person-facing view read REPS times through psql (client
+# wall time, rows fetched and thrown away) and once under EXPLAIN ANALYZE (was JIT used?).
+lgb_view_reads() {
+  local results=$1 waiters=$2 v reps=5 script
+  for v in "${LGB_VIEWS[@]}" "wait_graph_dot()"; do
+    script=$LGB_WORK/view-read.sql
+    {
+      echo '\timing on'
+      for _ in $(seq "$reps"); do
+        if [ "$v" = "wait_graph_dot()" ]; then echo "SELECT lockguard.wait_graph_dot() \\g /dev/null"
+        else echo "SELECT * FROM lockguard.$v \\g /dev/null"; fi
+      done
+    } >"$script"
+    local times jit=null
+    times=$(lg_psql -d bench -f "$script" 2>&1 | grep -oE '^Time: [0-9.]+' | grep -oE '[0-9.]+' | tr '\n' ' ')
+    if [ "$v" != "wait_graph_dot()" ]; then
+      jit=$(lg_psql -d bench -Atc "EXPLAIN (ANALYZE, FORMAT JSON) SELECT * FROM lockguard.$v" | "$LGB_PYTHON" -c \
+            'import json,sys; print("true" if "JIT" in json.load(sys.stdin)[0] else "false")' 2>/dev/null || echo null)
+    fi
+    "$LGB_PYTHON" - "$results" "$v" "$waiters" "$jit" $times <<'PY'
+import json, os, statistics, sys
+results, view, waiters, jit = sys.argv[1:5]
+ms = [float(x) for x in sys.argv[5:]]
+r = {"scenario": "view_read", "kind": "view_read", "contender": "psql", "view": view, "waiters": int(waiters),
+     "waiting_now": int(os.environ.get("LGB_WAITING", "0")),
+     "ms": ms, "median_ms": statistics.median(ms) if ms else None, "jit": json.loads(jit)}
+if not ms:
+    r["driver_failed"] = "no timing read"
+open(results, "a").write(json.dumps(r) + "\n")
+print(f"  view read    {view:<16} {waiters:>2} waiters  median {r['median_ms']} ms  jit {r['jit']}", file=sys.stderr)
+PY
+  done
+}
+
+# lgb_with_waiters N CMD...: runs CMD while N sessions wait for locks held by one holder: half
+# lockguard_acquire_row waiters on row 1 (queued in lockguard's key space), half plain UPDATEs
+# of row 2 (waiting on the holder's transaction). Then ends the holder; the waiters finish.
+lgb_with_waiters() {
+  local n=$1; shift
+  local psql=("$LG_BINDIR/psql" -X -q -h "$LG_SOCK" -p "$LG_PORT" -U postgres -d bench)
+  PGAPPNAME=lgb_holder "${psql[@]}" -c "BEGIN; SELECT lockguard_acquire_row('accounts', 1);
+    UPDATE accounts SET balance = balance + 1 WHERE id = 2; SELECT pg_sleep(600)" >/dev/null 2>&1 &
+  local holder=$! i
+  for i in $(seq 1 100); do
+    [ "$(lg_psql -d bench -Atc "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'lgb_holder' AND wait_event = 'PgSleep'")" = 1 ] && break
+    sleep 0.1
+  done
+  for i in $(seq 1 "$n"); do
+    if [ $((i % 2)) = 0 ]; then
+      PGAPPNAME=lgb_waiter "${psql[@]}" -c "BEGIN; SELECT lockguard_acquire_row('accounts', 1, timeout_ms => 600000)" >/dev/null 2>&1 &
+    else
+      PGAPPNAME=lgb_waiter "${psql[@]}" -c "SET lock_timeout = '10min'; UPDATE accounts SET balance = balance + 1 WHERE id = 2" >/dev/null 2>&1 &
+    fi
+  done
+  local waiting=0
+  for i in $(seq 1 150); do
+    waiting=$(lg_psql -d bench -Atc "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'lgb_waiter' AND wait_event_type = 'Lock'")
+    [ "$waiting" -ge "$n" ] && break
+    sleep 0.2
+  done
+  lg_log "$waiting sessions wait for locks"
+  LGB_WAITING=$waiting "$@"
+  lg_psql -d bench -Atc "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'lgb_holder'" >/dev/null
+  wait
+}
+
+# lgb_cost RESULTS ROUNDS: the preload-only points (pgbench TPC-B-like and select-only, 8
+# clients, lockguard preloaded or not, everything else equal, alternated in ROUNDS rounds), the
+# monitoring point (lgb_monitoring) and the views' read times with 0 and 64 waiters, on the
+# stock cluster in LGB_WORK/stock (port LGB_COST_PORT).
+lgb_cost() {
+  local results=$1 rounds=$2 round cfg
+  lgb_stock_cluster "$LGB_WORK/stock" "$LGB_COST_PORT"
+  LGB_LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+  lg_log "scenario preload: pgbench tpcb-like and select-only, 8 clients, scale $LGB_PGBENCH_SCALE, lockguard preloaded or not, $rounds round(s)"
+  for round in $(seq 1 "$rounds"); do
+    for cfg in not_loaded preloaded; do
+      lgb_preload_restart "$([ "$cfg" = preloaded ] && echo on || echo off)"
+      lgb_pgbench "$results" tpcb-like "$cfg" "$round"
+      lgb_pgbench "$results" select-only "$cfg" "$round"
+    done
+  done
+  # shared_preload_libraries = 'lockguard' from here on (the last round ended with it)
+  lgb_monitoring "$results" "$rounds"
+  lg_log "scenario view_read: each view read 5 times, nothing waiting, then with 64 waiters"
+  lgb_view_reads "$results" 0
+  lgb_with_waiters 64 lgb_view_reads "$results" 64
+  local postmaster=$LGB_POSTMASTER
+  LGB_POSTMASTER=
+  lg_cluster_stop "$LGB_WORK/stock/data"
+  CRASHES_COST=$(lg_crash_lines "$LGB_WORK/stock/data/server.log")
+  [ -n "$CRASHES_COST" ] && lg_log "the stock cluster's log shows a crash: $CRASHES_COST"
+  : "$postmaster"
 }

@@ -27,11 +27,14 @@ LGB_QUICK_ROWS=20000
 lgb_build_driver "$LGB_DRIVER"
 
 CLUSTER=$LGB_WORK/cluster
-trap 'lg_cluster_stop "$CLUSTER/data"' EXIT
+trap 'lg_cluster_stop "$CLUSTER/data"; lg_cluster_stop "$LGB_WORK/stock/data"' EXIT
 lgb_cluster "$CLUSTER" "$PORT" "$LGB_QUICK_ROWS"
 RESULTS=$LGB_WORK/results-quick.jsonl
 lg_log "layer bench: quick benchmark ($LGB_DURATION s per point) -> $RESULTS"
 lgb_run_all quick "$RESULTS"
 lg_cluster_stop "$CLUSTER/data"
+# The cost points on a stock cluster, one round (issue 15): the same port, the first cluster is down.
+LGB_COST_PORT=$PORT
+lgb_cost "$RESULTS" 1
 "$LGB_PYTHON" "$LGB_DIR/report.py" plot "$RESULTS" "$LGB_WORK/png" >&2 || lg_log "drawing failed"
-"$LGB_PYTHON" "$LGB_DIR/report.py" check "$RESULTS" "$LGB_WORK/png" "$CLUSTER/data/server.log"
+"$LGB_PYTHON" "$LGB_DIR/report.py" check "$RESULTS" "$LGB_WORK/png" "$CLUSTER/data/server.log" "$LGB_WORK/stock/data/server.log"

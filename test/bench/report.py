@@ -4,10 +4,13 @@
 Standard library only (Debian's python3 package); pictures are drawn by gnuplot (gnuplot-nox).
 
   report.py plot RESULTS.jsonl OUTDIR              one PNG per scenario into OUTDIR
-  report.py check RESULTS.jsonl PNGDIR SERVER_LOG  quick mode's assertions, TAP lines and
+  report.py check RESULTS.jsonl PNGDIR SERVER_LOG [STOCK_SERVER_LOG]
+                                                   quick mode's assertions, TAP lines and
                                                    "N passed, N failed"; exit 1 on any failure
   report.py markdown RESULTS.jsonl META.txt OUT.md  regenerate docs/benchmarks.md
+  report.py cost-markdown RESULTS.jsonl META.txt OUT.md  the cost points alone (run.sh --cost)
 """
+import statistics
 import json
 import os
 import re
@@ -40,6 +43,11 @@ NOISY_NAMES = {"b_alone": "B alone (FOR UPDATE)", "plain": "beside A, both FOR U
                "lockguard": "beside A, lockguard + budgets"}
 MONITORING_CONFIGS = ["off", "1000", "100"]
 MONITORING_NAMES = {"off": "sampling off (interval 0)", "1000": "sampling every 1000 ms", "100": "sampling every 100 ms"}
+# The cost points (issue 15): lockguard preloaded or not under pgbench; the views' read times.
+PRELOAD_WORKLOADS = ["tpcb-like", "select-only"]
+PRELOAD_CONFIGS = ["not_loaded", "preloaded"]
+VIEWS = ["locks", "wait_graph", "blocking_tree", "wait_stats", "tenants", "deadlocks", "metrics", "audit",
+         "wait_graph_dot()"]
 CRASH = re.compile(r"terminated by signal|TRAP: |PANIC: |was terminated by exception")
 
 
@@ -278,7 +286,7 @@ def title(scenario, data):
 # ----------------------------------------------------------------------------------------------
 # Quick-mode checks
 # ----------------------------------------------------------------------------------------------
-def check(results, pngdir, server_log):
+def check(results, pngdir, server_log, stock_log=None):
     passed = failed = 0
     n = 0
 
@@ -347,6 +355,31 @@ def check(results, pngdir, server_log):
             ok = r["committed"] > 0 and r["other_errors"] == 0 and "sampled" in r
             tap(ok, f"monitoring {cfg} round {r.get('tags', {}).get('round')}: {r['committed']} committed, "
                     f"{r['other_errors']} other errors, wait-graph samples {r.get('sampled')}")
+    for r in ok_rows(rows, "monitoring"):
+        cpu, worker = r.get("cpu") or {}, r.get("worker") or {}
+        tap(cpu.get("worker_cpu_s") is not None and "samples" in worker,
+            f"monitoring {r.get('tags', {}).get('config')}: worker CPU from /proc {cpu.get('worker_cpu_s')} s, "
+            f"lockguard.worker_stats() samples {worker.get('samples')}, others' load {cpu.get('others_cores')} cores")
+    for wl in PRELOAD_WORKLOADS:
+        for cfg in PRELOAD_CONFIGS:
+            got = [r for r in rows if r.get("scenario") == "preload" and r.get("workload") == wl
+                   and r.get("tags", {}).get("config") == cfg]
+            if not got:
+                tap(False, f"preload {wl} {cfg}: no result")
+            for r in got:
+                tap("driver_failed" not in r and r.get("tps", 0) > 0 and r.get("cpu") is not None,
+                    f"preload {wl} {cfg} round {r.get('tags', {}).get('round')}: tps {r.get('tps')}, "
+                    f"cpu {r.get('cpu')}" + (f" {r['driver_failed']}" if "driver_failed" in r else ""))
+    for waiters in (0, 64):
+        for v in VIEWS:
+            got = [r for r in rows if r.get("scenario") == "view_read" and r.get("view") == v and r.get("waiters") == waiters]
+            if not got:
+                tap(False, f"view read {v} with {waiters} waiters: no result")
+                continue
+            r = got[0]
+            ok = r.get("median_ms") is not None and r.get("waiting_now", 0) >= waiters and r.get("jit") is not True
+            tap(ok, f"view read {v} with {waiters} waiters ({r.get('waiting_now')} waiting): median {r.get('median_ms')} ms, "
+                    f"JIT {'not used' if r.get('jit') is False else r.get('jit')}")
     for scenario in SCENARIOS + ["noisy", "monitoring"]:
         png = os.path.join(pngdir, f"{scenario}.png")
         tap(os.path.isfile(png) and os.path.getsize(png) > 1000, f"picture {scenario}.png drawn")
@@ -356,6 +389,13 @@ def check(results, pngdir, server_log):
     except OSError:
         crashes = ["server log missing"]
     tap(not crashes, "server log shows no crash" + (f": {crashes[:3]}" if crashes else ""))
+    if stock_log is not None:
+        try:
+            with open(stock_log, errors="replace") as f:
+                crashes = [line.rstrip() for line in f if CRASH.search(line)]
+        except OSError:
+            crashes = ["stock cluster's server log missing"]
+        tap(not crashes, "the stock cluster's server log shows no crash" + (f": {crashes[:3]}" if crashes else ""))
     print(f"{passed} passed, {failed} failed")
     return 0 if failed == 0 and passed > 0 else 1
 
@@ -498,6 +538,7 @@ def markdown(results, meta_path, out_path):
     w("## How to run\n")
     w("```\nsudo bash test/bench/run.sh           # full run: docs/bench/results-full.jsonl, docs/bench/*.png, this file\n"
       "sudo bash test/bench/run.sh --quick   # every scenario for about 1 s; asserts results exist, never speed\n"
+      "sudo bash test/bench/run.sh --cost    # only the cost points (preloaded-not-called, monitoring, view reads): bench/cost.md\n"
       "LG_BENCH_REF=<commit> sudo bash test/bench/run.sh   # benchmark another commit (default HEAD; 'worktree': the checkout)\n```\n")
     w("The runner installs what it needs (Debian packages; lockguard, built from a clean `git archive` of the commit, "
       "into a private copy of the PostgreSQL 15 installation so that other installs on the machine cannot interfere), "
@@ -555,7 +596,7 @@ def markdown(results, meta_path, out_path):
       "drawn uniformly among the shared rows 1..5; tenant B (4 clients, role `bench_tenant_b`) one of its own rows "
       "6..1000, or with probability 10% a shared row. Three configurations back to back: B alone (FOR UPDATE); beside "
       "A, both with plain FOR UPDATE; beside A, both with `lockguard_acquire_row` under the tenant budgets given below |")
-    w("| monitoring | 10 hot rows, 32 clients, lockguard row, with the background worker's wait-graph sampling off "
+    w("| monitoring | on a cluster with the server's default settings: 10 hot rows, 32 clients, lockguard row, with the background worker's wait-graph sampling off "
       "(`lockguard.sample_interval_ms = 0`) and every 1000 ms and 100 ms, switched by `ALTER SYSTEM` + "
       "`pg_reload_conf()` and alternated off / 1000 / 100 in rounds |")
     w("")
@@ -601,6 +642,8 @@ def markdown(results, meta_path, out_path):
         w("")
     markdown_noisy(rows, w)
     markdown_monitoring(rows, w)
+    markdown_preload(rows, w)
+    markdown_view_reads(rows, w)
     w("Raw results, one JSON line per (contender, scenario, clients): [bench/results-full.jsonl](bench/results-full.jsonl).\n")
     with open(out_path, "w") as f:
         f.write("\n".join(md))
@@ -648,7 +691,8 @@ def markdown_monitoring(rows, w):
     d = ok_rows(rows, "monitoring")[0]
     w("### Monitoring overhead\n")
     w("![Monitoring overhead](bench/monitoring.png)\n")
-    w(f"{d['keys']} hot rows, {d['clients']} clients, lockguard row (as in the hot-row scenario). The worker runs in "
+    w(f"{d['keys']} hot rows, {d['clients']} clients, lockguard row (as in the hot-row scenario), on the cost points' "
+      "cluster: the server's default settings (JIT on, `fsync = on`; see *Preloaded, not called*). The worker runs in "
       "database `postgres` (`lockguard.database`'s default), where the scenario installs the extension first. "
       "*Off* is `lockguard.sample_interval_ms = 0`: the worker takes no wait-graph samples but still persists audit "
       "entries and deadlocks once a second, as it does in every configuration (at 100 ms, every 100 ms); "
@@ -666,13 +710,141 @@ def markdown_monitoring(rows, w):
         ov = f"{(1 - mean / base) * 100:+.1f}%" if base and cfg != "off" else "–"
         w(f"| {MONITORING_NAMES[cfg]} | {', '.join(f'{x:.0f}' for x in tps)} | {mean:.0f} | {ov} | {samples} / {edges} |")
     w("")
+    cost = [r for r in ok_rows(rows, "monitoring") if r.get("cpu") or r.get("worker")]
+    if cost:
+        w("The worker's own cost in each point: its CPU time read from `/proc/<pid>/stat` while the point ran, and "
+          "what it measured itself (`lockguard.worker_stats()`: samples taken and their CPU time). *Others* is the "
+          "CPU the machine spent on processes other than this cluster and its client meanwhile, in cores (of "
+          f"{os.cpu_count()}): the noise the point suffered.\n")
+        w("| configuration | round | TPS | worker CPU (/proc) | samples | CPU per sample | others (cores) |")
+        w("| --- | --- | --- | --- | --- | --- | --- |")
+        for cfg in MONITORING_CONFIGS:
+            for r in sorted(by_config(rows, "monitoring").get(cfg, []), key=lambda r: int(r.get("tags", {}).get("round", 0))):
+                cpu, wk = r.get("cpu") or {}, r.get("worker") or {}
+                per = (wk.get("sample_cpu_ms", 0) / wk["samples"]) if wk.get("samples") else None
+                w(f"| {MONITORING_NAMES[cfg]} | {r.get('tags', {}).get('round')} | {r['tps']:.0f} | "
+                  f"{num(cpu.get('worker_cpu_s'), 2)} s | {wk.get('samples', '–')} | "
+                  f"{num(per, 2) + ' ms' if per is not None else '–'} | {num(cpu.get('others_cores'), 2)} |")
+        w("")
+
+
+def spread_pct(values):
+    m = statistics.median(values) if values else 0
+    return (max(values) - min(values)) / m * 100 if m and len(values) > 1 else None
+
+
+def preload_summary(rows):
+    """(workload, config) -> [result rows] of the preload-only points."""
+    out = {}
+    for r in ok_rows(rows, "preload"):
+        out.setdefault((r["workload"], r.get("tags", {}).get("config")), []).append(r)
+    return out
+
+
+def markdown_preload(rows, w):
+    summ = preload_summary(rows)
+    if not summ:
+        return
+    w("### Preloaded, not called\n")
+    w("What lockguard costs a workload that never calls it: pgbench's built-in scripts at 8 clients (`-j 2`, "
+      "scale 1: TPC-B-like then waits on row locks all the time, so the worker samples all the time), on a cluster "
+      "with the server's default settings (JIT on, `fsync = on`), with `shared_preload_libraries = 'lockguard'` "
+      "(the extension installed in the worker's database, sampling at the default 1000 ms) or empty, nothing else "
+      "changed. The two configurations alternate in rounds, each after a restart and an unmeasured warm-up run; "
+      "the verdict compares medians. *Others* is the CPU spent meanwhile by other processes on the machine, in "
+      "cores; *worker* the lockguard worker's CPU time from `/proc`.\n")
+    w("| workload | configuration | TPS per round | median TPS | spread | others (cores) per round | worker CPU per round |")
+    w("| --- | --- | --- | --- | --- | --- | --- |")
+    for wl in PRELOAD_WORKLOADS:
+        for cfg in PRELOAD_CONFIGS:
+            rs = sorted(summ.get((wl, cfg), []), key=lambda r: int(r.get("tags", {}).get("round", 0)))
+            if not rs:
+                continue
+            tps = [r["tps"] for r in rs]
+            sp = spread_pct(tps)
+            w(f"| {wl} | {'lockguard preloaded' if cfg == 'preloaded' else 'not loaded'} | "
+              f"{', '.join(f'{x:.0f}' for x in tps)} | {statistics.median(tps):.0f} | "
+              f"{num(sp, 1) + '%' if sp is not None else '–'} | "
+              f"{', '.join(num((r.get('cpu') or {}).get('others_cores'), 2) for r in rs)} | "
+              f"{', '.join(num((r.get('cpu') or {}).get('worker_cpu_s'), 2) + ' s' for r in rs) if cfg == 'preloaded' else '–'} |")
+    w("")
+    w("| target | measured | verdict |")
+    w("| --- | --- | --- |")
+    for wl in PRELOAD_WORKLOADS:
+        on, off = summ.get((wl, "preloaded")), summ.get((wl, "not_loaded"))
+        if not on or not off:
+            continue
+        a, b = statistics.median(r["tps"] for r in on), statistics.median(r["tps"] for r in off)
+        ratio = a / b if b else 0
+        sp = spread_pct([r["tps"] for r in off])
+        note = (f"; not loaded alone spread {sp:.1f}%" if sp is not None else "; one round: no spread to compare")
+        unresolved = sp is not None and abs(1 - ratio) * 100 < sp
+        w(f"| {wl}: preloaded ≥ 0.99 × not loaded (medians) | {a:.0f} vs {b:.0f} TPS = {ratio:.3f}{note} | "
+          f"{verdict(ratio >= 0.99)}{' (within the spread between rounds: not resolved by this run)' if unresolved else ''} |")
+    w("")
+
+
+def markdown_view_reads(rows, w):
+    got = [r for r in ok_rows(rows, "view_read")]
+    if not got:
+        return
+    w("### Reading the views\n")
+    w("Each view read 5 times with psql on the same cluster (server defaults: JIT on, `jit_above_cost` 100000), "
+      "all rows fetched; client wall time, median and range. *JIT* says whether `EXPLAIN (ANALYZE)` of the view "
+      "showed a JIT section (it must not: every view's plan is estimated below `jit_above_cost`, "
+      "`sql/monitoring_cost.sql`). With waiters: 64 sessions wait for locks one session holds, half in "
+      "`lockguard_acquire_row` (row 1), half in a plain `UPDATE` (row 2).\n")
+    w("| view | nothing waiting: median (min–max) ms | JIT | 64 waiters: median (min–max) ms | JIT |")
+    w("| --- | --- | --- | --- | --- |")
+    for v in VIEWS:
+        cells = []
+        for waiters in (0, 64):
+            r = next((x for x in got if x["view"] == v and x["waiters"] == waiters), None)
+            if r is None or not r.get("ms"):
+                cells += ["–", "–"]
+                continue
+            jit = {True: "**yes**", False: "no", None: "–"}[r.get("jit")]
+            cells += [f"{r['median_ms']:.1f} ({min(r['ms']):.1f}–{max(r['ms']):.1f})"
+                      + (f", {r['waiting_now']} waiting" if waiters and r.get('waiting_now', 0) < waiters else ""), jit]
+        w(f"| `{v}` | " + " | ".join(cells) + " |")
+    w("")
+
+
+def cost_markdown(results, meta_path, out_path):
+    rows = load(results)
+    meta = {}
+    with open(meta_path) as f:
+        for line in f:
+            k, _, v = line.rstrip("\n").partition(": ")
+            meta.setdefault(k, v)
+    md = []
+    w = md.append
+    w("# Cost points\n")
+    w("<!-- Generated by test/bench/report.py from docs/bench/results-cost.jsonl; do not edit by hand:"
+      " re-run `sudo bash test/bench/run.sh --cost`. -->\n")
+    w(f"Run of **{meta.get('started', '?')}** ({int(meta.get('elapsed_s', 0)) // 60} min), lockguard "
+      f"`{meta.get('lockguard', '?')}`, {meta.get('postgres', '?')}, {meta.get('nproc', '?')} CPUs "
+      f"({meta.get('cpu', '?')}); load average {meta.get('loadavg_before', '?')} before, "
+      f"{meta.get('loadavg_after', '?')} after; {meta.get('duration_s', '?')} s per point after "
+      f"{meta.get('warmup_s', '?')} s warm-up.\n")
+    w("Cluster: the server's default `postgresql.conf` plus `shared_preload_libraries` (the variable), a private "
+      "port and unix socket, and `log_line_prefix`.\n")
+    markdown_preload(rows, w)
+    markdown_monitoring(rows, w)
+    markdown_view_reads(rows, w)
+    with open(out_path, "w") as f:
+        # this file lives in docs/bench/, beside its own monitoring picture
+        f.write("\n".join(md).replace("](bench/monitoring.png)", "](cost-monitoring.png)").replace("](bench/", "]("))
+    return 0
 
 
 def main(argv):
     if len(argv) >= 3 and argv[1] == "plot":
         return plot(argv[2], argv[3] if len(argv) > 3 else ".")
-    if len(argv) == 5 and argv[1] == "check":
-        return check(argv[2], argv[3], argv[4])
+    if len(argv) in (5, 6) and argv[1] == "check":
+        return check(*argv[2:])
+    if len(argv) == 5 and argv[1] == "cost-markdown":
+        return cost_markdown(argv[2], argv[3], argv[4])
     if len(argv) == 5 and argv[1] == "markdown":
         return markdown(argv[2], argv[3], argv[4])
     sys.stderr.write(__doc__)

@@ -8,10 +8,15 @@
 #   sudo bash test/bench/run.sh --quick   # every scenario for about 1 s, few client counts;
 #                                         #   asserts each point produced results (never speed),
 #                                         #   ends with "N passed, N failed"
+#   sudo bash test/bench/run.sh --cost    # only the cost points on a stock cluster (about 8
+#                                         #   minutes): lockguard preloaded or not under pgbench,
+#                                         #   the monitoring point, the views' read times;
+#                                         #   docs/bench/results-cost.jsonl and docs/bench/cost.md
 #
 # Environment: LG_BENCH_STAGE (default /tmp/lockguard-bench), LG_BENCH_PORT (default 54341),
 # LG_BENCH_DURATION / LG_BENCH_WARMUP (seconds per point; full default 8 and 2), LG_BENCH_REF
 # (the commit to build, default HEAD, exported with git archive; "worktree": the checkout as is),
+# LG_BENCH_ROUNDS (rounds of the alternated cost points; default 3, quick 1),
 # LG_BENCH_PRIVATE_PG (default 1: install lockguard into a private copy of PostgreSQL, see
 # lg_private_pg in scripts/lib.sh; 0: into the system's PostgreSQL).
 set -uo pipefail
@@ -22,7 +27,8 @@ MODE=full
 case "${1:-}" in
   --quick) MODE=quick ;;
   --full|"") MODE=full ;;
-  *) lg_die "usage: run.sh [--quick]" ;;
+  --cost) MODE=cost ;;
+  *) lg_die "usage: run.sh [--quick | --cost]" ;;
 esac
 
 lg_require_root
@@ -37,6 +43,8 @@ else
 fi
 LGB_QUICK_ROWS=20000
 ROWS=$([ "$MODE" = quick ] && echo $LGB_QUICK_ROWS || echo 1000000)
+ROUNDS=${LG_BENCH_ROUNDS:-$([ "$MODE" = quick ] && echo 1 || echo 3)}
+LGB_COST_PORT=$PORT
 
 if [ "${LG_BENCH_PRIVATE_PG:-1}" = 1 ]; then
   lg_private_pg "$STAGE-pg"
@@ -64,21 +72,27 @@ LGB_DRIVER=$LGB_WORK/lgbench
 lgb_build_driver "$LGB_DRIVER"
 
 CLUSTER=$LGB_WORK/cluster
-trap 'lg_cluster_stop "$CLUSTER/data"' EXIT
+trap 'lg_cluster_stop "$CLUSTER/data"; lg_cluster_stop "$LGB_WORK/stock/data"' EXIT
 STARTED=$(date -u '+%Y-%m-%d %H:%M UTC')
 T0=$(date +%s)
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
-lgb_cluster "$CLUSTER" "$PORT" "$ROWS"
-
 OUTDIR=$LG_REPO/docs/bench
 mkdir -p "$OUTDIR"
 RESULTS=$OUTDIR/results-$MODE.jsonl
-lg_log "running the $MODE benchmark ($LGB_DURATION s per point after $LGB_WARMUP s warm-up) -> $RESULTS"
-lgb_run_all "$MODE" "$RESULTS"
+: >"$RESULTS"
+CRASHES=
+if [ "$MODE" != cost ]; then
+  lgb_cluster "$CLUSTER" "$PORT" "$ROWS"
+  lg_log "running the $MODE benchmark ($LGB_DURATION s per point after $LGB_WARMUP s warm-up) -> $RESULTS"
+  lgb_run_all "$MODE" "$RESULTS"
+  lg_cluster_stop "$CLUSTER/data"
+  CRASHES=$(lg_crash_lines "$CLUSTER/data/server.log")
+fi
+lg_log "running the cost points ($ROUNDS round(s), $LGB_DURATION s per point) -> $RESULTS"
+lgb_cost "$RESULTS" "$ROUNDS"
+CRASHES+=$CRASHES_COST
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 ELAPSED=$(( $(date +%s) - T0 ))
-lg_cluster_stop "$CLUSTER/data"
-CRASHES=$(lg_crash_lines "$CLUSTER/data/server.log")
 
 # What the report prints about this run.
 META=$LGB_WORK/meta-$MODE.txt
@@ -106,8 +120,19 @@ META=$LGB_WORK/meta-$MODE.txt
 
 if [ "$MODE" = quick ]; then
   "$LGB_PYTHON" "$LGB_DIR/report.py" plot "$RESULTS" "$LGB_WORK/png" >&2 || lg_log "drawing failed"
-  "$LGB_PYTHON" "$LGB_DIR/report.py" check "$RESULTS" "$LGB_WORK/png" "$CLUSTER/data/server.log"
+  "$LGB_PYTHON" "$LGB_DIR/report.py" check "$RESULTS" "$LGB_WORK/png" "$CLUSTER/data/server.log" "$LGB_WORK/stock/data/server.log"
   exit $?
+fi
+if [ "$MODE" = cost ]; then
+  # Only the monitoring picture is of this run; the others in docs/bench/ stay the full run's.
+  "$LGB_PYTHON" "$LGB_DIR/report.py" plot "$RESULTS" "$LGB_WORK/png" >&2 || lg_log "drawing failed"
+  cp "$LGB_WORK/png/monitoring.png" "$OUTDIR/cost-monitoring.png" 2>/dev/null
+  cp "$META" "$OUTDIR/meta-cost.txt"
+  "$LGB_PYTHON" "$LGB_DIR/report.py" cost-markdown "$RESULTS" "$OUTDIR/meta-cost.txt" "$OUTDIR/cost.md" \
+    || lg_die "writing docs/bench/cost.md failed"
+  [ -n "$CRASHES" ] && { echo "$CRASHES"; lg_die "the server log shows a crash"; }
+  lg_log "done in ${ELAPSED}s: docs/bench/cost.md, $RESULTS"
+  exit 0
 fi
 
 "$LGB_PYTHON" "$LGB_DIR/report.py" plot "$RESULTS" "$OUTDIR" || lg_die "drawing the pictures failed"

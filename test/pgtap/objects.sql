@@ -3,7 +3,7 @@
 -- columns, bad input fails with SQLSTATE 22023 and a good call works.
 -- Run by pg_prove in a database where CREATE EXTENSION pgtap, lockguard were done.
 BEGIN;
-SELECT plan(30);
+SELECT plan(36);
 
 SELECT has_extension('lockguard', 'the lockguard extension is installed');
 SELECT has_schema('lockguard', 'schema lockguard exists');
@@ -69,6 +69,21 @@ SELECT results_eq($$SELECT resource, scope, mode, granted, priority FROM lockgua
 SELECT is((SELECT count(*)::int FROM pg_locks
             WHERE locktype = 'advisory' AND objsubid = 19527 AND pid = pg_backend_pid() AND mode = 'ShareLock'),
           1, 'the lock is a ShareLock in lockguard''s advisory key space (objsubid 19527)');
+
+-- The wait-graph reader and the worker's counters (monitoring cost): C functions, so that the
+-- planner keeps the rows they declare; the reader declares a handful of rows, not 1000.
+SELECT has_function('lockguard', '_lock_waits', ARRAY[]::text[], 'lockguard._lock_waits() exists');
+SELECT function_lang_is('lockguard', '_lock_waits', ARRAY[]::text[], 'c', 'lockguard._lock_waits is written in C');
+SELECT cmp_ok((SELECT prorows FROM pg_proc WHERE oid = 'lockguard._lock_waits()'::regprocedure), '<', 1000::real,
+              'lockguard._lock_waits declares its rows');
+SELECT has_function('lockguard', 'worker_stats', ARRAY[]::text[], 'lockguard.worker_stats() exists');
+SELECT is(ARRAY(SELECT a.name FROM unnest(
+             (SELECT proargnames FROM pg_proc WHERE oid = 'lockguard.worker_stats()'::regprocedure)) AS a(name)),
+          ARRAY['samples', 'sampled_edges', 'sample_cpu_ms', 'avg_sample_cpu_ms', 'last_sample_cpu_ms',
+                'max_sample_cpu_ms', 'last_sample_at', 'cycles', 'cycle_cpu_ms'],
+          'lockguard.worker_stats has the documented columns');
+SELECT isnt(obj_description('lockguard.worker_stats()'::regprocedure, 'pg_proc'), NULL,
+            'lockguard.worker_stats has a comment');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -13,6 +13,9 @@ use Test::More;
 
 my $primary = PostgreSQL::Test::Cluster->new('worker_primary');
 $primary->init(allows_streaming => 1);
+# sample_interval_ms = 100: samples within a fraction of a second, so the polls below end soon.
+# deadlock_timeout = 100ms: the staged deadlocks are found quickly (the default is 1 s).
+# log_lock_waits = on: the deadlock source 'log' and the cross-check with pg_stat_database need it.
 $primary->append_conf('postgresql.conf', qq{
 shared_preload_libraries = 'lockguard'
 lockguard.sample_interval_ms = 100

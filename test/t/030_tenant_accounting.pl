@@ -11,6 +11,8 @@ use Test::More;
 
 my $node = PostgreSQL::Test::Cluster->new('crash_tenants');  # 'crash_': its SIGKILL is expected (test/run-all.sh)
 $node->init;
+# lockguard.database = '': no worker, whose restarts would only add noise to the crash below.
+# restart_after_crash = on (the default, stated): the test kills a backend and needs the restart.
 $node->append_conf('postgresql.conf', qq{
 shared_preload_libraries = 'lockguard'
 lockguard.database = ''

@@ -13,6 +13,7 @@ use Test::More;
 
 my $node = PostgreSQL::Test::Cluster->new('limits');
 $node->init;
+# Every lockguard limit at its smallest, so that the test reaches each one; no worker (database '').
 $node->append_conf('postgresql.conf', qq{
 shared_preload_libraries = 'lockguard'
 lockguard.database = ''

@@ -19,6 +19,7 @@ use LgDeployment;
 
 my $node = PostgreSQL::Test::Cluster->new('pgbouncer');
 $node->init;
+# No worker (database ''): not under test here. max_connections = 20: pgbouncer's pool is smaller.
 $node->append_conf('postgresql.conf', qq{
 shared_preload_libraries = 'lockguard'
 lockguard.database = ''

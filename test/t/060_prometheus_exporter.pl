@@ -22,6 +22,8 @@ my $alerts = "$source/docs/prometheus/lockguard-alerts.yaml";
 
 my $node = PostgreSQL::Test::Cluster->new('exporter');
 $node->init;
+# sample_interval_ms = 100 and deadlock_timeout = 100ms: the staged waits and deadlock show up in
+# the exporter's metrics within a fraction of a second.
 $node->append_conf('postgresql.conf', qq{
 shared_preload_libraries = 'lockguard'
 lockguard.sample_interval_ms = 100

@@ -15,6 +15,8 @@ use Test::More;
 
 my $node = PostgreSQL::Test::Cluster->new('crash_recovery');  # 'crash_': its SIGKILLs are expected (test/run-all.sh)
 $node->init;
+# restart_after_crash = on (the default, stated): the test kills backends and needs the restart.
+# sample_interval_ms = 100: the worker is busy sampling when the crashes happen.
 $node->append_conf('postgresql.conf', qq{
 shared_preload_libraries = 'lockguard'
 restart_after_crash = on

@@ -26,6 +26,7 @@ sub render
 
 my $node = PostgreSQL::Test::Cluster->new('graphviz');
 $node->init;
+# sample_interval_ms = 100: the staged chain is sampled into history within a fraction of a second.
 $node->append_conf('postgresql.conf', qq{
 shared_preload_libraries = 'lockguard'
 lockguard.sample_interval_ms = 100

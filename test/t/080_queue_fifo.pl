@@ -15,6 +15,7 @@ use Test::More;
 
 my $node = PostgreSQL::Test::Cluster->new('queue_fifo');
 $node->init;
+# max_connections = 40: the pgbench clients below and little shared memory.
 $node->append_conf('postgresql.conf', "shared_preload_libraries = 'lockguard'\nmax_connections = 40\n");
 $node->start;
 $node->safe_psql('postgres', 'CREATE EXTENSION lockguard');

@@ -1,0 +1,144 @@
+# What the lockguard worker costs: it samples the wait graph only while some process waits for a
+# lock (any lock: a plain row wait counts), measures the CPU time of every sample, and runs its
+# queries without JIT whatever postgresql.conf says. What it samples, lockguard._lock_waits(),
+# has exactly pg_blocking_pids()'s edges over generated waits of every kind.
+use strict;
+use warnings;
+
+BEGIN { mkdir $ENV{TESTDIR} if defined $ENV{TESTDIR} && !-d $ENV{TESTDIR}; }
+
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $node = PostgreSQL::Test::Cluster->new('worker_cost');
+$node->init;
+# sample_interval_ms = 100: ten chances a second to sample when it should not.
+# jit_above_cost = 0: every plan of a session with jit on is compiled, so a session that does not
+#   turn JIT off cannot hide it. jit_dump_bitcode = on: every compilation writes <pid>.<n>.bc into
+#   the data directory, the trace this test looks for.
+$node->append_conf('postgresql.conf', qq{
+shared_preload_libraries = 'lockguard'
+lockguard.sample_interval_ms = 100
+jit_above_cost = 0
+jit_dump_bitcode = on
+});
+$node->start;
+
+is($node->safe_psql('postgres', 'SELECT pg_jit_available()'), 't',
+	'JIT is available, as on a stock server (otherwise this test proves nothing)');
+# The test's own sessions run without JIT (jit_above_cost = 0 is there for the worker; compiling
+# every statement of the test would only make it slow), except the one that shows JIT at work.
+$ENV{PGOPTIONS} = '-c jit=off';
+$node->safe_psql('postgres', q{
+CREATE EXTENSION lockguard;
+CREATE TABLE accounts (id int PRIMARY KEY, balance int NOT NULL);
+INSERT INTO accounts SELECT g, 100 FROM generate_series(1, 10) g;
+});
+my $worker_pid = $node->safe_psql('postgres',
+	"SELECT pid FROM pg_stat_activity WHERE backend_type = 'lockguard worker'");
+ok($worker_pid =~ /^\d+$/, 'the worker runs');
+
+sub samples { return $node->safe_psql('postgres', 'SELECT samples FROM lockguard.worker_stats()'); }
+
+# Nobody waits (a session asleep outside the lock manager does not count): no sample at all.
+my $sleeper = $node->background_psql('postgres');
+$sleeper->query_until(qr/start/, "\\echo start\nSELECT pg_sleep(1.5);\n");
+sleep 2;
+is(samples(), '0', 'no sample while nobody waits for a lock');
+
+# A plain row-lock wait, no lockguard call: the worker samples it, and measures each sample.
+my $holder = $node->background_psql('postgres');
+$holder->query_safe('BEGIN');
+$holder->query_safe('UPDATE accounts SET balance = 0 WHERE id = 1');
+my $holder_pid = $holder->query_safe('SELECT pg_backend_pid()');
+my $waiter = $node->background_psql('postgres');
+$waiter->query_until(qr/start/, "\\echo start\nUPDATE accounts SET balance = 1 WHERE id = 1;\n");
+ok($node->poll_query_until('postgres', 'SELECT samples >= 5 FROM lockguard.worker_stats()'),
+	'the worker samples while a plain row-lock wait lasts');
+is($node->safe_psql('postgres', qq{
+SELECT count(*) > 0 FROM lockguard.wait_history WHERE blocker_pid = $holder_pid AND locktype = 'transactionid'}),
+	't', 'the samples hold the edge of the wait');
+is($node->safe_psql('postgres', q{
+SELECT sample_cpu_ms > 0 AND avg_sample_cpu_ms > 0 AND max_sample_cpu_ms >= last_sample_cpu_ms
+       AND sampled_edges >= samples AND last_sample_at IS NOT NULL AND cycles >= samples
+       AND cycle_cpu_ms >= sample_cpu_ms
+FROM lockguard.worker_stats()}), 't', 'every sample\'s CPU time is measured');
+
+# The wait ends: sampling stops (a sample under way when it ended may still be counted).
+$holder->query_safe('COMMIT');
+$waiter->quit;
+$holder->quit;
+sleep 1;
+my $after_wait = samples();
+sleep 2;
+is(samples(), $after_wait, 'sampling stops when the wait ends');
+
+# lockguard._lock_waits() reads the lock manager only for the waiting processes; its edges must
+# be pg_blocking_pids()'s exactly. Generated waits: for every table lock mode M, a holder in M,
+# an ACCESS EXCLUSIVE waiter (a hard edge) and an ACCESS SHARE waiter queued behind it (a soft
+# edge, and a hard one when M is ACCESS EXCLUSIVE); a plain row wait (transactionid) with a second
+# waiter on the tuple lock; lockguard's named locks, exclusive and shared, and a lockguard row.
+my @modes = ('ACCESS SHARE', 'ROW SHARE', 'ROW EXCLUSIVE', 'SHARE UPDATE EXCLUSIVE', 'SHARE',
+	'SHARE ROW EXCLUSIVE', 'EXCLUSIVE', 'ACCESS EXCLUSIVE');
+my (@sessions, $n);
+sub session_that {
+	my ($sql, $wait) = @_;
+	my $s = $node->background_psql('postgres');
+	push @sessions, $s;
+	if ($wait) { $s->query_until(qr/start/, "\\echo start\n$sql\n"); }
+	else { $s->query_safe($_) for split /;\s*/, $sql; }
+	return $s;
+}
+for my $i (0 .. $#modes) {
+	$node->safe_psql('postgres', "CREATE TABLE t$i (id int)");
+	session_that("BEGIN; LOCK TABLE t$i IN $modes[$i] MODE", 0);
+	session_that("BEGIN; LOCK TABLE t$i IN ACCESS EXCLUSIVE MODE;", 1);
+	$node->poll_query_until('postgres', "SELECT count(*) = 1 FROM pg_locks WHERE NOT granted AND relation = 't$i'::regclass")
+	  or die "no waiter on t$i";
+	session_that("BEGIN; LOCK TABLE t$i IN ACCESS SHARE MODE;", 1);
+}
+session_that("BEGIN; UPDATE accounts SET balance = 2 WHERE id = 3", 0);
+session_that("BEGIN; UPDATE accounts SET balance = 3 WHERE id = 3;", 1);
+session_that("BEGIN; UPDATE accounts SET balance = 4 WHERE id = 3;", 1);
+session_that("BEGIN; SELECT lockguard_acquire('gen:x'); SELECT lockguard_acquire('gen:s', mode => 'shared'); SELECT lockguard_acquire_row('accounts', 4)", 0);
+session_that("BEGIN; SELECT lockguard_acquire('gen:x', timeout_ms => 600000);", 1);
+session_that("BEGIN; SELECT lockguard_acquire('gen:s', mode => 'shared', timeout_ms => 600000)", 0);  # granted: shared
+session_that("BEGIN; SELECT lockguard_acquire('gen:s', timeout_ms => 600000);", 1);
+session_that("BEGIN; SELECT lockguard_acquire_row('accounts', 4, timeout_ms => 600000);", 1);
+my $waiters = 2 * @modes + 2 + 3;
+ok($node->poll_query_until('postgres', "SELECT count(*) = $waiters FROM pg_stat_activity WHERE wait_event_type = 'Lock'"),
+	"$waiters sessions wait for locks");
+my $ours = $node->safe_psql('postgres',
+	"SELECT string_agg(waiter_pid || '>' || blocker_pid, ' ' ORDER BY waiter_pid, blocker_pid) FROM lockguard._lock_waits()");
+my $theirs = $node->safe_psql('postgres', q{
+SELECT string_agg(a.pid || '>' || b, ' ' ORDER BY a.pid, b)
+FROM pg_stat_activity a, unnest(pg_blocking_pids(a.pid)) b WHERE a.wait_event_type = 'Lock'});
+is($ours, $theirs, 'every edge of lockguard._lock_waits() is pg_blocking_pids()\'s, and no other');
+cmp_ok(scalar(split / /, $ours), '>=', 2 * @modes + 1 + 2 + 3, 'hard and soft edges alike');
+is( $node->safe_psql('postgres', q{
+SELECT string_agg(x, ' ' ORDER BY x) FROM (SELECT pid || ':' || locktype || ':' || mode AS x FROM pg_locks WHERE NOT granted) s}),
+	$node->safe_psql('postgres', q{
+SELECT string_agg(x, ' ' ORDER BY x) FROM (SELECT DISTINCT waiter_pid || ':' || locktype || ':' || mode AS x FROM lockguard._lock_waits()) s}),
+	'each waiter\'s lock type and mode are pg_locks\'');
+is($node->safe_psql('postgres', 'SELECT count(*) FROM lockguard.wait_graph'),
+	scalar(split / /, $theirs), 'lockguard.wait_graph has one row per edge');
+$node->safe_psql('postgres', q{
+SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() AND (wait_event_type = 'Lock' OR state = 'idle in transaction')});
+eval { $_->quit; } for @sessions;
+
+# JIT: a client session's query leaves its bitcode (the check can see it); the worker's many
+# samples and flushes left none.
+delete $ENV{PGOPTIONS};
+$node->safe_psql('postgres', 'SELECT sum(balance) FROM accounts');
+my $datadir = $node->data_dir;
+opendir(my $dh, $datadir) or die "cannot read $datadir: $!";
+my @bitcode = grep { /^\d+\.\d+\.bc$/ } readdir($dh);
+closedir($dh);
+ok(scalar(grep { !/^$worker_pid\./ } @bitcode) > 0, 'client sessions are JIT-compiled here (their bitcode is dumped)');
+is(scalar(grep { /^$worker_pid\./ } @bitcode), 0, 'the worker compiled nothing: it runs without JIT');
+
+$sleeper->quit;
+$node->stop;
+done_testing();
