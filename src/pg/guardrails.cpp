@@ -628,6 +628,14 @@ void check_rename(const StatementCheck &check, RenameStmt *stmt) {
         case OBJECT_TABCONSTRAINT:  // renamed in the whole tree unless ONLY
             check_range(check, stmt->relation, AccessExclusiveLock, stmt->relation != nullptr && stmt->relation->inh);
             break;
+        case OBJECT_INDEX: {  // SHARE UPDATE EXCLUSIVE on the index, which the table's writers use
+            Oid index = relation_of(stmt->relation);
+            Oid table = OidIsValid(index) ? IndexGetRelation(index, true) : InvalidOid;
+            if (OidIsValid(table))
+                judge_one_table(*check.policies, table, ShareUpdateExclusiveLock, check.command,
+                                psprintf(" (through its index \"%s\")", get_rel_name(index)));
+            break;
+        }
         case OBJECT_ATTRIBUTE:  // ALTER TYPE ... RENAME ATTRIBUTE ... CASCADE: its typed tables too
             if (stmt->behavior == DROP_CASCADE) {
                 Oid type_relation = relation_of(stmt->relation);
@@ -754,8 +762,11 @@ void check_vacuum(const StatementCheck &check, VacuumStmt *stmt) {
     }
 }
 
+// REINDEX takes SHARE on a table and ACCESS EXCLUSIVE on each index it rebuilds (which blocks
+// every query that would use the index): judged as ACCESS EXCLUSIVE. CONCURRENTLY takes SHARE
+// UPDATE EXCLUSIVE on both.
 void check_reindex(const StatementCheck &check, ReindexStmt *stmt) {
-    LOCKMODE mode = option_is_set(stmt->params, "concurrently") ? ShareUpdateExclusiveLock : ShareLock;
+    LOCKMODE mode = option_is_set(stmt->params, "concurrently") ? ShareUpdateExclusiveLock : AccessExclusiveLock;
     switch (stmt->kind) {
         case REINDEX_OBJECT_INDEX: {
             Oid index = relation_of(stmt->relation);
