@@ -847,6 +847,7 @@ void check_alter_domain(const StatementCheck &check, AlterDomainStmt *stmt) {
 void check_move_all(const StatementCheck &check, AlterTableMoveAllStmt *stmt) {
     Oid tablespace = get_tablespace_oid(stmt->orig_tablespacename, true);
     if (!OidIsValid(tablespace)) return;
+    if (tablespace == get_tablespace_oid(stmt->new_tablespacename, true)) return;  // moves nothing
     if (tablespace == MyDatabaseTableSpace) tablespace = InvalidOid;  // stored as 0 in pg_class
     List *owners = NIL;
     ListCell *cell;
