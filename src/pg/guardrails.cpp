@@ -293,8 +293,6 @@ int ancestors_of(Oid relation, RelationId **out) {
     return count;
 }
 
-constexpr size_t kMaxGoverning = 16;
-
 // `relation` is locked in `lockmode`: judged against its own policy and the policies of its
 // ancestors that include children (a partition or child stalls its parent's traffic too).
 void judge_one_table(const PolicySet &policies, Oid relation, LOCKMODE lockmode, const char *command,
@@ -302,9 +300,10 @@ void judge_one_table(const PolicySet &policies, Oid relation, LOCKMODE lockmode,
     if (lockmode == NoLock) return;
     RelationId *ancestors = nullptr;
     int ancestor_count = policies.any_includes_children() ? ancestors_of(relation, &ancestors) : 0;
-    const LockPolicy *governing[kMaxGoverning];
-    RelationId owners[kMaxGoverning];
-    size_t count = policies.governing(relation, ancestors, ancestor_count, governing, owners, kMaxGoverning);
+    size_t capacity = static_cast<size_t>(ancestor_count) + 1;  // its own and one per ancestor at most
+    auto **governing = static_cast<const LockPolicy **>(palloc(sizeof(LockPolicy *) * capacity));
+    auto *owners = static_cast<RelationId *>(palloc(sizeof(RelationId) * capacity));
+    size_t count = policies.governing(relation, ancestors, ancestor_count, governing, owners, capacity);
     if (ancestors != nullptr) pfree(ancestors);
     auto mode = static_cast<TableLockMode>(lockmode);
     for (size_t i = 0; i < count; i++) {
@@ -321,6 +320,8 @@ void judge_one_table(const PolicySet &policies, Oid relation, LOCKMODE lockmode,
                                get_rel_name(static_cast<Oid>(owners[i])));
         enforce(policy, relation, table_lock_mode_name(mode), LockScope::Table, command, through);
     }
+    pfree(governing);
+    pfree(owners);
 }
 
 // `relation` and, when `with_children`, every inheritance child and partition below it.
