@@ -175,9 +175,99 @@ GROUP BY resource, mode, scope, attempts ORDER BY resource, attempts;
 SELECT count(*) FROM lockguard.end_blockers(min_blocking => '0');
 SELECT * FROM lockguard.end_blockers(max_to_end => -1);
 
+-- The override is logged with the lock it let through ("an ACCESS EXCLUSIVE lock"). Shown by
+-- client_min_messages = log; log_statement is switched off here because a server that logs
+-- statements (the coexistence test's) would show those lines too.
+\set VERBOSITY terse
+BEGIN;
+SET LOCAL log_statement = none;
+SET LOCAL client_min_messages = log;
+SET LOCAL lockguard.override_policies = on;
+LOCK TABLE payments IN ACCESS EXCLUSIVE MODE;
+LOCK TABLE payments IN SHARE MODE;
+ROLLBACK;
+\set VERBOSITY default
+
+-- A policy covers the table's partitions and inheritance children at any depth by default,
+-- including partitions attached later; include_children = false limits it to the table.
+CREATE TABLE metrics (id int NOT NULL, at date NOT NULL) PARTITION BY RANGE (at);
+CREATE TABLE metrics_2026 PARTITION OF metrics FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+CREATE TABLE metrics_2027 (LIKE metrics);
+CREATE TABLE parent_t (id int);
+CREATE TABLE kid_t () INHERITS (parent_t);
+CREATE TABLE grandkid_t () INHERITS (kid_t);
+INSERT INTO lockguard.lock_policies (relation, reason, exempt_roles)
+VALUES ('metrics', 'metrics stream in all day', '{lg_guard_maint}'), ('parent_t', 'parent_t stays writable', '{}');
+SELECT relation, include_children FROM lockguard.lock_policies
+WHERE relation IN ('metrics'::regclass, 'parent_t'::regclass) ORDER BY relation::text;
+LOCK TABLE grandkid_t IN SHARE MODE;
+SELECT statement, outcome_of(statement) FROM (VALUES
+    ('LOCK TABLE metrics_2026 IN ACCESS EXCLUSIVE MODE'),
+    ('TRUNCATE metrics_2026'),
+    ('DROP TABLE metrics_2026'),
+    ('CLUSTER kid_t'),
+    ('CREATE INDEX ON kid_t (id)'),
+    ('ALTER TABLE kid_t ADD COLUMN note text'),
+    ('LOCK TABLE grandkid_t IN ACCESS SHARE MODE'),
+    ('ALTER TABLE metrics_2026 SET (fillfactor = 90)')
+) AS t(statement);
+VACUUM FULL metrics_2026;
+-- Attaching takes SHARE UPDATE EXCLUSIVE on the parent: allowed. The attached partition is covered.
+ALTER TABLE metrics ATTACH PARTITION metrics_2027 FOR VALUES FROM ('2027-01-01') TO ('2028-01-01');
+SELECT outcome_of('TRUNCATE metrics_2027');
+-- With a default partition, creating, attaching and detaching partitions lock it ACCESS EXCLUSIVE.
+SET lockguard.override_policies = on;
+CREATE TABLE metrics_default PARTITION OF metrics DEFAULT;
+RESET lockguard.override_policies;
+SELECT statement, outcome_of(statement) FROM (VALUES
+    ('CREATE TABLE metrics_2028 PARTITION OF metrics FOR VALUES FROM (''2028-01-01'') TO (''2029-01-01'')'),
+    ('ALTER TABLE metrics DETACH PARTITION metrics_2027')
+) AS t(statement);
+-- Opting out: the partitions are free, but dropping one still locks the parent.
+UPDATE lockguard.lock_policies SET include_children = false WHERE relation = 'metrics'::regclass;
+SELECT statement, outcome_of(statement) FROM (VALUES
+    ('LOCK TABLE metrics_2026 IN ACCESS EXCLUSIVE MODE'),
+    ('DROP TABLE metrics_2027'),
+    ('LOCK TABLE metrics IN ACCESS EXCLUSIVE MODE')
+) AS t(statement);
+
+-- Paths that lock a protected table without naming it.
+CREATE DOMAIN amount_d AS int;
+CREATE DOMAIN amount_pos AS amount_d;
+CREATE TABLE ledger_lines (id int, amount amount_pos);
+CREATE TYPE line_t AS (id int, amount int);
+CREATE TABLE typed_lines OF line_t;
+INSERT INTO lockguard.lock_policies (relation, reason) VALUES ('ledger_lines', 'lines'), ('typed_lines', 'typed');
+SELECT statement, outcome_of(statement) FROM (VALUES
+    ('ALTER DOMAIN amount_d ADD CONSTRAINT positive CHECK (VALUE > 0)'),
+    ('ALTER DOMAIN amount_pos SET NOT NULL'),
+    ('ALTER DOMAIN amount_d ADD CONSTRAINT positive CHECK (VALUE > 0) NOT VALID'),
+    ('ALTER TYPE line_t ADD ATTRIBUTE note text CASCADE'),
+    ('ALTER TYPE line_t RENAME ATTRIBUTE amount TO total CASCADE'),
+    ('ALTER TABLE ALL IN TABLESPACE pg_default SET TABLESPACE pg_default'),
+    ('ALTER INDEX payments_pkey SET TABLESPACE pg_default'),
+    ('ALTER INDEX payments_pkey RENAME TO payments_pk'),
+    ('COMMENT ON TABLE payments IS ''money'''),
+    ('ALTER TABLE orders ALTER COLUMN payment_id TYPE bigint'),
+    ('ALTER TABLE orders DROP COLUMN payment_id'),
+    ('DROP TABLE metrics_2026')
+) AS t(statement);
+-- SHARE UPDATE EXCLUSIVE is forbidden only where a policy lists it.
+UPDATE lockguard.lock_policies SET forbidden_modes = forbidden_modes || '{SHARE UPDATE EXCLUSIVE}'
+WHERE relation = 'payments'::regclass;
+SELECT statement, outcome_of(statement) FROM (VALUES
+    ('COMMENT ON TABLE payments IS ''money'''),
+    ('COMMENT ON COLUMN payments.amount IS ''cents'''),
+    ('ANALYZE payments'),
+    ('CREATE STATISTICS payments_stats ON id, amount FROM payments'),
+    ('CREATE PUBLICATION payments_pub FOR TABLE payments')
+) AS t(statement);
+
 -- Clean up (policies first: dropping the tables is itself forbidden).
 DELETE FROM lockguard.lock_policies;
-DROP TABLE orders, ledger, payments, events, base_t, child_t CASCADE;
+DROP TABLE orders, ledger, payments, events, base_t, child_t, metrics, parent_t, ledger_lines, typed_lines CASCADE;
+DROP TYPE line_t;
+DROP DOMAIN amount_pos, amount_d;
 DROP FUNCTION outcome_of(text), sneaky_lock(), sneaky_sql();
 DROP OWNED BY lg_guard_app, lg_guard_maint;
 DROP ROLE lg_guard_app, lg_guard_maint;

@@ -15,6 +15,13 @@
 -- Guardrails: policies that cover partitions and inheritance children.
 ------------------------------------------------------------------------------------------
 
+-- A policy protects what its table's queries touch: its partitions and inheritance children at
+-- any depth, including those attached or created later. include_children = false limits it to
+-- the table itself.
+ALTER TABLE lockguard.lock_policies ADD COLUMN include_children boolean NOT NULL DEFAULT true;
+COMMENT ON COLUMN lockguard.lock_policies.include_children IS
+'Whether the policy also protects the table''s partitions and inheritance children (at any depth, attached later too)';
+
 -- end of the guardrails section
 
 ------------------------------------------------------------------------------------------

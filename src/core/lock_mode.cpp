@@ -263,4 +263,15 @@ NamedLockMode stronger_named_mode(NamedLockMode a, NamedLockMode b) {
                                                                              : NamedLockMode::Shared;
 }
 
+const char *indefinite_article(std::string_view mode_name) {
+    if (mode_name.empty()) return "a";
+    switch (mode_name.front()) {
+        case 'A': case 'E': case 'I': case 'O': case 'U':
+        case 'a': case 'e': case 'i': case 'o': case 'u':
+            return "an";
+        default:
+            return "a";
+    }
+}
+
 }  // namespace lockguard

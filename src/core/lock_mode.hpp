@@ -54,6 +54,10 @@ const char *table_lock_mode_name(TableLockMode mode);
 const char *row_lock_strength_name(RowLockStrength strength);
 const char *named_lock_mode_name(NamedLockMode mode);
 
+// "a" or "an" for a mode name in a sentence ("an ACCESS EXCLUSIVE lock", "a SHARE lock", "a FOR
+// UPDATE lock"): "an" before a vowel.
+const char *indefinite_article(std::string_view mode_name);
+
 // PostgreSQL's table-level conflict table ("Conflicting Lock Modes"). Symmetric.
 bool table_mode_conflicts(TableLockMode a, TableLockMode b);
 // "Conflicting Row-Level Locks". Symmetric.

@@ -49,6 +49,7 @@ void PolicySet::add(LockPolicy policy) {
     // Two policies on one relation: the stricter reading of both.
     at->forbidden_modes |= policy.forbidden_modes;
     at->forbid_exclusive_row_marks = at->forbid_exclusive_row_marks || policy.forbid_exclusive_row_marks;
+    at->include_children = at->include_children || policy.include_children;
     std::vector<RoleId> both;
     std::set_intersection(at->exempt_roles.begin(), at->exempt_roles.end(), policy.exempt_roles.begin(),
                           policy.exempt_roles.end(), std::back_inserter(both));
@@ -62,6 +63,30 @@ const LockPolicy *PolicySet::find(RelationId relation) const {
     key.relation = relation;
     auto at = std::lower_bound(policies_.begin(), policies_.end(), key, by_relation);
     return at != policies_.end() && at->relation == relation ? &*at : nullptr;
+}
+
+size_t PolicySet::governing(RelationId relation, const RelationId *ancestors, size_t ancestor_count,
+                            const LockPolicy **out, RelationId *owners, size_t capacity) const {
+    size_t found = 0;
+    auto take = [&](const LockPolicy *policy, RelationId owner) {
+        if (policy == nullptr || found == capacity) return;
+        for (size_t i = 0; i < found; i++)
+            if (owners[i] == owner) return;  // reached twice (multiple inheritance)
+        out[found] = policy;
+        owners[found] = owner;
+        found++;
+    };
+    take(find(relation), relation);
+    for (size_t i = 0; i < ancestor_count; i++) {
+        if (ancestors[i] == relation) continue;
+        const LockPolicy *policy = find(ancestors[i]);
+        if (policy != nullptr && policy->include_children) take(policy, ancestors[i]);
+    }
+    return found;
+}
+
+bool PolicySet::any_includes_children() const {
+    return std::any_of(policies_.begin(), policies_.end(), [](const LockPolicy &p) { return p.include_children; });
 }
 
 std::vector<RoleId> PolicySet::exempt_role_candidates() const {

@@ -37,6 +37,7 @@ struct LockPolicy {
     RelationId relation = 0;
     TableModeMask forbidden_modes = 0;
     bool forbid_exclusive_row_marks = false;  // FOR UPDATE / FOR NO KEY UPDATE over the whole table
+    bool include_children = true;  // also governs every partition and inheritance child below it
     std::vector<RoleId> exempt_roles;
     std::string reason;
 };
@@ -48,6 +49,14 @@ public:
     void add(LockPolicy policy);
     // nullptr when the relation is not protected. O(log n).
     const LockPolicy *find(RelationId relation) const;
+    // The policies that govern `relation`: its own, then those of its ancestors (partition
+    // parents and inheritance parents at any depth, as the glue lists them, nearest first) whose
+    // policy includes children. Each ancestor counts once. At most `capacity` are written to
+    // `out` (each with the relation whose policy it is, in `owners`); returns how many.
+    size_t governing(RelationId relation, const RelationId *ancestors, size_t ancestor_count,
+                     const LockPolicy **out, RelationId *owners, size_t capacity) const;
+    // True if some policy includes children: only then do ancestors need to be looked up.
+    bool any_includes_children() const;
     bool empty() const { return policies_.empty(); }
     size_t size() const { return policies_.size(); }
     const std::vector<LockPolicy> &policies() const { return policies_; }

@@ -24,20 +24,28 @@ extern "C" {
 #include "access/htup_details.h"
 #include "access/relation.h"
 #include "access/table.h"
+#include "catalog/catalog.h"
 #include "catalog/heap.h"
 #include "catalog/index.h"
 #include "catalog/indexing.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
+#include "catalog/partition.h"
 #include "catalog/pg_constraint.h"
+#include "catalog/pg_depend.h"
 #include "catalog/pg_inherits.h"
+#include "catalog/pg_publication.h"
+#include "catalog/pg_statistic_ext.h"
 #include "catalog/pg_type.h"
 #include "commands/defrem.h"
 #include "commands/extension.h"
 #include "commands/tablecmds.h"
+#include "commands/tablespace.h"
 #include "commands/trigger.h"
 #include "executor/executor.h"
+#include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
+#include "parser/parse_type.h"
 #include "parser/parsetree.h"
 #include "rewrite/rewriteHandler.h"
 #include "tcop/utility.h"
@@ -82,7 +90,9 @@ enum PolicyColumn {
     kReason,
     kForbidExclusiveRowMarks,
     kEnabled,
-    kPolicyColumns = kEnabled
+    kIncludeChildren,  // 1.2; a 1.1 table without it: children are included (the 1.2 default)
+    kPolicyColumns = kEnabled,
+    kAllPolicyColumns = kIncludeChildren
 };
 
 // One row as read, palloc'd, before the core turns it into a LockPolicy.
@@ -94,6 +104,7 @@ struct PolicyRow {
     Oid *exempt_roles;
     char *reason;
     bool forbid_exclusive_row_marks;
+    bool include_children;
 };
 
 Oid find_policy_table() {
@@ -112,10 +123,13 @@ int read_policy_rows(Oid table, PolicyRow **rows_out) {
     SysScanDesc scan = systable_beginscan(relation, InvalidOid, false, nullptr, 0, nullptr);
     int capacity = 16, count = 0;
     auto *rows = static_cast<PolicyRow *>(palloc0(sizeof(PolicyRow) * capacity));
+    int natts = RelationGetDescr(relation)->natts;
+    int slots = natts > kAllPolicyColumns ? natts : kAllPolicyColumns;
+    auto *values = static_cast<Datum *>(palloc0(sizeof(Datum) * slots));
+    auto *nulls = static_cast<bool *>(palloc0(sizeof(bool) * slots));
     HeapTuple tuple;
     while ((tuple = systable_getnext(scan)) != nullptr) {
-        Datum values[kPolicyColumns];
-        bool nulls[kPolicyColumns];
+        nulls[kIncludeChildren - 1] = true;  // heap_deform_tuple fills natts columns only
         heap_deform_tuple(tuple, RelationGetDescr(relation), values, nulls);
         if (nulls[kEnabled - 1] || !DatumGetBool(values[kEnabled - 1])) continue;
         if (nulls[kRelation - 1] || nulls[kForbiddenModes - 1]) continue;  // NOT NULL in the table
@@ -143,6 +157,7 @@ int read_policy_rows(Oid table, PolicyRow **rows_out) {
         row.reason = nulls[kReason - 1] ? pstrdup("") : TextDatumGetCString(values[kReason - 1]);
         row.forbid_exclusive_row_marks =
             !nulls[kForbidExclusiveRowMarks - 1] && DatumGetBool(values[kForbidExclusiveRowMarks - 1]);
+        row.include_children = nulls[kIncludeChildren - 1] || DatumGetBool(values[kIncludeChildren - 1]);
     }
     systable_endscan(scan);
     table_close(relation, AccessShareLock);
@@ -159,6 +174,7 @@ PolicySet *build_policy_set(const PolicyRow *rows, int count) {
         std::vector<std::string> modes(rows[i].modes, rows[i].modes + rows[i].mode_count);
         policy.forbidden_modes = parse_forbidden_modes(modes);
         policy.forbid_exclusive_row_marks = rows[i].forbid_exclusive_row_marks;
+        policy.include_children = rows[i].include_children;
         policy.exempt_roles.assign(rows[i].exempt_roles, rows[i].exempt_roles + rows[i].exempt_count);
         policy.reason = rows[i].reason;
         set->add(std::move(policy));
@@ -231,7 +247,8 @@ void enforce(const LockPolicy *policy, Oid relation, const char *mode, LockScope
     append_audit_entry(entry);
     const char *relname = get_rel_name(relation);
     if (overriding) {
-        ereport(LOG, (errmsg("lockguard policy on table \"%s\" overridden: %s takes a %s lock", relname, command, mode),
+        ereport(LOG, (errmsg("lockguard policy on table \"%s\" overridden: %s takes %s %s lock", relname, command,
+                              indefinite_article(mode), mode),
                       errdetail("lockguard.override_policies is on for role \"%s\".",
                                 GetUserNameFromId(GetUserId(), false))));
         return;
@@ -244,17 +261,67 @@ void enforce(const LockPolicy *policy, Oid relation, const char *mode, LockScope
                      "superuser with SET lockguard.override_policies = on (audited).")));
 }
 
+// Every ancestor of `relation` in pg_inherits (partition parents and inheritance parents, at any
+// depth), nearest first, each once. C only: errors longjmp through.
+int ancestors_of(Oid relation, RelationId **out) {
+    int capacity = 8, count = 0, next = 0;
+    auto *found = static_cast<RelationId *>(palloc(sizeof(RelationId) * capacity));
+    Relation inherits = table_open(InheritsRelationId, AccessShareLock);
+    Oid current = relation;
+    for (;;) {
+        ScanKeyData key;
+        ScanKeyInit(&key, Anum_pg_inherits_inhrelid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(current));
+        SysScanDesc scan = systable_beginscan(inherits, InheritsRelidSeqnoIndexId, true, nullptr, 1, &key);
+        HeapTuple tuple;
+        while ((tuple = systable_getnext(scan)) != nullptr) {
+            Oid parent = reinterpret_cast<Form_pg_inherits>(GETSTRUCT(tuple))->inhparent;
+            bool seen = parent == relation;
+            for (int i = 0; i < count && !seen; i++) seen = found[i] == parent;
+            if (seen) continue;
+            if (count == capacity) {
+                capacity *= 2;
+                found = static_cast<RelationId *>(repalloc(found, sizeof(RelationId) * capacity));
+            }
+            found[count++] = parent;
+        }
+        systable_endscan(scan);
+        if (next == count) break;
+        current = found[next++];
+    }
+    table_close(inherits, AccessShareLock);
+    *out = found;
+    return count;
+}
+
+// `relation` is locked in `lockmode`: judged against its own policy and the policies of its
+// ancestors that include children (a partition or child stalls its parent's traffic too).
 void judge_one_table(const PolicySet &policies, Oid relation, LOCKMODE lockmode, const char *command,
                      const char *via) {
-    const LockPolicy *policy = policies.find(relation);
-    if (policy == nullptr) return;
+    if (lockmode == NoLock) return;
+    RelationId *ancestors = nullptr;
+    int ancestor_count = policies.any_includes_children() ? ancestors_of(relation, &ancestors) : 0;
+    size_t capacity = static_cast<size_t>(ancestor_count) + 1;  // its own and one per ancestor at most
+    auto **governing = static_cast<const LockPolicy **>(palloc(sizeof(LockPolicy *) * capacity));
+    auto *owners = static_cast<RelationId *>(palloc(sizeof(RelationId) * capacity));
+    size_t count = policies.governing(relation, ancestors, ancestor_count, governing, owners, capacity);
+    if (ancestors != nullptr) pfree(ancestors);
     auto mode = static_cast<TableLockMode>(lockmode);
-    if (judge_table_lock(policy, mode, nullptr, 0) != Verdict::Forbidden) return;
-    auto *held = static_cast<RoleId *>(palloc(sizeof(RoleId) * (policy->exempt_roles.size() + 1)));
-    int held_count = exempt_roles_held(policy, held);
-    Verdict verdict = judge_table_lock(policy, mode, held, held_count);
-    pfree(held);
-    if (verdict == Verdict::Forbidden) enforce(policy, relation, table_lock_mode_name(mode), LockScope::Table, command, via);
+    for (size_t i = 0; i < count; i++) {
+        const LockPolicy *policy = governing[i];
+        if (judge_table_lock(policy, mode, nullptr, 0) != Verdict::Forbidden) continue;
+        auto *held = static_cast<RoleId *>(palloc(sizeof(RoleId) * (policy->exempt_roles.size() + 1)));
+        int held_count = exempt_roles_held(policy, held);
+        Verdict verdict = judge_table_lock(policy, mode, held, held_count);
+        pfree(held);
+        if (verdict != Verdict::Forbidden) continue;
+        const char *through = via;
+        if (owners[i] != relation)
+            through = psprintf("%s; the policy of table \"%s\" covers its partitions and inheritance children", via,
+                               get_rel_name(static_cast<Oid>(owners[i])));
+        enforce(policy, relation, table_lock_mode_name(mode), LockScope::Table, command, through);
+    }
+    pfree(governing);
+    pfree(owners);
 }
 
 // `relation` and, when `with_children`, every inheritance child and partition below it.
@@ -409,17 +476,109 @@ void check_foreign_keys_of(const StatementCheck &check, Oid relation) {
     foreach (cell, found) check_referenced_by_constraint(check, lfirst_oid(cell));
 }
 
+// The default partition of `parent`, if any: attaching, creating or detaching a partition, and
+// dropping one, lock it ACCESS EXCLUSIVE (its partition constraint changes).
+void check_default_partition(const StatementCheck &check, Oid parent, const char *why) {
+    if (!OidIsValid(parent) || get_rel_relkind(parent) != RELKIND_PARTITIONED_TABLE) return;
+    Oid default_partition = get_default_partition_oid(parent);
+    if (OidIsValid(default_partition))
+        judge_one_table(*check.policies, default_partition, AccessExclusiveLock, check.command, why);
+}
+
+// Foreign keys between `relation` and other tables that a change of column `column` (0: any)
+// rebuilds or drops: the table at the other end loses (and may get back) its RI triggers, under
+// ACCESS EXCLUSIVE. `referencing`: keys of `relation`; `referenced`: keys that point at it.
+void check_foreign_keys_touching(const StatementCheck &check, Oid relation, AttrNumber column, bool referencing,
+                                 bool referenced, Oid only_index, const char *why) {
+    Relation constraints = table_open(ConstraintRelationId, AccessShareLock);
+    SysScanDesc scan = systable_beginscan(constraints, InvalidOid, false, nullptr, 0, nullptr);
+    List *others = NIL;
+    HeapTuple tuple;
+    while ((tuple = systable_getnext(scan)) != nullptr) {
+        auto *form = reinterpret_cast<Form_pg_constraint>(GETSTRUCT(tuple));
+        if (form->contype != CONSTRAINT_FOREIGN || form->conrelid == form->confrelid) continue;
+        bool mine = referencing && form->conrelid == relation;
+        bool theirs = referenced && form->confrelid == relation;
+        if (!mine && !theirs) continue;
+        if (OidIsValid(only_index) && (!theirs || form->conindid != only_index)) continue;
+        if (column != 0) {
+            bool is_null;
+            Datum keys = heap_getattr(tuple, mine ? Anum_pg_constraint_conkey : Anum_pg_constraint_confkey,
+                                      RelationGetDescr(constraints), &is_null);
+            if (is_null) continue;
+            ArrayType *array = DatumGetArrayTypeP(keys);
+            auto *attnums = reinterpret_cast<int16 *>(ARR_DATA_PTR(array));
+            bool uses = false;
+            for (int i = 0; i < ARR_DIMS(array)[0] && !uses; i++) uses = attnums[i] == column;
+            if (!uses) continue;
+        }
+        others = lappend_oid(others, mine ? form->confrelid : form->conrelid);
+    }
+    systable_endscan(scan);
+    table_close(constraints, AccessShareLock);
+    ListCell *cell;
+    foreach (cell, others) judge_one_table(*check.policies, lfirst_oid(cell), AccessExclusiveLock, check.command, why);
+}
+
+// ALTER TYPE ... CASCADE on a composite type alters every typed table of it (ACCESS EXCLUSIVE).
+void check_typed_tables(const StatementCheck &check, Oid type_relation) {
+    Oid type = get_rel_type_id(type_relation);
+    if (!OidIsValid(type)) return;
+    Relation classes = table_open(RelationRelationId, AccessShareLock);
+    ScanKeyData key;
+    ScanKeyInit(&key, Anum_pg_class_reloftype, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(type));
+    SysScanDesc scan = systable_beginscan(classes, InvalidOid, false, nullptr, 1, &key);
+    List *typed = NIL;
+    HeapTuple tuple;
+    while ((tuple = systable_getnext(scan)) != nullptr)
+        typed = lappend_oid(typed, reinterpret_cast<Form_pg_class>(GETSTRUCT(tuple))->oid);
+    systable_endscan(scan);
+    table_close(classes, AccessShareLock);
+    const char *why = psprintf(" (it is a typed table of type \"%s\")", get_rel_name(type_relation));
+    ListCell *cell;
+    foreach (cell, typed) judge_one_table(*check.policies, lfirst_oid(cell), AccessExclusiveLock, check.command, why);
+}
+
 void check_alter_table(const StatementCheck &check, AlterTableStmt *stmt) {
     Oid relation = relation_of(stmt->relation);
     if (!OidIsValid(relation)) return;
     char relkind = get_rel_relkind(relation);
-    if (relkind == RELKIND_INDEX || relkind == RELKIND_PARTITIONED_INDEX) return;  // locks the index only
-    judge_table_tree(*check.policies, relation, AlterTableGetLockLevel(stmt->cmds), stmt->relation->inh,
-                     check.command, "");
+    LOCKMODE level = AlterTableGetLockLevel(stmt->cmds);
+    if (relkind == RELKIND_INDEX || relkind == RELKIND_PARTITIONED_INDEX) {
+        // A lock on an index stalls the table's writers as a lock on the table would.
+        Oid table = IndexGetRelation(relation, true);
+        if (OidIsValid(table))
+            judge_one_table(*check.policies, table, level, check.command,
+                            psprintf(" (through its index \"%s\")", get_rel_name(relation)));
+        return;
+    }
+    if (relkind == RELKIND_COMPOSITE_TYPE) {  // ALTER TYPE ... ADD/DROP/ALTER ATTRIBUTE
+        ListCell *cell;
+        foreach (cell, stmt->cmds)
+            if (static_cast<AlterTableCmd *>(lfirst(cell))->behavior == DROP_CASCADE) {
+                check_typed_tables(check, relation);
+                break;
+            }
+        return;
+    }
+    judge_table_tree(*check.policies, relation, level, stmt->relation->inh, check.command, "");
     ListCell *cell;
     foreach (cell, stmt->cmds) {
         auto *cmd = static_cast<AlterTableCmd *>(lfirst(cell));
         switch (cmd->subtype) {
+            case AT_AlterColumnType:
+            case AT_DropColumn: {
+                AttrNumber column = cmd->name != nullptr ? get_attnum(relation, cmd->name) : InvalidAttrNumber;
+                if (column == InvalidAttrNumber) break;
+                bool cascade = cmd->subtype == AT_AlterColumnType || cmd->behavior == DROP_CASCADE;
+                check_foreign_keys_touching(check, relation, column, true, cascade, InvalidOid,
+                                            " (to rebuild or drop a foreign key between the tables)");
+                break;
+            }
+            case AT_AddInherit:
+                if (cmd->def != nullptr && IsA(cmd->def, RangeVar))
+                    check_range(check, castNode(RangeVar, cmd->def), ShareUpdateExclusiveLock, false);
+                break;
             case AT_AddConstraint:
                 check_foreign_keys(check, list_make1(cmd->def));
                 break;
@@ -427,14 +586,27 @@ void check_alter_table(const StatementCheck &check, AlterTableStmt *stmt) {
                 if (cmd->def != nullptr && IsA(cmd->def, ColumnDef))
                     check_foreign_keys(check, castNode(ColumnDef, cmd->def)->constraints);
                 break;
-            case AT_DropConstraint:
-                check_referenced_by_constraint(check, get_relation_constraint_oid(relation, cmd->name, true));
+            case AT_DropConstraint: {
+                Oid constraint = get_relation_constraint_oid(relation, cmd->name, true);
+                check_referenced_by_constraint(check, constraint);
+                if (cmd->behavior == DROP_CASCADE && OidIsValid(constraint)) {
+                    // A primary key or unique constraint takes the foreign keys that use its index along.
+                    Oid index = get_constraint_index(constraint);
+                    if (OidIsValid(index))
+                        check_foreign_keys_touching(check, relation, 0, false, true, index,
+                                                    " (to drop a foreign key that depends on the dropped constraint)");
+                }
                 break;
+            }
             case AT_AttachPartition:
-            case AT_DetachPartition: {
+            case AT_DetachPartition:
+            case AT_DetachPartitionFinalize: {
                 auto *partition = castNode(PartitionCmd, cmd->def);
+                if (get_rel_relkind(relation) == RELKIND_PARTITIONED_INDEX) break;
                 check_range(check, partition->name, partition->concurrent ? ShareUpdateExclusiveLock : AccessExclusiveLock,
                             true);
+                if (!partition->concurrent && cmd->subtype != AT_DetachPartitionFinalize)
+                    check_default_partition(check, relation, " (the default partition's bound changes)");
                 break;
             }
             default:
@@ -456,6 +628,20 @@ void check_rename(const StatementCheck &check, RenameStmt *stmt) {
         case OBJECT_COLUMN:
         case OBJECT_TABCONSTRAINT:  // renamed in the whole tree unless ONLY
             check_range(check, stmt->relation, AccessExclusiveLock, stmt->relation != nullptr && stmt->relation->inh);
+            break;
+        case OBJECT_INDEX: {  // SHARE UPDATE EXCLUSIVE on the index, which the table's writers use
+            Oid index = relation_of(stmt->relation);
+            Oid table = OidIsValid(index) ? IndexGetRelation(index, true) : InvalidOid;
+            if (OidIsValid(table))
+                judge_one_table(*check.policies, table, ShareUpdateExclusiveLock, check.command,
+                                psprintf(" (through its index \"%s\")", get_rel_name(index)));
+            break;
+        }
+        case OBJECT_ATTRIBUTE:  // ALTER TYPE ... RENAME ATTRIBUTE ... CASCADE: its typed tables too
+            if (stmt->behavior == DROP_CASCADE) {
+                Oid type_relation = relation_of(stmt->relation);
+                if (OidIsValid(type_relation)) check_typed_tables(check, type_relation);
+            }
             break;
         default:
             break;
@@ -483,6 +669,15 @@ void check_drop(const StatementCheck &check, DropStmt *stmt) {
                 if (!OidIsValid(relation)) break;
                 judge_table_tree(*check.policies, relation, AccessExclusiveLock, true, check.command, "");
                 check_foreign_keys_of(check, relation);
+                if (stmt->behavior == DROP_CASCADE)  // the foreign keys that reference it go too
+                    check_foreign_keys_touching(check, relation, 0, false, true, InvalidOid,
+                                                " (to drop its foreign key to the dropped table)");
+                if (get_rel_relispartition(relation)) {
+                    Oid parent = get_partition_parent(relation, true);
+                    judge_one_table(*check.policies, parent, AccessExclusiveLock, check.command,
+                                    psprintf(" (to drop its partition \"%s\")", get_rel_name(relation)));
+                    check_default_partition(check, parent, " (the default partition's bound changes)");
+                }
                 break;
             }
             case OBJECT_INDEX: {
@@ -491,6 +686,16 @@ void check_drop(const StatementCheck &check, DropStmt *stmt) {
                 if (OidIsValid(table))
                     judge_table_tree(*check.policies, table, stmt->concurrent ? ShareUpdateExclusiveLock : AccessExclusiveLock,
                                      false, check.command, "");
+                break;
+            }
+            case OBJECT_STATISTIC_EXT: {  // SHARE UPDATE EXCLUSIVE on the table it is on
+                Oid statistics = get_statistics_object_oid(names, true);
+                if (!OidIsValid(statistics)) break;
+                HeapTuple tuple = SearchSysCache1(STATEXTOID, ObjectIdGetDatum(statistics));
+                if (!HeapTupleIsValid(tuple)) break;
+                Oid table = reinterpret_cast<Form_pg_statistic_ext>(GETSTRUCT(tuple))->stxrelid;
+                ReleaseSysCache(tuple);
+                judge_one_table(*check.policies, table, ShareUpdateExclusiveLock, check.command, "");
                 break;
             }
             case OBJECT_TRIGGER:
@@ -558,8 +763,11 @@ void check_vacuum(const StatementCheck &check, VacuumStmt *stmt) {
     }
 }
 
+// REINDEX takes SHARE on a table and ACCESS EXCLUSIVE on each index it rebuilds (which blocks
+// every query that would use the index): judged as ACCESS EXCLUSIVE. CONCURRENTLY takes SHARE
+// UPDATE EXCLUSIVE on both.
 void check_reindex(const StatementCheck &check, ReindexStmt *stmt) {
-    LOCKMODE mode = option_is_set(stmt->params, "concurrently") ? ShareUpdateExclusiveLock : ShareLock;
+    LOCKMODE mode = option_is_set(stmt->params, "concurrently") ? ShareUpdateExclusiveLock : AccessExclusiveLock;
     switch (stmt->kind) {
         case REINDEX_OBJECT_INDEX: {
             Oid index = relation_of(stmt->relation);
@@ -588,7 +796,146 @@ void check_create_table(const StatementCheck &check, CreateStmt *stmt) {
     foreach (cell, stmt->inhRelations) {  // PARTITION OF locks the parent ACCESS EXCLUSIVE
         auto *parent = static_cast<RangeVar *>(lfirst(cell));
         check_range(check, parent, stmt->partbound != nullptr ? AccessExclusiveLock : ShareUpdateExclusiveLock, false);
+        if (stmt->partbound != nullptr)
+            check_default_partition(check, relation_of(parent), " (the default partition's bound changes)");
     }
+}
+
+// ALTER DOMAIN ... ADD CONSTRAINT (validated), VALIDATE CONSTRAINT and SET NOT NULL check every
+// column of the domain (and of domains over it): SHARE on each table that has one.
+void collect_domain_users(Oid type, List **relations, List **seen) {
+    if (list_member_oid(*seen, type)) return;
+    *seen = lappend_oid(*seen, type);
+    Relation depend = table_open(DependRelationId, AccessShareLock);
+    ScanKeyData keys[2];
+    ScanKeyInit(&keys[0], Anum_pg_depend_refclassid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(TypeRelationId));
+    ScanKeyInit(&keys[1], Anum_pg_depend_refobjid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(type));
+    SysScanDesc scan = systable_beginscan(depend, DependReferenceIndexId, true, nullptr, 2, keys);
+    List *domains = NIL;
+    HeapTuple tuple;
+    while ((tuple = systable_getnext(scan)) != nullptr) {
+        auto *form = reinterpret_cast<Form_pg_depend>(GETSTRUCT(tuple));
+        if (form->classid == RelationRelationId && form->objsubid > 0)
+            *relations = list_append_unique_oid(*relations, form->objid);
+        else if (form->classid == TypeRelationId && get_typtype(form->objid) == TYPTYPE_DOMAIN)
+            domains = lappend_oid(domains, form->objid);
+    }
+    systable_endscan(scan);
+    table_close(depend, AccessShareLock);
+    ListCell *cell;
+    foreach (cell, domains) collect_domain_users(lfirst_oid(cell), relations, seen);
+}
+
+void check_alter_domain(const StatementCheck &check, AlterDomainStmt *stmt) {
+    bool checks_rows = stmt->subtype == 'V' || stmt->subtype == 'O' ||
+                       (stmt->subtype == 'C' && stmt->def != nullptr && IsA(stmt->def, Constraint) &&
+                        !castNode(Constraint, stmt->def)->skip_validation);
+    if (!checks_rows) return;
+    Oid type = LookupTypeNameOid(nullptr, makeTypeNameFromNameList(stmt->typeName), true);
+    if (!OidIsValid(type) || get_typtype(type) != TYPTYPE_DOMAIN) return;
+    List *relations = NIL, *seen = NIL;
+    collect_domain_users(type, &relations, &seen);
+    const char *why = psprintf(" (a column of it has domain \"%s\")", format_type_be(type));
+    ListCell *cell;
+    foreach (cell, relations) {
+        char relkind = get_rel_relkind(lfirst_oid(cell));
+        if (relkind == RELKIND_RELATION || relkind == RELKIND_MATVIEW)  // those whose rows are checked
+            judge_one_table(*check.policies, lfirst_oid(cell), ShareLock, check.command, why);
+    }
+}
+
+// ALTER TABLE/INDEX/MATERIALIZED VIEW ALL IN TABLESPACE: ACCESS EXCLUSIVE on each relation moved.
+void check_move_all(const StatementCheck &check, AlterTableMoveAllStmt *stmt) {
+    Oid tablespace = get_tablespace_oid(stmt->orig_tablespacename, true);
+    if (!OidIsValid(tablespace)) return;
+    if (tablespace == get_tablespace_oid(stmt->new_tablespacename, true)) return;  // moves nothing
+    if (tablespace == MyDatabaseTableSpace) tablespace = InvalidOid;  // stored as 0 in pg_class
+    List *owners = NIL;
+    ListCell *cell;
+    foreach (cell, stmt->roles) owners = lappend_oid(owners, get_rolespec_oid(lfirst_node(RoleSpec, cell), true));
+    Relation classes = table_open(RelationRelationId, AccessShareLock);
+    ScanKeyData key;
+    ScanKeyInit(&key, Anum_pg_class_reltablespace, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(tablespace));
+    SysScanDesc scan = systable_beginscan(classes, InvalidOid, false, nullptr, 1, &key);
+    List *moved = NIL;
+    HeapTuple tuple;
+    while ((tuple = systable_getnext(scan)) != nullptr) {
+        auto *form = reinterpret_cast<Form_pg_class>(GETSTRUCT(tuple));
+        bool kind = stmt->objtype == OBJECT_TABLE ? (form->relkind == RELKIND_RELATION || form->relkind == RELKIND_PARTITIONED_TABLE)
+                    : stmt->objtype == OBJECT_MATVIEW ? form->relkind == RELKIND_MATVIEW
+                    : (form->relkind == RELKIND_INDEX || form->relkind == RELKIND_PARTITIONED_INDEX);
+        if (!kind || IsCatalogNamespace(form->relnamespace) || isAnyTempNamespace(form->relnamespace)) continue;
+        if (owners != NIL && !list_member_oid(owners, form->relowner)) continue;
+        moved = lappend_oid(moved, form->oid);
+    }
+    systable_endscan(scan);
+    table_close(classes, AccessShareLock);
+    foreach (cell, moved) {
+        Oid relation = lfirst_oid(cell);
+        char relkind = get_rel_relkind(relation);
+        if (relkind == RELKIND_INDEX || relkind == RELKIND_PARTITIONED_INDEX) {
+            Oid table = IndexGetRelation(relation, true);
+            if (OidIsValid(table))
+                judge_one_table(*check.policies, table, AccessExclusiveLock, check.command,
+                                psprintf(" (through its index \"%s\")", get_rel_name(relation)));
+        } else {
+            judge_one_table(*check.policies, relation, AccessExclusiveLock, check.command, "");
+        }
+    }
+}
+
+// COMMENT ON / SECURITY LABEL ON a table, column, or index: SHARE UPDATE EXCLUSIVE on the
+// relation (constraints, triggers, rules and policies take ACCESS SHARE only).
+void check_object_comment(const StatementCheck &check, ObjectType type, Node *object) {
+    if (object == nullptr || !IsA(object, List)) return;
+    auto *names = castNode(List, object);
+    switch (type) {
+        case OBJECT_TABLE:
+        case OBJECT_MATVIEW:
+        case OBJECT_FOREIGN_TABLE: {
+            Oid relation = relation_from_names(names, false);
+            if (OidIsValid(relation)) judge_one_table(*check.policies, relation, ShareUpdateExclusiveLock, check.command, "");
+            break;
+        }
+        case OBJECT_COLUMN: {
+            Oid relation = list_length(names) > 1 ? relation_from_names(names, true) : InvalidOid;
+            if (OidIsValid(relation)) judge_one_table(*check.policies, relation, ShareUpdateExclusiveLock, check.command, "");
+            break;
+        }
+        case OBJECT_INDEX: {
+            Oid index = relation_from_names(names, false);
+            Oid table = OidIsValid(index) ? IndexGetRelation(index, true) : InvalidOid;
+            if (OidIsValid(table))
+                judge_one_table(*check.policies, table, ShareUpdateExclusiveLock, check.command,
+                                psprintf(" (through its index \"%s\")", get_rel_name(index)));
+            break;
+        }
+        default:
+            break;
+    }
+}
+
+// CREATE/ALTER PUBLICATION ... TABLE: SHARE UPDATE EXCLUSIVE on each table (and, unless ONLY, its
+// children); ALTER ... SET TABLE also on the tables it had.
+void check_publication_objects(const StatementCheck &check, List *objects) {
+    ListCell *cell;
+    foreach (cell, objects) {
+        auto *spec = lfirst_node(PublicationObjSpec, cell);
+        if (spec->pubobjtype == PUBLICATIONOBJ_TABLE && spec->pubtable != nullptr)
+            check_range(check, spec->pubtable->relation, ShareUpdateExclusiveLock, spec->pubtable->relation->inh);
+    }
+}
+
+void check_alter_publication(const StatementCheck &check, AlterPublicationStmt *stmt) {
+    check_publication_objects(check, stmt->pubobjects);
+    if (stmt->action != AP_SetObjects || stmt->pubobjects == NIL) return;
+    Oid publication = get_publication_oid(stmt->pubname, true);
+    if (!OidIsValid(publication)) return;
+    List *members = GetPublicationRelations(publication, PUBLICATION_PART_ROOT);
+    ListCell *cell;
+    foreach (cell, members)
+        judge_one_table(*check.policies, lfirst_oid(cell), ShareUpdateExclusiveLock, check.command,
+                        " (it leaves the publication)");
 }
 
 void check_utility(const StatementCheck &check, Node *parsetree) {
@@ -661,6 +1008,28 @@ void check_utility(const StatementCheck &check, Node *parsetree) {
         case T_CreateStmt:
             check_create_table(check, castNode(CreateStmt, parsetree));
             break;
+        case T_AlterDomainStmt:
+            check_alter_domain(check, castNode(AlterDomainStmt, parsetree));
+            break;
+        case T_AlterTableMoveAllStmt:
+            check_move_all(check, castNode(AlterTableMoveAllStmt, parsetree));
+            break;
+        case T_CommentStmt: {
+            auto *stmt = castNode(CommentStmt, parsetree);
+            check_object_comment(check, stmt->objtype, stmt->object);
+            break;
+        }
+        case T_SecLabelStmt: {
+            auto *stmt = castNode(SecLabelStmt, parsetree);
+            check_object_comment(check, stmt->objtype, stmt->object);
+            break;
+        }
+        case T_CreatePublicationStmt:
+            check_publication_objects(check, castNode(CreatePublicationStmt, parsetree)->pubobjects);
+            break;
+        case T_AlterPublicationStmt:
+            check_alter_publication(check, castNode(AlterPublicationStmt, parsetree));
+            break;
         default:
             break;
     }
@@ -685,6 +1054,12 @@ bool may_take_table_locks(Node *parsetree) {
         case T_CreateStatsStmt:
         case T_RefreshMatViewStmt:
         case T_CreateStmt:
+        case T_AlterDomainStmt:
+        case T_AlterTableMoveAllStmt:
+        case T_CommentStmt:
+        case T_SecLabelStmt:
+        case T_CreatePublicationStmt:
+        case T_AlterPublicationStmt:
             return true;
         default:
             return false;

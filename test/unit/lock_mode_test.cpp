@@ -322,3 +322,15 @@ TEST(ShownInMessage, CutsLongTextAtCharacterBoundaries) {
     auto report = error_of([] { parse_row_lock_strength(std::string(63, 'a') + "\xC3\xA9tc"); });
     EXPECT_EQ(report.message, "invalid lock mode \"" + std::string(63, 'a') + "...\" for row scope");
 }
+
+TEST(LockModeNames, ArticleFitsEveryCanonicalName) {
+    const TableLockMode modes[] = {TableLockMode::AccessShare, TableLockMode::RowShare, TableLockMode::RowExclusive,
+                                   TableLockMode::ShareUpdateExclusive, TableLockMode::Share,
+                                   TableLockMode::ShareRowExclusive, TableLockMode::Exclusive,
+                                   TableLockMode::AccessExclusive};
+    const char *expected[] = {"an", "a", "a", "a", "a", "a", "an", "an"};
+    for (size_t i = 0; i < 8; i++)
+        EXPECT_STREQ(indefinite_article(table_lock_mode_name(modes[i])), expected[i]) << table_lock_mode_name(modes[i]);
+    EXPECT_STREQ(indefinite_article(row_lock_strength_name(RowLockStrength::Update)), "a");
+    EXPECT_STREQ(indefinite_article(""), "a");
+}

@@ -159,3 +159,70 @@ TEST(Verdicts, HaveNames) {
     EXPECT_STREQ(verdict_name(Verdict::Exempt), "exempt");
     EXPECT_STREQ(verdict_name(Verdict::Forbidden), "forbidden");
 }
+
+namespace {
+
+constexpr RelationId kEvents = 17000;        // partitioned, protected
+constexpr RelationId kEvents2026 = 17001;    // its partition, itself partitioned
+constexpr RelationId kEvents2026Q1 = 17002;  // a partition of that
+constexpr RelationId kArchive = 17100;       // an inheritance parent, protected without children
+
+LockPolicy policy_on(RelationId relation, bool include_children, const std::vector<std::string> &modes) {
+    LockPolicy policy;
+    policy.relation = relation;
+    policy.include_children = include_children;
+    policy.forbidden_modes = parse_forbidden_modes(modes);
+    policy.reason = "r" + std::to_string(relation);
+    return policy;
+}
+
+}  // namespace
+
+TEST(PolicyGoverning, AncestorsPoliciesGovernTheirChildrenAtAnyDepth) {
+    PolicySet set;
+    set.add(policy_on(kEvents, true, {"ACCESS EXCLUSIVE"}));
+    const LockPolicy *found[4];
+    RelationId owners[4];
+    const RelationId ancestors[] = {kEvents2026, kEvents};  // nearest first
+    ASSERT_EQ(set.governing(kEvents2026Q1, ancestors, 2, found, owners, 4), 1u);
+    EXPECT_EQ(owners[0], kEvents);
+    EXPECT_EQ(judge_table_lock(found[0], TableLockMode::AccessExclusive, nullptr, 0), Verdict::Forbidden);
+    // A relation with no protected ancestor and no policy: nothing governs it.
+    EXPECT_EQ(set.governing(kOrders, nullptr, 0, found, owners, 4), 0u);
+    EXPECT_TRUE(set.any_includes_children());
+}
+
+TEST(PolicyGoverning, OptedOutParentsDoNotGovernChildren) {
+    PolicySet set;
+    set.add(policy_on(kArchive, false, {"ACCESS EXCLUSIVE"}));
+    const LockPolicy *found[4];
+    RelationId owners[4];
+    const RelationId ancestors[] = {kArchive};
+    EXPECT_EQ(set.governing(kEvents2026, ancestors, 1, found, owners, 4), 0u);
+    EXPECT_EQ(set.governing(kArchive, nullptr, 0, found, owners, 4), 1u);  // its own policy still holds
+    EXPECT_FALSE(set.any_includes_children());
+}
+
+TEST(PolicyGoverning, OwnPolicyFirstThenEachAncestorOnce) {
+    PolicySet set;
+    set.add(policy_on(kEvents, true, {"ACCESS EXCLUSIVE"}));
+    set.add(policy_on(kEvents2026, false, {"SHARE"}));
+    set.add(policy_on(kEvents2026Q1, true, {"EXCLUSIVE"}));
+    const LockPolicy *found[4];
+    RelationId owners[4];
+    // kEvents reached twice (multiple inheritance): counted once. kEvents2026 opted out.
+    const RelationId ancestors[] = {kEvents2026, kEvents, kEvents};
+    ASSERT_EQ(set.governing(kEvents2026Q1, ancestors, 3, found, owners, 4), 2u);
+    EXPECT_EQ(owners[0], kEvents2026Q1);
+    EXPECT_EQ(owners[1], kEvents);
+    // Capacity bounds what is written.
+    EXPECT_EQ(set.governing(kEvents2026Q1, ancestors, 3, found, owners, 1), 1u);
+    EXPECT_EQ(owners[0], kEvents2026Q1);
+}
+
+TEST(PolicyGoverning, TwoPoliciesOnOneRelationIncludeChildrenIfEitherDoes) {
+    PolicySet set;
+    set.add(policy_on(kEvents, false, {"SHARE"}));
+    set.add(policy_on(kEvents, true, {"EXCLUSIVE"}));
+    EXPECT_TRUE(set.find(kEvents)->include_children);
+}
