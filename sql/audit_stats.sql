@@ -46,15 +46,33 @@ SHOW lockguard.audit_min_wait_ms;
 SELECT count(*) AS audited FROM my_audit;
 
 ------------------------------------------------------------------------------------------
--- Timeouts: held by a prepared transaction
+-- PREPARE TRANSACTION is refused while lockguard locks are held: a prepared transaction would
+-- keep the locks (past a restart) while the tenant budget and the published slot went back.
 ------------------------------------------------------------------------------------------
 BEGIN;
-SELECT lockguard_acquire('audit:held');
-SELECT lockguard_acquire_table('ledger', 'ACCESS EXCLUSIVE');
+SELECT lockguard_acquire('audit:prepared');
+PREPARE TRANSACTION 'lg_audit_refused';
+SELECT count(*) AS prepared FROM pg_prepared_xacts WHERE gid = 'lg_audit_refused';
+SELECT count(*) AS still_held FROM lockguard.locks WHERE pid = pg_backend_pid();
+-- Without lockguard locks a transaction prepares as before.
+BEGIN;
+SELECT id FROM accounts WHERE id = 1 FOR UPDATE;
+PREPARE TRANSACTION 'lg_audit_plain';
+ROLLBACK PREPARED 'lg_audit_plain';
+
+------------------------------------------------------------------------------------------
+-- Timeouts: held by another session (through dblink, in this database)
+------------------------------------------------------------------------------------------
+CREATE EXTENSION dblink;
+SELECT dblink_connect('holder', format('host=%s port=%s dbname=%s',
+                      split_part(current_setting('unix_socket_directories'), ',', 1),
+                      current_setting('port'), current_database())) AS connected;
+SELECT dblink_exec('holder', 'BEGIN');
+SELECT dblink_exec('holder', $$SELECT lockguard_acquire('audit:held')$$);
+SELECT dblink_exec('holder', $$SELECT lockguard_acquire_table('ledger', 'ACCESS EXCLUSIVE')$$);
 -- Row 2 through lockguard, row 3 with a plain SELECT ... FOR UPDATE (no lockguard gate).
-SELECT lockguard_acquire_row('accounts', 2);
-SELECT id FROM accounts WHERE id = 3 FOR UPDATE;
-PREPARE TRANSACTION 'lg_audit_holder';
+SELECT dblink_exec('holder', $$SELECT lockguard_acquire_row('accounts', 2)$$);
+SELECT dblink_exec('holder', $$SELECT id FROM accounts WHERE id = 3 FOR UPDATE$$);
 
 SET lockguard.trace_id = 'trace-rolled-back';
 BEGIN;
@@ -158,7 +176,9 @@ SELECT lockguard.flush_audit();
 ROLLBACK;
 SELECT count(*) AS shown_after_flush FROM my_audit;
 
-ROLLBACK PREPARED 'lg_audit_holder';
+SELECT dblink_exec('holder', 'ROLLBACK');
+SELECT dblink_disconnect('holder');
+DROP EXTENSION dblink;
 SELECT count(*) AS leftover_locks FROM lockguard.locks;
 DROP TABLE before_flush;
 DROP VIEW busy_stats;

@@ -136,11 +136,11 @@ void run_row_query(void *arg) {
     query->rows = SPI_processed;
 }
 
-// Waits for the AccessShareLock every reader takes, within the call's deadline: a table in the
-// middle of ALTER TABLE (or with an ACCESS EXCLUSIVE request queued) is waited for like any
-// lock, not forever. Before the gate: the wait is recorded under the row's table name.
+// Waits for the AccessShareLock every reader takes on the table and on its indexes (the
+// resolver reads the primary key's definition), within the call's deadline: a table in the
+// middle of ALTER TABLE, an index being rebuilt, or an ACCESS EXCLUSIVE request queued ahead
+// is waited for like any lock, not forever. Before the gate: recorded under the table's name.
 void lock_table_for_reading(Oid relation, const Deadline *deadline) {
-    if (ConditionalLockRelationOid(relation, AccessShareLock)) return;
     LockRequest request{};
     request.deadline = deadline;
     request.lock.scope = LockScope::Row;
@@ -148,7 +148,15 @@ void lock_table_for_reading(Oid relation, const Deadline *deadline) {
     strlcpy(request.lock.name, get_rel_name(relation), sizeof(request.lock.name));
     format_clipped(request.lock.resource_class, sizeof(request.lock.resource_class), "%s.%s",
              get_namespace_name(get_rel_namespace(relation)), request.lock.name);
-    lock_relation_within(request, relation, AccessShareLock);
+    if (!ConditionalLockRelationOid(relation, AccessShareLock)) lock_relation_within(request, relation, AccessShareLock);
+    Relation rel = relation_open(relation, NoLock);
+    List *indexes = RelationGetIndexList(rel);
+    relation_close(rel, NoLock);
+    ListCell *cell;
+    foreach (cell, indexes) {
+        Oid index = lfirst_oid(cell);
+        if (!ConditionalLockRelationOid(index, AccessShareLock)) lock_relation_within(request, index, AccessShareLock);
+    }
 }
 
 // Every relation the row query opens, in the mode a locking SELECT opens them (ROW SHARE: the
