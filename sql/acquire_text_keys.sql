@@ -24,7 +24,8 @@ EXECUTE try_untyped('3');  -- missing: nothing more held
 SELECT * FROM tk_mine;
 -- Typed values and row values still take the "any" form, with the same result.
 SELECT lockguard_acquire_row('tk_accounts', 1) AS typed, lockguard_acquire_row('tk_pair', ROW(1, 'x'), 'FOR SHARE') AS row_value;
-SELECT p.oid::regprocedure AS resolved
+-- The three forms side by side (none of them ambiguous for the calls above).
+SELECT p.oid::regprocedure AS form
 FROM pg_proc p WHERE p.proname = 'lockguard_acquire_row' ORDER BY 1;
 ROLLBACK;
 DEALLOCATE ALL;

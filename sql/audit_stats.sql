@@ -68,11 +68,12 @@ SELECT dblink_connect('holder', format('host=%s port=%s dbname=%s',
                       split_part(current_setting('unix_socket_directories'), ',', 1),
                       current_setting('port'), current_database())) AS connected;
 SELECT dblink_exec('holder', 'BEGIN');
-SELECT dblink_exec('holder', $$SELECT lockguard_acquire('audit:held')$$);
-SELECT dblink_exec('holder', $$SELECT lockguard_acquire_table('ledger', 'ACCESS EXCLUSIVE')$$);
+SELECT * FROM dblink('holder', $$SELECT 'held' FROM lockguard_acquire('audit:held')$$) AS t(named text);
+SELECT * FROM dblink('holder', $$SELECT 'held' FROM lockguard_acquire_table('ledger', 'ACCESS EXCLUSIVE')$$)
+  AS t(table_lock text);
 -- Row 2 through lockguard, row 3 with a plain SELECT ... FOR UPDATE (no lockguard gate).
-SELECT dblink_exec('holder', $$SELECT lockguard_acquire_row('accounts', 2)$$);
-SELECT dblink_exec('holder', $$SELECT id FROM accounts WHERE id = 3 FOR UPDATE$$);
+SELECT * FROM dblink('holder', $$SELECT lockguard_acquire_row('accounts', 2)$$) AS t(row_2 boolean);
+SELECT * FROM dblink('holder', $$SELECT id FROM accounts WHERE id = 3 FOR UPDATE$$) AS t(row_3 int);
 
 SET lockguard.trace_id = 'trace-rolled-back';
 BEGIN;
