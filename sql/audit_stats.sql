@@ -93,7 +93,7 @@ SELECT sqlstate, message FROM try($$ SELECT lockguard_acquire('audit:held', time
 -- A row held through lockguard: timeout on the row's gate.
 SELECT sqlstate, message FROM try($$ SELECT lockguard_acquire_row('accounts', 2, timeout_ms => 20) $$);
 -- A row locked without lockguard: timeout on the row itself, within the same timeout.
-SELECT sqlstate, message, detail ~ '^Resource "accounts\(3\)" is held by a transaction that locked the row without lockguard; waited \d+ ms\.$' AS detail_ok
+SELECT sqlstate, message, detail ~ '^Resource "accounts\(3\)" is held by PID \d+, which locked the row without lockguard; waited \d+ ms\.$' AS detail_ok
 FROM try($$ SELECT lockguard_acquire_row('accounts', 3, timeout_ms => 20) $$);
 -- A table held: timeout on its gate.
 SELECT sqlstate, message FROM try($$ SELECT lockguard_acquire_table('ledger', 'ACCESS SHARE', timeout_ms => 20) $$);

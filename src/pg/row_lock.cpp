@@ -12,6 +12,9 @@
 
 extern "C" {
 #include "access/htup_details.h"
+#include "access/multixact.h"
+#include "storage/bufmgr.h"
+#include "storage/procarray.h"
 #include "access/relation.h"
 #include "access/stratnum.h"
 #include "catalog/namespace.h"
@@ -48,9 +51,10 @@ LOCKMODE gate_mode(RowLockStrength strength) {
     return AccessExclusiveLock;
 }
 
-// The forms of the row query: try without waiting, fail if taken, wait; and a plain read that
-// locks nothing (is the row there at all?).
-enum class RowQueryForm { SkipLocked = 0, NoWait = 1, Wait = 2, Read = 3 };
+// The forms of the row query: try without waiting, fail if taken, wait; a plain read that
+// locks nothing (is the row there at all?); and a read of where the row is (tableoid, ctid), to
+// find who holds its lock when a wait for it timed out.
+enum class RowQueryForm { SkipLocked = 0, NoWait = 1, Wait = 2, Read = 3, Locate = 4 };
 
 struct CachedRowPlan {
     Oid relation;
@@ -77,7 +81,7 @@ SPIPlanPtr row_plan(const ScopedRequest *request, RowQueryForm form) {
     Relation index = relation_open(pk_index, AccessShareLock);
     StringInfoData query;
     initStringInfo(&query);
-    appendStringInfo(&query, "SELECT 1 FROM %s%s WHERE ",
+    appendStringInfo(&query, "SELECT %s FROM %s%s WHERE ", form == RowQueryForm::Locate ? "tableoid, ctid" : "1",
                      rel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE ? "" : "ONLY ",
                      quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
                                                 RelationGetRelationName(rel)));
@@ -100,7 +104,7 @@ SPIPlanPtr row_plan(const ScopedRequest *request, RowQueryForm form) {
                          quote_identifier(get_namespace_name(form->oprnamespace)), NameStr(form->oprname), i + 1, cast);
         ReleaseSysCache(operator_tuple);
     }
-    if (form != RowQueryForm::Read)
+    if (form != RowQueryForm::Read && form != RowQueryForm::Locate)
         appendStringInfo(&query, " %s%s", row_lock_strength_name(request->strength),
                          form == RowQueryForm::SkipLocked ? " SKIP LOCKED" : form == RowQueryForm::NoWait ? " NOWAIT" : "");
     relation_close(index, AccessShareLock);
@@ -293,6 +297,62 @@ ErrorData *run_row_query_bounded(const Deadline &deadline, RowQuery *query) {
 
 constexpr const char *kRowHolder = "a transaction that locked the row without lockguard";
 
+// The transactions holding a lock on the row's current version, read from the tuple header as
+// pgrowlocks does (xmax, or the members of a MultiXact): "PID 12, a prepared transaction, which
+// locked the row without lockguard" (had they used lockguard, the wait would be at the gate).
+// Asked just before the wait (after an error the SPI state is not fit for another query), so it
+// names who held the row when the wait began. Inside SPI.
+char *describe_row_holders(ScopedRequest *request, const Deadline &deadline) {
+    RowQuery query{row_plan(request, RowQueryForm::Locate), request->key_values, 0};
+    int budget = deadline.wait_budget_ms(now_us());
+    ErrorData *error = run_with_lock_timeout(budget > 0 ? budget : 1, run_row_query, &query);
+    if (error != nullptr) raise_phase_error(request->gate, error, kRowHolder);
+    if (query.rows == 0) return pstrdup(kRowHolder);
+    bool isnull;
+    Oid table = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+    ItemPointerData tid = *reinterpret_cast<ItemPointer>(DatumGetPointer(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull)));
+    Relation rel = relation_open(table, NoLock);  // locked ROW SHARE by lock_row_relations
+    Buffer buffer = ReadBuffer(rel, ItemPointerGetBlockNumber(&tid));
+    LockBuffer(buffer, BUFFER_LOCK_SHARE);
+    Page page = BufferGetPage(buffer);
+    ItemId item = PageGetItemId(page, ItemPointerGetOffsetNumber(&tid));
+    TransactionId xmax = InvalidTransactionId;
+    uint16 infomask = HEAP_XMAX_INVALID;
+    if (ItemIdIsNormal(item)) {
+        auto *header = reinterpret_cast<HeapTupleHeader>(PageGetItem(page, item));
+        xmax = HeapTupleHeaderGetRawXmax(header);
+        infomask = header->t_infomask;
+    }
+    UnlockReleaseBuffer(buffer);
+    relation_close(rel, NoLock);
+    if ((infomask & HEAP_XMAX_INVALID) || HEAP_LOCKED_UPGRADED(infomask)) return pstrdup(kRowHolder);
+
+    TransactionId xids[8];
+    int count = 0;
+    if (infomask & HEAP_XMAX_IS_MULTI) {
+        MultiXactMember *members = nullptr;
+        int n = GetMultiXactIdMembers(xmax, &members, false, HEAP_XMAX_IS_LOCKED_ONLY(infomask));
+        for (int i = 0; i < n && count < 8; i++) xids[count++] = members[i].xid;
+    } else {
+        xids[count++] = xmax;
+    }
+    StringInfoData out;
+    initStringInfo(&out);
+    for (int i = 0; i < count; i++) {
+        if (!TransactionIdIsInProgress(xids[i])) continue;
+        int pid = BackendXidGetPid(xids[i]);
+        if (pid == MyProcPid) continue;
+        if (out.len > 0) appendStringInfoString(&out, ", ");
+        if (pid != 0)
+            appendStringInfo(&out, "PID %d", pid);
+        else
+            appendStringInfoString(&out, "a prepared transaction");  // in progress, no backend
+    }
+    if (out.len == 0) return pstrdup(kRowHolder);
+    appendStringInfoString(&out, ", which locked the row without lockguard");
+    return out.data;
+}
+
 // After the gate: lock the row itself. Returns whether it exists.
 bool lock_row(ScopedRequest *request) {
     const Deadline &deadline = *request->gate.deadline;
@@ -310,10 +370,11 @@ bool lock_row(ScopedRequest *request) {
         error = run_row_query_bounded(deadline, &query);
         if (error != nullptr) raise_phase_error(request->gate, error, kRowHolder);
         if (query.rows > 0) {
+            const char *who = describe_row_holders(request, deadline);
             int budget = deadline.wait_budget_ms(now_us());
             query.plan = row_plan(request, budget == 0 ? RowQueryForm::NoWait : RowQueryForm::Wait);
             error = run_row_query_bounded(deadline, &query);
-            if (error != nullptr) raise_phase_error(request->gate, error, kRowHolder);
+            if (error != nullptr) raise_phase_error(request->gate, error, who);
             request->phase_waited = true;
         }
     }
