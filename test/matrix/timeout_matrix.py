@@ -10,8 +10,9 @@ For each case:
   2. the expected outcome, derived from PostgreSQL's conflict tables below (table-level modes
      and row-level strengths, as documented in "Explicit Locking") applied to what the blocker
      holds or queues for and what the scope's request needs, never from lockguard's behaviour:
-     granted at once, lockguard's 55P03 within the bound, or the caller's own 57014 when its
-     statement_timeout is shorter (never retried by lockguard_run);
+     granted at once, lockguard's 55P03 within the bound naming the blocker's processes (and no
+     other), or the caller's own 57014 when its statement_timeout is shorter (never retried by
+     lockguard_run);
   3. the call, timed from the client; after a failure (and after a try that says busy) nothing
      of the caller is left held or published (lockguard.locks, pg_locks in lockguard's spaces).
 
@@ -25,6 +26,7 @@ Output is TAP. Connection from the usual PG* environment variables; the database
 lockguard installed and max_prepared_transactions > 0 (for the prepared-transaction blocker).
 """
 import os
+import re
 import sys
 import threading
 import time
@@ -321,7 +323,16 @@ def leftovers(probe_conn, pid):
     return cur.fetchone()[0]
 
 
-def run_case(victim, probe_conn, scope, blocker, setting, stats):
+def names_real_blocker(detail, blocker, blocker_pids):
+    """The 55P03 detail names the blocker's processes and no other: its holder or the waiters
+    queued ahead by PID, or 'a prepared transaction' for a prepared one."""
+    named = set(int(p) for p in re.findall(r'PID (\d+)', detail))
+    if blocker.get('prepared'):
+        return 'a prepared transaction' in detail and not named
+    return bool(named) and named <= set(blocker_pids)
+
+
+def run_case(victim, probe_conn, scope, blocker, setting, stats, blocker_pids):
     (lt_name, lt), (st_name, st) = setting
     sql, needs = scope_call(scope, blocker['target'])
     blocked = expected_blocked(needs, blocker)
@@ -374,8 +385,10 @@ def run_case(victim, probe_conn, scope, blocker, setting, stats):
     if outcome == '55P03' and expect == '55P03':
         if 'lockguard' not in detail or 'is held by' not in detail:
             problems.append('not lockguard\'s 55P03: %s' % detail)
-        if 'no live process' in detail or 'just released' in detail:
-            problems.append('the real blocker is not named: %s' % detail)
+        if not names_real_blocker(detail, blocker, blocker_pids):
+            problems.append('the real blocker (%s) is not named: %s' % (
+                'a prepared transaction' if blocker.get('prepared') else
+                ', '.join('PID %d' % p for p in blocker_pids), detail))
         if scope == 'run' and 'gave up after %d attempts' % RUN_ATTEMPTS not in detail:
             problems.append('lockguard_run did not retry: %s' % detail)
     if outcome == '57014' and 'statement timeout' not in detail:
@@ -420,12 +433,13 @@ def main():
         while queued_count(probe_conn, [pid_of(w) for w in waiters]) < len(waiters) and time.time() < deadline:
             time.sleep(0.01)
         queued_ok = queued_count(probe_conn, [pid_of(w) for w in waiters]) == len(waiters)
+        blocker_pids = [pid_of(holder)] + [pid_of(w) for w in waiters]
         for scope in scopes:
             for setting in SETTINGS:
                 live, why = probe_blocker(probe_conn, blocker)
                 if not queued_ok:
                     live, why = False, 'the waiters ahead are not queued'
-                desc, problems = run_case(victim, probe_conn, scope, blocker, setting, stats)
+                desc, problems = run_case(victim, probe_conn, scope, blocker, setting, stats, blocker_pids)
                 if not live:
                     problems.insert(0, 'control failed: %s' % why)
                 tap.ok(not problems, desc, '\n'.join(problems))
