@@ -137,7 +137,10 @@ const char *relation_kind_word(Oid relation) {
     char *who = psprintf("%s, through a conflicting lock on %s \"%s\"",
                          blockers != nullptr ? blockers : "a transaction that has just released it",
                          relation_kind_word(relation), name != nullptr ? name : "?");
-    record_wait_event(request.lock, WaitEventOutcome::Timeout, request.deadline->waited_us(now_us()), 1);
+    // A step before the gate (the table read of a row lock) has no tenant yet: the caller's.
+    PublishedLock lock = request.lock;
+    if (lock.tenant_slot == kNoTenant) lock.tenant_slot = resolve_current_tenant();
+    record_wait_event(lock, WaitEventOutcome::Timeout, request.deadline->waited_us(now_us()), 1);
     raise_lock_timeout(request, who);
 }
 
