@@ -46,15 +46,34 @@ SHOW lockguard.audit_min_wait_ms;
 SELECT count(*) AS audited FROM my_audit;
 
 ------------------------------------------------------------------------------------------
--- Timeouts: held by a prepared transaction
+-- PREPARE TRANSACTION is refused while lockguard locks are held: a prepared transaction would
+-- keep the locks (past a restart) while the tenant budget and the published slot went back.
 ------------------------------------------------------------------------------------------
 BEGIN;
-SELECT lockguard_acquire('audit:held');
-SELECT lockguard_acquire_table('ledger', 'ACCESS EXCLUSIVE');
+SELECT lockguard_acquire('audit:prepared');
+PREPARE TRANSACTION 'lg_audit_refused';
+SELECT count(*) AS prepared FROM pg_prepared_xacts WHERE gid = 'lg_audit_refused';
+SELECT count(*) AS still_held FROM lockguard.locks WHERE pid = pg_backend_pid();
+-- Without lockguard locks a transaction prepares as before.
+BEGIN;
+SELECT id FROM accounts WHERE id = 1 FOR UPDATE;
+PREPARE TRANSACTION 'lg_audit_plain';
+ROLLBACK PREPARED 'lg_audit_plain';
+
+------------------------------------------------------------------------------------------
+-- Timeouts: held by another session (through dblink, in this database)
+------------------------------------------------------------------------------------------
+CREATE EXTENSION dblink;
+SELECT dblink_connect('holder', format('host=%s port=%s dbname=%s',
+                      split_part(current_setting('unix_socket_directories'), ',', 1),
+                      current_setting('port'), current_database())) AS connected;
+SELECT dblink_exec('holder', 'BEGIN');
+SELECT * FROM dblink('holder', $$SELECT 'held' FROM lockguard_acquire('audit:held')$$) AS t(named text);
+SELECT * FROM dblink('holder', $$SELECT 'held' FROM lockguard_acquire_table('ledger', 'ACCESS EXCLUSIVE')$$)
+  AS t(table_lock text);
 -- Row 2 through lockguard, row 3 with a plain SELECT ... FOR UPDATE (no lockguard gate).
-SELECT lockguard_acquire_row('accounts', 2);
-SELECT id FROM accounts WHERE id = 3 FOR UPDATE;
-PREPARE TRANSACTION 'lg_audit_holder';
+SELECT * FROM dblink('holder', $$SELECT lockguard_acquire_row('accounts', 2)$$) AS t(row_2 boolean);
+SELECT * FROM dblink('holder', $$SELECT id FROM accounts WHERE id = 3 FOR UPDATE$$) AS t(row_3 int);
 
 SET lockguard.trace_id = 'trace-rolled-back';
 BEGIN;
@@ -74,7 +93,7 @@ SELECT sqlstate, message FROM try($$ SELECT lockguard_acquire('audit:held', time
 -- A row held through lockguard: timeout on the row's gate.
 SELECT sqlstate, message FROM try($$ SELECT lockguard_acquire_row('accounts', 2, timeout_ms => 20) $$);
 -- A row locked without lockguard: timeout on the row itself, within the same timeout.
-SELECT sqlstate, message, detail ~ '^Resource "public\.accounts\(3\)" is held by a transaction that locked the row without lockguard; waited \d+ ms\.$' AS detail_ok
+SELECT sqlstate, message, detail ~ '^Resource "public\.accounts\(3\)" is held by PID \d+, which locked the row without lockguard; waited \d+ ms\.$' AS detail_ok
 FROM try($$ SELECT lockguard_acquire_row('accounts', 3, timeout_ms => 20) $$);
 -- A table held: timeout on its gate.
 SELECT sqlstate, message FROM try($$ SELECT lockguard_acquire_table('ledger', 'ACCESS SHARE', timeout_ms => 20) $$);
@@ -158,7 +177,9 @@ SELECT lockguard.flush_audit();
 ROLLBACK;
 SELECT count(*) AS shown_after_flush FROM my_audit;
 
-ROLLBACK PREPARED 'lg_audit_holder';
+SELECT dblink_exec('holder', 'ROLLBACK');
+SELECT dblink_disconnect('holder');
+DROP EXTENSION dblink;
 SELECT count(*) AS leftover_locks FROM lockguard.locks;
 DROP TABLE before_flush;
 DROP VIEW busy_stats;

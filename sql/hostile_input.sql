@@ -122,7 +122,7 @@ INSERT INTO hostile_baselines VALUES
   (NULL, 'node_pids', $$'{}'::integer[]$$), (NULL, 'node_wait_ms', $$'{}'::bigint[]$$),
   (NULL, 'pid', '0'), (NULL, 'blocker', '0'), (NULL, 'terminate', 'false'),
   (NULL, 'sample', 'false'), (NULL, 'apply_retention', 'false'), (NULL, 'retention_seconds', '3600'),
-  ('lockguard_acquire_row', 'key', '1'), ('row_lock', 'key', '1'),
+  ('lockguard_acquire_row', 'key', '1'), ('row_lock', 'key', '1'), ('lockguard_try_acquire_row', 'key', '1'),
   ('claim_operation', 'key', $$'hostile:operation'$$), ('complete_operation', 'key', $$'hostile:operation'$$);
 
 CREATE TEMP TABLE hostile_calls (function_name text, signature text, argument text, value text, sqlstate text,

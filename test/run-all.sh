@@ -19,11 +19,12 @@ lg_require_root
 lg_ensure_packages "${LG_BASE_PACKAGES[@]}" postgresql-$LG_PG_MAJOR-pgtap libtap-parser-sourcehandler-pgtap-perl \
   libgtest-dev libipc-run-perl \
   postgresql-$LG_PG_MAJOR-pgaudit postgresql-$LG_PG_MAJOR-pg-wait-sampling pgbouncer prometheus-postgres-exporter \
-  prometheus graphviz  # the deployment tests (test/t/040-070, docs/deployment.md)
+  prometheus graphviz \
+  python3-psycopg2  # the deployment tests (test/t/040-070, docs/deployment.md); the timeout matrix
 
 [ -n "${LG_PRIVATE_PG:-}" ] && lg_private_pg "$LG_PRIVATE_PG"
 
-LAYERS=${LG_LAYERS:-"unit regress isolation pgtap docs tap bench patroni chaos"}
+LAYERS=${LG_LAYERS:-"unit regress isolation matrix pgtap docs tap bench patroni chaos"}
 STAGE=${LG_TEST_STAGE:-/tmp/lockguard-test}
 PORT=${LG_TEST_PORT:-54329}
 lg_stage_and_install "$STAGE"
@@ -95,6 +96,19 @@ run_isolation() {
   cat "$OUT/isolation.log"
   [ $rc -ne 0 ] && [ -f "$OUT/isolation/regression.diffs" ] && head -200 "$OUT/isolation/regression.diffs"
   count_regress isolation "$OUT/isolation.log" $rc
+}
+
+# The timeout matrix (test/matrix/): every acquire function x every kind of blocker x the
+# caller's lock_timeout and statement_timeout, generated, each case after a control; TAP output.
+run_matrix() {
+  lg_log "layer matrix: generated timeout matrix (test/matrix/)"
+  lg_psql -d postgres -c "DROP DATABASE IF EXISTS lockguard_matrix" -c "CREATE DATABASE lockguard_matrix"
+  lg_psql -d lockguard_matrix -c "CREATE EXTENSION lockguard"
+  lg_as_postgres env PGHOST="$LG_SOCK" PGPORT="$LG_PORT" PGUSER=postgres PGDATABASE=lockguard_matrix \
+    python3 test/matrix/timeout_matrix.py >"$OUT/matrix.log" 2>&1
+  local rc=$?
+  grep -vE '^ok ' "$OUT/matrix.log"  # the failures, the plan and the measurements; all of it is in the file
+  count_tap matrix "$OUT/matrix.log" $rc
 }
 
 # TAP output (pgTAP and Perl TAP): count "ok N" / "not ok N" lines; a file that dies early
@@ -207,7 +221,7 @@ trap 'lg_cluster_stop "$STAGE/cluster/data"' EXIT
 for layer in $LAYERS; do
   case $layer in
     unit) run_unit ;;
-    regress|isolation|pgtap|docs)
+    regress|isolation|pgtap|matrix|docs)
       [ -f "$STAGE/cluster/data/postmaster.pid" ] || start_cluster
       "run_$layer" ;;
     tap) run_tap ;;

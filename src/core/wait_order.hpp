@@ -23,7 +23,6 @@ inline constexpr int32_t kMaxPriority = 100;
 struct WaiterInfo {
     int32_t priority;      // kMinPriority..kMaxPriority
     int64_t enqueued_us;   // when it started waiting, same clock as now_us
-    uint32_t tenant_slot;  // for the glue's bookkeeping; the order does not read it
     double tenant_share;   // held / weight of the waiter's tenant: smaller is served first
                            // among equal effective priorities; 0 when tenants are not in play
     bool registered;       // false: not a lockguard waiter. It counts as priority 0 and share 0,

@@ -133,6 +133,11 @@ bool holds_resource_published(const LockRef &ref) {
     return false;
 }
 
+bool holds_any_published() {
+    BackendSlot *slot = my_backend_slot();
+    return slot != nullptr && (slot->held_count > 0 || pg_atomic_read_u32(&slot->waiting) != 0);
+}
+
 bool has_free_held_entry() {
     BackendSlot *slot = my_backend_slot();
     return slot->held_count < slot_array->held_per_slot;

@@ -52,6 +52,7 @@ bool publish_held(const PublishedLock &lock);
 bool holds_published(const LockRef &ref);
 bool holds_resource_published(const LockRef &ref);  // the same resource, in any mode
 bool has_free_held_entry();
+bool holds_any_published();  // any lockguard lock held, or a wait published, by this backend
 void forget_held_locks_of_subxact(SubTransactionId subxact);
 void move_held_locks_to_parent(SubTransactionId subxact, SubTransactionId parent);
 void forget_all_held_locks();

@@ -1,50 +1,64 @@
 // Taking one lockguard lock: try without waiting, then wait inside PostgreSQL's lock manager,
-// bounded by the call's timeout, with the wait published for views and queue ordering.
+// bounded by the call's deadline, with the wait published for views and queue ordering.
+//
+// Every wait of an acquisition (its gate, the table, partitions and indexes behind it, the
+// tuple and the transaction that holds it) runs under lockguard's own nest level of
+// lock_timeout set to what is left of the one deadline made at the SQL entry, just before that
+// wait. A step with no time left never waits (conditional / NOWAIT forms): lock_timeout = 0
+// would mean "forever". The caller's lock_timeout and statement_timeout are never changed; a
+// statement_timeout that fires during a wait is raised as PostgreSQL's 57014, unchanged.
 #pragma once
 
+#include "core/deadline.hpp"
 #include "pg/backend_slots.hpp"
 
 namespace lockguard::pg {
 
 struct LockRequest {
-    PublishedLock lock;      // tag, mode, scope, priority and display name
-    int timeout_ms;          // what the caller asked for (0 = do not wait): errors quote it
-    int wait_budget_ms;      // what is left of it for this lock (earlier phases used the rest)
+    PublishedLock lock;        // tag, mode, scope, priority, display name; tenant_slot once taken
+    const Deadline *deadline;  // the call's one deadline, shared by every step
 };
 
 enum class LockOutcome { Granted, GrantedAfterWait, AlreadyHeld };
 
-// What happened to one acquisition, for the audit log and the wait statistics.
-struct AcquireReport {
-    LockOutcome outcome;
-    long waited_us;
-    int tenant_slot;  // whose budget it counts against
-};
+// The deadline of a call that started now (at the SQL entry).
+Deadline deadline_from_now(int timeout_ms);
+inline int64 now_us() { return GetCurrentTimestamp(); }
 
-// Takes the lock or raises: 55P03 on timeout (detail names the resource and the holders),
-// 40P01 on deadlock, 57014 on cancel, each with PostgreSQL's SQLSTATE. The caller's
-// lock_timeout is the same afterwards. Holds only trivial objects: may longjmp.
-AcquireReport take_lock(const LockRequest &request);
+// Takes the gate lock or raises: 55P03 on timeout (detail names the resource and the processes
+// that really block it, holders and waiters queued ahead), 40P01 on deadlock, 57014 on cancel,
+// each with PostgreSQL's SQLSTATE. Sets request->lock.tenant_slot. The caller's lock_timeout is
+// the same afterwards. Holds only trivial objects: may longjmp.
+LockOutcome take_lock(LockRequest *request);
 
 // Runs `step(arg)` with lock_timeout = timeout_ms for this call only (a GUC nest level restores
 // the caller's value) and returns the error it raised, or nullptr. timeout_ms must be > 0.
 ErrorData *run_with_lock_timeout(int timeout_ms, void (*step)(void *), void *arg);
 
-// Milliseconds left of `timeout_ms` since `started`; never negative.
-int remaining_ms(int timeout_ms, TimestampTz started);
+// Takes a relation lock (table, partition or index) for the acquisition `request` within its
+// deadline: conditionally first, then waiting for at most the time left. On timeout raises
+// lockguard's 55P03 for `request`, naming the processes that hold or queue for a conflicting
+// lock on that relation.
+void lock_relation_within(const LockRequest &request, Oid relation, LOCKMODE mode);
 
-// Records a granted acquisition (all phases done) in the statistics and, if it waited long,
+// "PID 12, PID 34 (queued ahead), a prepared transaction": who blocks a request for `mode` on
+// `tag` now, as pg_blocking_pids would say (conflicting holders, and conflicting waiters, which
+// PostgreSQL's queue puts ahead of a new request). Also remembered for the audit entry.
+// nullptr if nobody does.
+char *describe_blockers(const LOCKTAG *tag, LOCKMODE mode);
+
+// Records a granted acquisition (all steps done) in the statistics and, if it waited long,
 // the audit log.
-void record_granted(const LockRequest &request, int tenant_slot, long waited_us);
+void record_granted(const LockRequest &request, long waited_us);
 
-// An error from a later phase of an acquisition (the row or table lock behind the gate):
-// a timeout becomes lockguard's 55P03 naming `who`, a deadlock is captured; both are recorded
-// in the statistics and the audit log like a gate's. Never returns.
-[[noreturn]] void raise_phase_error(const LockRequest &request, ErrorData *error, TimestampTz started,
-                                    const char *who);
+// An error from a later step of an acquisition (the relation, tuple or transaction behind the
+// gate): a timeout becomes lockguard's 55P03 naming `who`, a deadlock is captured; both are
+// recorded in the statistics and the audit log like a gate's. Anything else (57014 from the
+// caller's statement_timeout or a cancel) is raised unchanged. Never returns.
+[[noreturn]] void raise_phase_error(const LockRequest &request, ErrorData *error, const char *who);
 
-// Raises 55P03 for a lock not obtained in time; `who` says what held it.
-[[noreturn]] void raise_lock_timeout(const PublishedLock &lock, int timeout_ms, long waited_ms, const char *who);
+// Raises 55P03 for a lock not obtained within the deadline; `who` says what blocked it.
+[[noreturn]] void raise_lock_timeout(const LockRequest &request, const char *who);
 
 // Raises 25P01 when the call would release its lock at once: at the top level of a statement
 // outside a transaction block.

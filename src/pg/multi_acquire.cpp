@@ -61,8 +61,8 @@ const char *text_field(Datum *values, bool *nulls, int field) {
     return nulls[field] ? nullptr : TextDatumGetCString(values[field]);
 }
 
-void resolve_element(ScopedRequest *request, Datum *values, bool *nulls, int index, int timeout_ms, int32 priority,
-                     TimestampTz started) {
+void resolve_element(ScopedRequest *request, Datum *values, bool *nulls, int index, int32 priority,
+                     const Deadline *deadline) {
     const char *scope = text_field(values, nulls, kScope);
     const char *mode = text_field(values, nulls, kMode);
     if (scope == nullptr)
@@ -75,7 +75,7 @@ void resolve_element(ScopedRequest *request, Datum *values, bool *nulls, int ind
             ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
                             errmsg("lock request %d names no resource", index + 1)));
         check_resource_name_length(strlen(resource));
-        resolve_named(request, resource, mode != nullptr ? mode : "exclusive", priority);
+        resolve_named(request, resource, mode != nullptr ? mode : "exclusive", priority, deadline);
         return;
     }
     bool is_row = strcmp(scope, "row") == 0;
@@ -88,7 +88,7 @@ void resolve_element(ScopedRequest *request, Datum *values, bool *nulls, int ind
                         errmsg("lock request %d (%s scope) names no relation", index + 1, scope)));
     Oid relation = DatumGetObjectId(values[kRelation]);
     if (!is_row) {
-        resolve_table(request, relation, mode != nullptr ? mode : "ACCESS EXCLUSIVE", priority);
+        resolve_table(request, relation, mode != nullptr ? mode : "ACCESS EXCLUSIVE", priority, deadline);
         return;
     }
     if (nulls[kKey])
@@ -106,14 +106,12 @@ void resolve_element(ScopedRequest *request, Datum *values, bool *nulls, int ind
             ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("row key must not contain nulls")));
         key_texts[k] = TextDatumGetCString(key_datums[k]);
     }
-    resolve_row(request, relation, key_texts, key_count, mode != nullptr ? mode : "FOR UPDATE", priority, timeout_ms,
-                started);
+    resolve_row(request, relation, key_texts, key_count, mode != nullptr ? mode : "FOR UPDATE", priority, deadline);
 }
 
 }  // namespace
 
-int resolve_request_array(ArrayType *requests, int timeout_ms, int32 priority, TimestampTz started,
-                          ScopedRequest **out) {
+int resolve_request_array(ArrayType *requests, int32 priority, const Deadline *deadline, ScopedRequest **out) {
     Oid element_type = ARR_ELEMTYPE(requests);
     int16 element_length;
     bool element_byval;
@@ -150,7 +148,7 @@ int resolve_request_array(ArrayType *requests, int timeout_ms, int32 priority, T
         Datum values[kRequestFields];
         bool nulls[kRequestFields];
         heap_deform_tuple(&tuple, desc, values, nulls);
-        resolve_element(&resolved[i], values, nulls, i, timeout_ms, priority, started);
+        resolve_element(&resolved[i], values, nulls, i, priority, deadline);
     }
 
     qsort(resolved, count, sizeof(ScopedRequest), canonical_order);
@@ -167,12 +165,12 @@ int resolve_request_array(ArrayType *requests, int timeout_ms, int32 priority, T
     return distinct;
 }
 
-MultiResult acquire_request_array(ArrayType *requests, int timeout_ms, int32 priority, TimestampTz started) {
+MultiResult acquire_request_array(ArrayType *requests, int32 priority, const Deadline *deadline) {
     ScopedRequest *resolved;
-    int count = resolve_request_array(requests, timeout_ms, priority, started, &resolved);
+    int count = resolve_request_array(requests, priority, deadline, &resolved);
     MultiResult result{count, 0};
     for (int i = 0; i < count; i++)
-        if (!acquire_scoped(&resolved[i], timeout_ms, started)) result.rows_missing++;
+        if (!acquire_scoped(&resolved[i])) result.rows_missing++;
     pfree(resolved);
     return result;
 }
@@ -230,7 +228,7 @@ Datum build_named_request(FunctionCallInfo fcinfo) {
 Datum build_row_request(FunctionCallInfo fcinfo) {
     Oid relation = builder_relation(fcinfo, 0, "row");
     const char *key_texts[kMaxKeyColumns];
-    int key_count = key_texts_from_any(fcinfo, 1, key_texts, kMaxKeyColumns);
+    int key_count = key_texts_from_argument(fcinfo, 1, key_texts, kMaxKeyColumns);
     const char *mode = text_argument_or(fcinfo, 2, "FOR UPDATE");
     (void) parse_row_lock_strength(mode);
     return make_request_datum(fcinfo, "row", relation, nullptr, key_texts, key_count, mode);

@@ -16,12 +16,12 @@ struct MultiResult {
     int rows_missing;  // row requests whose row does not exist
 };
 
-MultiResult acquire_request_array(ArrayType *requests, int timeout_ms, int32 priority, TimestampTz started);
+// Takes every request within the one deadline (made at the SQL entry; it must outlive the call).
+MultiResult acquire_request_array(ArrayType *requests, int32 priority, const Deadline *deadline);
 
 // Resolves every element of a lockguard.lock_request[] (raising on bad input), collapses
 // duplicates and sorts them into the canonical order. Returns the count; *out is palloc'd.
-int resolve_request_array(ArrayType *requests, int timeout_ms, int32 priority, TimestampTz started,
-                          ScopedRequest **out);
+int resolve_request_array(ArrayType *requests, int32 priority, const Deadline *deadline, ScopedRequest **out);
 
 // The request builders lockguard.named_lock(resource, mode), lockguard.row_lock(relation, key,
 // mode) and lockguard.table_lock(relation, mode): bad input (a NULL or empty resource, a NULL

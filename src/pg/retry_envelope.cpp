@@ -92,7 +92,9 @@ struct Attempt {
 
 void run_attempt(void *arg) {
     auto *attempt = static_cast<Attempt *>(arg);
-    (void) acquire_request_array(attempt->requests, attempt->timeout_ms, attempt->priority, GetCurrentTimestamp());
+    // Each attempt is one acquisition with one deadline, made when the attempt starts.
+    Deadline deadline = deadline_from_now(attempt->timeout_ms);
+    (void) acquire_request_array(attempt->requests, attempt->priority, &deadline);
     attempt->result_null = true;
     Work *work = attempt->work;
     if (work->nargs == 1 && attempt->arg_null && work->flinfo.fn_strict) return;  // a strict function of NULL
@@ -123,6 +125,9 @@ void sleep_ms(int32 delay_ms) {
     }
 }
 
+// Only lockguard's own verdicts are retried: a lock not obtained in time and a deadlock. A 57014
+// (the caller's statement_timeout, a cancel) is the caller's decision to stop and is raised at
+// once, as is every other error of the work.
 bool is_retryable(const ErrorData *error) {
     return error->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE || error->sqlerrcode == ERRCODE_T_R_DEADLOCK_DETECTED;
 }

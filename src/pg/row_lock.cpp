@@ -13,9 +13,14 @@
 
 extern "C" {
 #include "access/htup_details.h"
+#include "access/multixact.h"
+#include "storage/bufmgr.h"
+#include "storage/procarray.h"
 #include "access/relation.h"
 #include "access/stratnum.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_inherits.h"
+#include "catalog/pg_type.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_operator.h"
 #include "executor/spi.h"
@@ -23,6 +28,7 @@ extern "C" {
 #include "lib/stringinfo.h"
 #include "storage/lmgr.h"
 #include "utils/acl.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
@@ -46,9 +52,10 @@ LOCKMODE gate_mode(RowLockStrength strength) {
     return AccessExclusiveLock;
 }
 
-// The forms of the row query: try without waiting, fail if taken, wait; and a plain read that
-// locks nothing (is the row there at all?).
-enum class RowQueryForm { SkipLocked = 0, NoWait = 1, Wait = 2, Read = 3 };
+// The forms of the row query: try without waiting, fail if taken, wait; a plain read that
+// locks nothing (is the row there at all?); and a read of where the row is (tableoid, ctid), to
+// find who holds its lock when a wait for it timed out.
+enum class RowQueryForm { SkipLocked = 0, NoWait = 1, Wait = 2, Read = 3, Locate = 4 };
 
 struct CachedRowPlan {
     Oid relation;
@@ -75,7 +82,7 @@ SPIPlanPtr row_plan(const ScopedRequest *request, RowQueryForm form) {
     Relation index = relation_open(pk_index, AccessShareLock);
     StringInfoData query;
     initStringInfo(&query);
-    appendStringInfo(&query, "SELECT 1 FROM %s%s WHERE ",
+    appendStringInfo(&query, "SELECT %s FROM %s%s WHERE ", form == RowQueryForm::Locate ? "tableoid, ctid" : "1",
                      rel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE ? "" : "ONLY ",
                      quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
                                                 RelationGetRelationName(rel)));
@@ -98,7 +105,7 @@ SPIPlanPtr row_plan(const ScopedRequest *request, RowQueryForm form) {
                          quote_identifier(get_namespace_name(form->oprnamespace)), NameStr(form->oprname), i + 1, cast);
         ReleaseSysCache(operator_tuple);
     }
-    if (form != RowQueryForm::Read)
+    if (form != RowQueryForm::Read && form != RowQueryForm::Locate)
         appendStringInfo(&query, " %s%s", row_lock_strength_name(request->strength),
                          form == RowQueryForm::SkipLocked ? " SKIP LOCKED" : form == RowQueryForm::NoWait ? " NOWAIT" : "");
     relation_close(index, AccessShareLock);
@@ -134,24 +141,55 @@ void run_row_query(void *arg) {
     query->rows = SPI_processed;
 }
 
-// Waits for the AccessShareLock every reader takes, within the call's timeout: a table in the
-// middle of ALTER TABLE is waited for like any lock, not forever.
-void lock_table_for_reading(Oid relation, int timeout_ms, TimestampTz started) {
-    if (ConditionalLockRelationOid(relation, AccessShareLock)) return;
-    constexpr const char *kHolder = "a transaction holding a conflicting table lock";
+// Waits for the AccessShareLock every reader takes on the table and on its indexes (the
+// resolver reads the primary key's definition), within the call's deadline: a table in the
+// middle of ALTER TABLE, an index being rebuilt, or an ACCESS EXCLUSIVE request queued ahead
+// is waited for like any lock, not forever. Before the gate: recorded under the table's name.
+void lock_table_for_reading(Oid relation, const Deadline *deadline) {
     LockRequest request{};
+    request.deadline = deadline;
     request.lock.scope = LockScope::Row;
+    request.lock.tenant_slot = kNoTenant;
     table_label(relation, request.lock.name, sizeof(request.lock.name));
     copy_clipped(request.lock.resource_class, sizeof(request.lock.resource_class), request.lock.name);
-    request.timeout_ms = timeout_ms;
-    int left = remaining_ms(timeout_ms, started);
-    if (left == 0) raise_lock_timeout(request.lock, timeout_ms, 0, kHolder);
-    struct TableWait {
-        Oid relation;
-    } wait{relation};
-    ErrorData *error = run_with_lock_timeout(
-        left, [](void *arg) { LockRelationOid(static_cast<TableWait *>(arg)->relation, AccessShareLock); }, &wait);
-    if (error != nullptr) raise_phase_error(request, error, started, kHolder);
+    if (!ConditionalLockRelationOid(relation, AccessShareLock)) lock_relation_within(request, relation, AccessShareLock);
+    Relation rel = relation_open(relation, NoLock);
+    List *indexes = RelationGetIndexList(rel);
+    relation_close(rel, NoLock);
+    ListCell *cell;
+    foreach (cell, indexes) {
+        Oid index = lfirst_oid(cell);
+        if (!ConditionalLockRelationOid(index, AccessShareLock)) lock_relation_within(request, index, AccessShareLock);
+    }
+}
+
+// Every relation the row query opens, in the mode a locking SELECT opens them (ROW SHARE: the
+// table, every partition or child, and every index of each, which the planner and the index
+// scan lock), one at a time within the deadline. Afterwards the query waits for nothing but
+// the tuple and the transaction that holds it. Returns whether any of them had to wait.
+bool lock_row_relations(ScopedRequest *request) {
+    bool waited = false;
+    List *relations = has_subclass(request->relation) ? find_all_inheritors(request->relation, NoLock, nullptr)
+                                                      : list_make1_oid(request->relation);
+    ListCell *cell;
+    foreach (cell, relations) {
+        Oid relation = lfirst_oid(cell);
+        if (!ConditionalLockRelationOid(relation, RowShareLock)) {
+            waited = true;
+            lock_relation_within(request->gate, relation, RowShareLock);
+        }
+        Relation rel = relation_open(relation, NoLock);
+        List *indexes = RelationGetIndexList(rel);
+        relation_close(rel, NoLock);
+        ListCell *index_cell;
+        foreach (index_cell, indexes) {
+            Oid index = lfirst_oid(index_cell);
+            if (ConditionalLockRelationOid(index, RowShareLock)) continue;
+            waited = true;
+            lock_relation_within(request->gate, index, RowShareLock);
+        }
+    }
+    return waited;
 }
 
 // A 64-bit hash of one key value that equal values share: the type's extended hash function
@@ -189,8 +227,9 @@ void set_row_strength(ScopedRequest *request, RowLockStrength strength) {
 }
 
 void resolve_row(ScopedRequest *request, Oid relation, const char *const *key_texts, int key_count,
-                 const char *mode, int32 priority, int timeout_ms, TimestampTz started) {
+                 const char *mode, int32 priority, const Deadline *deadline) {
     memset(request, 0, sizeof(*request));
+    request->gate.deadline = deadline;
     request->strength = parse_row_lock_strength(mode);
     char relkind = get_rel_relkind(relation);
     if (relkind == '\0')
@@ -199,7 +238,7 @@ void resolve_row(ScopedRequest *request, Oid relation, const char *const *key_te
         ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE), errmsg("\"%s\" is not a table", get_rel_name(relation)),
                         errdetail("Row locks are taken on rows of ordinary and partitioned tables.")));
 
-    lock_table_for_reading(relation, timeout_ms, started);
+    lock_table_for_reading(relation, deadline);
     const RowTableInfo *table = row_table_info(relation);
     const char *relname = table->relname;
     if (table->key_count == 0)
@@ -248,31 +287,125 @@ void resolve_row(ScopedRequest *request, Oid relation, const char *const *key_te
     strlcpy(lock.resource_class, table->resource_class, sizeof(lock.resource_class));
 }
 
+// Runs one row query under lockguard's lock_timeout: the time left, or 1 ms when none is (the
+// NOWAIT and SKIP LOCKED forms do not wait for the row; the relations they open are held
+// already, so this only bounds what nothing should wait for). Never the caller's lock_timeout.
+ErrorData *run_row_query_bounded(const Deadline &deadline, RowQuery *query) {
+    int budget = deadline.wait_budget_ms(now_us());
+    return run_with_lock_timeout(budget > 0 ? budget : 1, run_row_query, query);
+}
+
+constexpr const char *kRowHolder = "a transaction that locked the row without lockguard";
+
+// The transactions holding a lock on the row's current version, read from the tuple header as
+// pgrowlocks does (xmax, or the members of a MultiXact): "PID 12, a prepared transaction, which
+// locked the row without lockguard" (had they used lockguard, the wait would be at the gate).
+// Asked just before the wait (after an error the SPI state is not fit for another query), so it
+// names who held the row when the wait began. Inside SPI.
+char *describe_row_holders(ScopedRequest *request, const Deadline &deadline) {
+    RowQuery query{row_plan(request, RowQueryForm::Locate), request->key_values, 0};
+    int budget = deadline.wait_budget_ms(now_us());
+    ErrorData *error = run_with_lock_timeout(budget > 0 ? budget : 1, run_row_query, &query);
+    if (error != nullptr) raise_phase_error(request->gate, error, kRowHolder);
+    if (query.rows == 0) return pstrdup(kRowHolder);
+    bool isnull;
+    Oid table = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+    ItemPointerData tid = *reinterpret_cast<ItemPointer>(DatumGetPointer(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull)));
+    Relation rel = relation_open(table, NoLock);  // locked ROW SHARE by lock_row_relations
+    Buffer buffer = ReadBuffer(rel, ItemPointerGetBlockNumber(&tid));
+    LockBuffer(buffer, BUFFER_LOCK_SHARE);
+    Page page = BufferGetPage(buffer);
+    ItemId item = PageGetItemId(page, ItemPointerGetOffsetNumber(&tid));
+    TransactionId xmax = InvalidTransactionId;
+    uint16 infomask = HEAP_XMAX_INVALID;
+    if (ItemIdIsNormal(item)) {
+        auto *header = reinterpret_cast<HeapTupleHeader>(PageGetItem(page, item));
+        xmax = HeapTupleHeaderGetRawXmax(header);
+        infomask = header->t_infomask;
+    }
+    UnlockReleaseBuffer(buffer);
+    relation_close(rel, NoLock);
+    if ((infomask & HEAP_XMAX_INVALID) || HEAP_LOCKED_UPGRADED(infomask)) return pstrdup(kRowHolder);
+
+    TransactionId xids[8];
+    int count = 0;
+    if (infomask & HEAP_XMAX_IS_MULTI) {
+        MultiXactMember *members = nullptr;
+        int n = GetMultiXactIdMembers(xmax, &members, false, HEAP_XMAX_IS_LOCKED_ONLY(infomask));
+        for (int i = 0; i < n && count < 8; i++) xids[count++] = members[i].xid;
+    } else {
+        xids[count++] = xmax;
+    }
+    StringInfoData out;
+    initStringInfo(&out);
+    for (int i = 0; i < count; i++) {
+        if (!TransactionIdIsInProgress(xids[i])) continue;
+        int pid = BackendXidGetPid(xids[i]);
+        if (pid == MyProcPid) continue;
+        if (out.len > 0) appendStringInfoString(&out, ", ");
+        if (pid != 0)
+            appendStringInfo(&out, "PID %d", pid);
+        else
+            appendStringInfoString(&out, "a prepared transaction");  // in progress, no backend
+    }
+    if (out.len == 0) return pstrdup(kRowHolder);
+    appendStringInfoString(&out, ", which locked the row without lockguard");
+    return out.data;
+}
+
 // After the gate: lock the row itself. Returns whether it exists.
-bool lock_row(ScopedRequest *request, int timeout_ms, TimestampTz started) {
+bool lock_row(ScopedRequest *request) {
+    const Deadline &deadline = *request->gate.deadline;
+    if (lock_row_relations(request)) request->phase_waited = true;
     if (SPI_connect() != SPI_OK_CONNECT)
         ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not connect to SPI for a row lock")));
     RowQuery query{row_plan(request, RowQueryForm::SkipLocked), request->key_values, 0};
-    run_row_query(&query);  // uncontended: one query, no waiting
+    ErrorData *error = run_row_query_bounded(deadline, &query);  // uncontended: one query, no waiting
+    if (error != nullptr) raise_phase_error(request->gate, error, kRowHolder);
     if (query.rows == 0) {
         // No such row, or locked by a transaction outside lockguard. A plain read tells which,
         // without waiting: only a row that is there is waited for, and counted as a wait (also
         // when its holder deletes it meanwhile). How long a lookup takes decides nothing.
         query.plan = row_plan(request, RowQueryForm::Read);
-        run_row_query(&query);
+        error = run_row_query_bounded(deadline, &query);
+        if (error != nullptr) raise_phase_error(request->gate, error, kRowHolder);
         if (query.rows > 0) {
-            int left = remaining_ms(timeout_ms, started);
-            query.plan = row_plan(request, left == 0 ? RowQueryForm::NoWait : RowQueryForm::Wait);
-            ErrorData *error = left == 0 ? run_catching_error(run_row_query, &query)
-                                         : run_with_lock_timeout(left, run_row_query, &query);
-            if (error != nullptr)
-                raise_phase_error(request->gate, error, started, "a transaction that locked the row without lockguard");
+            const char *who = describe_row_holders(request, deadline);
+            int budget = deadline.wait_budget_ms(now_us());
+            query.plan = row_plan(request, budget == 0 ? RowQueryForm::NoWait : RowQueryForm::Wait);
+            error = run_row_query_bounded(deadline, &query);
+            if (error != nullptr) raise_phase_error(request->gate, error, who);
             request->phase_waited = true;
         }
     }
     bool found = query.rows > 0;
     SPI_finish();
     return found;
+}
+
+int key_texts_from_text(FunctionCallInfo fcinfo, int argno, const char **texts, int capacity) {
+    if (PG_ARGISNULL(argno))
+        ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("row key must not be null")));
+    Oid type = get_fn_expr_argtype(fcinfo->flinfo, argno);
+    if (type != TEXTARRAYOID) {
+        texts[0] = TextDatumGetCString(PG_GETARG_DATUM(argno));
+        return 1;
+    }
+    Datum *values;
+    bool *nulls;
+    int count;
+    deconstruct_array(PG_GETARG_ARRAYTYPE_P(argno), TEXTOID, -1, false, TYPALIGN_INT, &values, &nulls, &count);
+    if (count == 0)
+        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("row key must have at least one value")));
+    if (count > capacity)
+        ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED), errmsg("row key has too many values")));
+    for (int i = 0; i < count; i++) {
+        if (nulls[i])
+            ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("row key must not contain nulls"),
+                            errdetail("Value %d of the key is null.", i + 1)));
+        texts[i] = TextDatumGetCString(values[i]);
+    }
+    return count;
 }
 
 int key_texts_from_any(FunctionCallInfo fcinfo, int argno, const char **texts, int capacity) {
@@ -319,6 +452,12 @@ int key_texts_from_any(FunctionCallInfo fcinfo, int argno, const char **texts, i
     }
     ReleaseTupleDesc(desc);
     return count;
+}
+
+int key_texts_from_argument(FunctionCallInfo fcinfo, int argno, const char **texts, int capacity) {
+    Oid type = get_fn_expr_argtype(fcinfo->flinfo, argno);
+    if (type == TEXTOID || type == TEXTARRAYOID) return key_texts_from_text(fcinfo, argno, texts, capacity);
+    return key_texts_from_any(fcinfo, argno, texts, capacity);
 }
 
 }  // namespace lockguard::pg

@@ -12,8 +12,10 @@ void set_named_mode(ScopedRequest *request, NamedLockMode mode) {
     strlcpy(request->gate.lock.mode_name, named_lock_mode_name(mode), sizeof(request->gate.lock.mode_name));
 }
 
-void resolve_named(ScopedRequest *request, std::string_view name, const char *mode, int32 priority) {
+void resolve_named(ScopedRequest *request, std::string_view name, const char *mode, int32 priority,
+                   const Deadline *deadline) {
     memset(request, 0, sizeof(*request));
+    request->gate.deadline = deadline;
     NamedLockMode named_mode = parse_named_lock_mode(mode);
     uint64_t key = named_resource_key(name);
     PublishedLock &lock = request->gate.lock;
@@ -27,28 +29,24 @@ void resolve_named(ScopedRequest *request, std::string_view name, const char *mo
                  resource_class.size());
 }
 
-bool acquire_scoped(ScopedRequest *request, int timeout_ms, TimestampTz started) {
-    request->gate.timeout_ms = timeout_ms;
-    request->gate.wait_budget_ms = remaining_ms(timeout_ms, started);
-    AcquireReport report = take_lock(request->gate);
-    request->gate.lock.tenant_slot = report.tenant_slot;  // later phases record under it
+bool acquire_scoped(ScopedRequest *request) {
+    LockOutcome outcome = take_lock(&request->gate);  // also says whose budget the later steps count in
     bool found = true;
     switch (request->gate.lock.scope) {
         case LockScope::Named:
             break;
         case LockScope::Row:
-            found = lock_row(request, timeout_ms, started);
+            found = lock_row(request);
             break;
         case LockScope::Table:
-            lock_table(request, timeout_ms, started);
+            lock_table(request);
             break;
     }
-    if (report.outcome != LockOutcome::AlreadyHeld) {
+    if (outcome != LockOutcome::AlreadyHeld) {
         // A contended acquisition (at the gate, or at the row or table behind it) waited from the
         // start to now; an uncontended one not at all.
-        bool waited = report.outcome == LockOutcome::GrantedAfterWait || request->phase_waited;
-        long waited_us = waited ? GetCurrentTimestamp() - started : 0;
-        record_granted(request->gate, report.tenant_slot, waited_us);
+        bool waited = outcome == LockOutcome::GrantedAfterWait || request->phase_waited;
+        record_granted(request->gate, waited ? request->gate.deadline->waited_us(now_us()) : 0);
     }
     return found;
 }

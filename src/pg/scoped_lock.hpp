@@ -26,28 +26,40 @@ struct ScopedRequest {
 };
 
 // Resolvers raise on bad input (unknown relation, no primary key, wrong key, bad mode,
-// missing privilege) before any lock is taken. They may wait for an AccessShareLock on the
-// table (bounded by timeout_ms from `started`): a table being altered is waited for like a lock.
-void resolve_named(ScopedRequest *request, std::string_view name, const char *mode, int32 priority);
+// missing privilege) before any lock is taken. resolve_row may wait for an AccessShareLock on
+// the table (within `deadline`): a table being altered is waited for like a lock. The request
+// keeps a pointer to `deadline`, which must outlive it.
+void resolve_named(ScopedRequest *request, std::string_view name, const char *mode, int32 priority,
+                   const Deadline *deadline);
 void resolve_row(ScopedRequest *request, Oid relation, const char *const *key_texts, int key_count,
-                 const char *mode, int32 priority, int timeout_ms, TimestampTz started);
-void resolve_table(ScopedRequest *request, Oid relation, const char *mode, int32 priority);
+                 const char *mode, int32 priority, const Deadline *deadline);
+void resolve_table(ScopedRequest *request, Oid relation, const char *mode, int32 priority,
+                   const Deadline *deadline);
 
 // Change the mode of a resolved request (multi-acquire collapses duplicates this way).
 void set_named_mode(ScopedRequest *request, NamedLockMode mode);
 void set_row_strength(ScopedRequest *request, RowLockStrength strength);
 void set_table_mode(ScopedRequest *request, TableLockMode mode);
 
-// Takes the lock within what is left of timeout_ms since `started`. Returns false only for a
+// Takes the lock within what is left of the request's deadline. Returns false only for a
 // row that does not exist (nothing is left locked but the row's gate, like SELECT ... FOR
 // UPDATE finding no row).
-bool acquire_scoped(ScopedRequest *request, int timeout_ms, TimestampTz started);
+bool acquire_scoped(ScopedRequest *request);
 
-// The second phase of row and table scopes, once the gate is held.
-bool lock_row(ScopedRequest *request, int timeout_ms, TimestampTz started);
-void lock_table(ScopedRequest *request, int timeout_ms, TimestampTz started);
+// The second phase of row and table scopes, once the gate is held, within the same deadline.
+bool lock_row(ScopedRequest *request);
+void lock_table(ScopedRequest *request);
+
+// A key given as text values (the text overloads of the SQL functions: an untyped parameter
+// resolves to text, a composite key to text[]). Raises on null or too many values.
+int key_texts_from_text(FunctionCallInfo fcinfo, int argno, const char **texts, int capacity);
 
 // A key given as SQL "any" (a scalar, or a row value for a composite key) as text values.
 int key_texts_from_any(FunctionCallInfo fcinfo, int argno, const char **texts, int capacity);
+
+// The key argument of a row function, whichever form it was declared with: "any" (a typed
+// scalar, or a row value for a composite key), text (an untyped parameter or literal resolves
+// to it) or text[] (a composite key as text values).
+int key_texts_from_argument(FunctionCallInfo fcinfo, int argno, const char **texts, int capacity);
 
 }  // namespace lockguard::pg

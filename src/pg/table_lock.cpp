@@ -30,30 +30,6 @@ void check_table_privileges(Oid relation, LOCKMODE mode, const char *relname, ch
         aclcheck_error(ACLCHECK_NO_PRIV, get_relkind_objtype(relkind), relname);
 }
 
-struct TableLockStep {
-    Oid relation;
-    LOCKMODE mode;
-};
-
-void lock_table_and_children(void *arg) {
-    auto *step = static_cast<TableLockStep *>(arg);
-    LockRelationOid(step->relation, step->mode);
-    if (has_subclass(step->relation)) (void) find_all_inheritors(step->relation, step->mode, nullptr);
-}
-
-// timeout 0: every table of the tree must be free now.
-bool try_lock_table_and_children(Oid relation, LOCKMODE mode) {
-    if (!ConditionalLockRelationOid(relation, mode)) return false;
-    if (!has_subclass(relation)) return true;
-    List *tree = find_all_inheritors(relation, NoLock, nullptr);
-    ListCell *cell;
-    foreach (cell, tree) {
-        Oid child = lfirst_oid(cell);
-        if (child != relation && !ConditionalLockRelationOid(child, mode)) return false;
-    }
-    return true;
-}
-
 }  // namespace
 
 void set_table_mode(ScopedRequest *request, TableLockMode mode) {
@@ -66,8 +42,10 @@ void set_table_mode(ScopedRequest *request, TableLockMode mode) {
     strlcpy(request->gate.lock.mode_name, table_lock_mode_name(mode), sizeof(request->gate.lock.mode_name));
 }
 
-void resolve_table(ScopedRequest *request, Oid relation, const char *mode, int32 priority) {
+void resolve_table(ScopedRequest *request, Oid relation, const char *mode, int32 priority,
+                   const Deadline *deadline) {
     memset(request, 0, sizeof(*request));
+    request->gate.deadline = deadline;
     request->table_mode = parse_table_lock_mode(mode);
     char *relname = get_rel_name(relation);
     if (relname == nullptr)
@@ -86,20 +64,26 @@ void resolve_table(ScopedRequest *request, Oid relation, const char *mode, int32
     copy_clipped(lock.resource_class, sizeof(lock.resource_class), lock.name);
 }
 
-void lock_table(ScopedRequest *request, int timeout_ms, TimestampTz started) {
+// The table, then every inheritance child and partition (LOCK TABLE's recursion), one lock at
+// a time, each within what is left of the deadline: a child locked by someone else is waited
+// for like the table, never past the deadline (find_all_inheritors would wait on each child
+// under one lock_timeout).
+void lock_table(ScopedRequest *request) {
     LOCKMODE mode = request->gate.lock.ref.mode;
-    constexpr const char *kOutsider = "a transaction that locked the table without lockguard";
-    if (try_lock_table_and_children(request->relation, mode)) return;  // uncontended: no wait
-    request->phase_waited = true;
-    int left = remaining_ms(timeout_ms, started);
-    if (left == 0) {
-        record_wait_event(request->gate.lock, WaitEventOutcome::Timeout,
-                          GetCurrentTimestamp() - started, 1);
-        raise_lock_timeout(request->gate.lock, timeout_ms, (GetCurrentTimestamp() - started) / 1000, kOutsider);
+    Oid relation = request->relation;
+    if (!ConditionalLockRelationOid(relation, mode)) {
+        request->phase_waited = true;
+        lock_relation_within(request->gate, relation, mode);
     }
-    TableLockStep step{request->relation, mode};
-    ErrorData *error = run_with_lock_timeout(left, lock_table_and_children, &step);
-    if (error != nullptr) raise_phase_error(request->gate, error, started, kOutsider);
+    if (!has_subclass(relation)) return;
+    List *tree = find_all_inheritors(relation, NoLock, nullptr);  // parents before their children
+    ListCell *cell;
+    foreach (cell, tree) {
+        Oid child = lfirst_oid(cell);
+        if (child == relation || ConditionalLockRelationOid(child, mode)) continue;
+        request->phase_waited = true;
+        lock_relation_within(request->gate, child, mode);
+    }
 }
 
 }  // namespace lockguard::pg

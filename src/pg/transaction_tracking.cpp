@@ -26,7 +26,19 @@ void on_transaction_end(XactEvent event, void *) {
             forget_all_held_locks();
             if (take_tenant_config_change() && event == XACT_EVENT_COMMIT) tenant_config_changed();
             break;
-        case XACT_EVENT_PREPARE:  // the locks move to a dummy PGPROC and are released FIFO later
+        case XACT_EVENT_PRE_PREPARE:
+            // A prepared transaction would keep the locks (and outlive a restart) while its
+            // tenant budget and published slot went back; refused, as PostgreSQL refuses it for
+            // temporary objects. Still before the point of no return: the error aborts.
+            if (holds_any_published())
+                ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+                                errmsg("cannot PREPARE a transaction that holds lockguard locks"),
+                                errdetail("lockguard locks belong to a session: its budgets, queues and views "
+                                          "do not follow a prepared transaction."),
+                                errhint("Commit or roll back instead, or take the locks with PostgreSQL's own "
+                                        "LOCK TABLE or SELECT ... FOR UPDATE in transactions that are prepared.")));
+            break;
+        case XACT_EVENT_PREPARE:  // unreachable with lockguard locks held (refused above)
         case XACT_EVENT_PARALLEL_COMMIT:
         case XACT_EVENT_PARALLEL_ABORT:
             clear_wait();

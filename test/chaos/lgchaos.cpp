@@ -3,7 +3,8 @@
 // N client threads, one libpq connection each, run random lockguard transactions for a bounded
 // time: named, row, table and multi-acquisitions with short timeouts and random priorities,
 // deliberate deadlocks, rollbacks, savepoints rolled back and released, PL/pgSQL exception blocks
-// that swallow a timeout, lockguard_run retries, prepared transactions, statement timeouts that
+// that swallow a timeout, lockguard_run retries, prepared transactions (refused with lockguard
+// locks, holding plain row locks otherwise), statement timeouts that
 // fire mid-wait, and clients that disconnect while holding. Clients connect as three roles (two
 // with tenant budgets, one refused often). A killer thread sends pg_cancel_backend and
 // pg_terminate_backend to random clients all the while; a terminated client reconnects.
@@ -296,10 +297,25 @@ private:
             if (run_steps({"BEGIN", "SET LOCAL statement_timeout = '15ms'", acquire_named(hot_key(), 5000),
                            "SELECT pg_sleep(0.03)", "COMMIT"}))
                 counters.add("ok_statement_timeout_survived");
-        } else if (kind < 97) {  // two-phase commit: the locks move to a prepared transaction
+        } else if (kind < 97) {  // two-phase commit: lockguard refuses PREPARE while its locks are held
+            // (0A000, the transaction rolls back); a plain row lock prepares, and lockguard
+            // callers wait for the prepared transaction within their timeouts.
+            if (chance(0.3)) {
+                if (!run_steps({"BEGIN", acquire_named(hot_key(), short_timeout())})) return;
+                Outcome refused = exec("PREPARE TRANSACTION 'chaos-refused-" + std::to_string(id_) + "'");
+                if (refused.sqlstate == "0A000")
+                    counters.add("ok_prepare_refused");
+                else if (!refused.ok())
+                    count_error(refused, "PREPARE TRANSACTION");
+                else
+                    report_unexpected("PREPARE TRANSACTION with a lockguard lock was not refused");
+                recover();
+                return;
+            }
             std::string gid = "chaos-" + std::to_string(id_) + "-" + std::to_string(pick(0, 1 << 30));
             pending_gid_ = gid;
-            if (!run_steps({"BEGIN", acquire_named(hot_key(), short_timeout()), "PREPARE TRANSACTION '" + gid + "'"})) {
+            if (!run_steps({"BEGIN", "SELECT id FROM chaos_accounts WHERE id = " + std::to_string(hot_key()) + " FOR UPDATE",
+                            "PREPARE TRANSACTION '" + gid + "'"})) {
                 pending_gid_.clear();  // never prepared (a termination leaves it to connect())
                 return;
             }

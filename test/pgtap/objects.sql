@@ -3,7 +3,7 @@
 -- columns, bad input fails with SQLSTATE 22023 and a good call works.
 -- Run by pg_prove in a database where CREATE EXTENSION pgtap, lockguard were done.
 BEGIN;
-SELECT plan(36);
+SELECT plan(44);
 
 SELECT has_extension('lockguard', 'the lockguard extension is installed');
 SELECT has_schema('lockguard', 'schema lockguard exists');
@@ -84,6 +84,27 @@ SELECT is(ARRAY(SELECT a.name FROM unnest(
           'lockguard.worker_stats has the documented columns');
 SELECT isnt(obj_description('lockguard.worker_stats()'::regprocedure, 'pg_proc'), NULL,
             'lockguard.worker_stats has a comment');
+
+-- 1.2: the text forms of row keys, and the try-lock with its three outcomes.
+SELECT has_function('public', 'lockguard_acquire_row', ARRAY['regclass', 'text', 'text', 'integer', 'integer'],
+                    'lockguard_acquire_row(regclass, text, ...) exists for untyped keys');
+SELECT has_function('public', 'lockguard_acquire_row', ARRAY['regclass', 'text[]', 'text', 'integer', 'integer'],
+                    'lockguard_acquire_row(regclass, text[], ...) exists for composite keys as text');
+SELECT has_function('lockguard', 'row_lock', ARRAY['regclass', 'text', 'text'],
+                    'lockguard.row_lock(regclass, text, text) exists');
+SELECT function_returns('public', 'lockguard_try_acquire', ARRAY['text', 'integer', 'integer', 'text'], 'text',
+                        'lockguard_try_acquire returns text');
+SELECT is(pg_get_function_arguments('public.lockguard_try_acquire_row(regclass, "any", text, integer, integer)'::regprocedure),
+          'relation regclass, key "any", mode text DEFAULT ''FOR UPDATE''::text, timeout_ms integer DEFAULT 0, priority integer DEFAULT 0',
+          'lockguard_try_acquire_row does not wait unless asked to');
+SELECT is((SELECT count(*)::int FROM pg_proc
+            WHERE proname IN ('lockguard_try_acquire', 'lockguard_try_acquire_row', 'lockguard_try_acquire_table',
+                              'lockguard_try_acquire_all') AND proparallel = 'u' AND provolatile = 'v'),
+          6, 'the six try-lock functions are volatile and parallel unsafe');
+SELECT is(lockguard_try_acquire('pgtap:ok', mode => 'shared'), 'acquired',
+          'a try on a lock this transaction holds says acquired');
+SELECT is(lockguard_try_acquire_all(ARRAY[lockguard.named_lock('pgtap:try')]), 'acquired',
+          'a try of several resources says acquired');
 
 SELECT * FROM finish();
 ROLLBACK;

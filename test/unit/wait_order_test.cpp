@@ -51,11 +51,11 @@ namespace {
 constexpr OrderPolicy kNoAging{0};
 
 WaiterInfo waiter(int32_t priority, int64_t enqueued_us = 0, double share = 0.0) {
-    return WaiterInfo{priority, enqueued_us, 0, share, true};
+    return WaiterInfo{priority, enqueued_us, share, true};
 }
 
 WaiterInfo outsider(int32_t garbage_priority = 0, int64_t enqueued_us = 0, double garbage_share = 0.0) {
-    return WaiterInfo{garbage_priority, enqueued_us, 7, garbage_share, false};
+    return WaiterInfo{garbage_priority, enqueued_us, garbage_share, false};
 }
 
 struct Ordered {
@@ -222,7 +222,7 @@ TEST(GrantOrder, IsNoexceptAndNeverAllocates) {
     std::mt19937_64 rng(5);
     for (size_t i = 0; i < kN; i++)
         queue[i] = WaiterInfo{static_cast<int32_t>(rng() % 201) - 100, static_cast<int64_t>(rng() % 100000),
-                              static_cast<uint32_t>(i), static_cast<double>(rng() % 10), rng() % 5 != 0};
+                              static_cast<double>(rng() % 10), rng() % 5 != 0};
     size_t before = g_allocations;
     { std::vector<int> probe(10); }
     ASSERT_EQ(g_allocations, before + 1);  // the counter sees allocations
@@ -245,7 +245,7 @@ TEST(GrantOrder, MatchesAStableSortReferenceOnRandomQueues) {
         std::vector<WaiterInfo> q;
         for (size_t i = 0; i < n; i++) {
             WaiterInfo w{static_cast<int32_t>(static_cast<int64_t>(rng() % 21) - 10), static_cast<int64_t>(rng() % 5000),
-                         static_cast<uint32_t>(rng() % 4), static_cast<double>(rng() % 3) / 2.0, rng() % 8 != 0};
+                         static_cast<double>(rng() % 3) / 2.0, rng() % 8 != 0};
             q.push_back(w);
         }
         int64_t now = 5000;
@@ -319,10 +319,10 @@ struct Sim {
 // tie: the bound must hold on strict priority alone.
 int64_t open_loop_grant_time(int32_t p, int64_t aging_us, int64_t tick_us, double arrival_share, double w_share) {
     Sim sim{OrderPolicy{aging_us}, {}, {}};
-    sim.queue.push_back({0, WaiterInfo{p, 0, 1, w_share, true}});
+    sim.queue.push_back({0, WaiterInfo{p, 0, w_share, true}});
     for (int64_t k = 1; k < 10'000'000; k++) {
         int64_t now = k * tick_us;
-        sim.queue.push_back({static_cast<int>(k), WaiterInfo{kMaxPriority, now, 2, arrival_share, true}});
+        sim.queue.push_back({static_cast<int>(k), WaiterInfo{kMaxPriority, now, arrival_share, true}});
         if (sim.release(now) == 0) return now;
     }
     return -1;
@@ -368,15 +368,15 @@ TEST(StarvationBound, ClosedLoopOfSessionsGrantsTheLowestWithinTheBound) {
             int64_t now = 0;
             // Session 1 holds; sessions 2..N queue, all at priority 100 or random, then W.
             for (int s = 2; s <= n_sessions; s++)
-                sim.queue.push_back({s, WaiterInfo{kMaxPriority, now, 0, 0.0, true}});
-            sim.queue.push_back({0, WaiterInfo{kMinPriority, now, 1, 1e9, true}});
+                sim.queue.push_back({s, WaiterInfo{kMaxPriority, now, 0.0, true}});
+            sim.queue.push_back({0, WaiterInfo{kMinPriority, now, 1e9, true}});
             int holder = 1;
             int64_t granted = -1;
             for (int step = 0; step < 10'000'000 && granted < 0; step++) {
                 now += 1 + static_cast<int64_t>(rng() % hold);
                 int next = sim.release(now);
                 int32_t priority = (rng() % 4 == 0) ? static_cast<int32_t>(rng() % 201) - 100 : kMaxPriority;
-                sim.queue.push_back({holder, WaiterInfo{priority, now, 0, static_cast<double>(rng() % 3), true}});
+                sim.queue.push_back({holder, WaiterInfo{priority, now, static_cast<double>(rng() % 3), true}});
                 if (next == 0) granted = now;
                 holder = next;
             }
