@@ -137,7 +137,7 @@ lg_cluster_start() {
     echo "unix_socket_directories = '$sockdir'"
     echo "# speed only: no test depends on durability across an OS crash"
     echo "fsync = off"
-    echo "# the regression tests prepare transactions holding lockguard locks (sql/audit_stats.sql)"
+    echo "# prepared transactions as blockers and the PREPARE refusal (sql/audit_stats.sql, sql/defects.sql, the timeout matrix)"
     echo "max_prepared_transactions = 10"
     echo "# timestamps, pids and application names in the log, to read a failure after the fact"
     echo "log_line_prefix = '%m [%p] %q%a '"

@@ -43,9 +43,16 @@ BEGIN
 END $$;
 CREATE FUNCTION lg_label(schema_name text, table_name text) RETURNS text
 LANGUAGE sql AS $$ SELECT quote_ident(schema_name) || '.' || quote_ident(table_name) $$;
--- A prepared transaction holds a row lock and a table lock of every table: the timeouts below
--- need a holder that is not this session.
-BEGIN;
+-- Another session (through dblink, in this database) holds a row lock and a table lock of every
+-- table: the timeouts below need a holder that is not this session. (A prepared transaction
+-- cannot be that holder: PREPARE is refused while lockguard locks are held.)
+CREATE EXTENSION dblink;
+SELECT dblink_connect('lg_holder', format('host=%s port=%s dbname=%s',
+                      split_part(current_setting('unix_socket_directories'), ',', 1),
+                      current_setting('port'), current_database())) AS connected;
+SELECT pid AS holder FROM dblink('lg_holder', 'SELECT pg_backend_pid()') AS t(pid int) \gset
+SELECT dblink_exec('lg_holder', 'BEGIN');
+SELECT dblink_exec('lg_holder', $holder$
 DO $$
 DECLARE n record;
 BEGIN
@@ -54,13 +61,13 @@ BEGIN
     PERFORM lockguard_acquire_table(lg_label(n.schema_name, n.table_name)::regclass, 'ROW SHARE');
   END LOOP;
 END $$;
+$holder$);
 -- Every lock is named as expected: no row is left over on either side.
 SELECT scope, count(*) AS locks,
        count(*) FILTER (WHERE resource IN (SELECT lg_label(schema_name, table_name) || CASE scope WHEN 'row' THEN '(1)' ELSE '' END
                                            FROM lg_names)) AS named_as_expected
-FROM lockguard.locks WHERE pid = pg_backend_pid() GROUP BY scope ORDER BY scope;
-SELECT resource FROM lockguard.locks WHERE pid = pg_backend_pid() AND resource LIKE 'lg\_plain.%' ORDER BY resource;
-PREPARE TRANSACTION 'lg_defects_names';
+FROM lockguard.locks WHERE pid = :holder GROUP BY scope ORDER BY scope;
+SELECT resource FROM lockguard.locks WHERE pid = :holder AND resource LIKE 'lg\_plain.%' ORDER BY resource;
 SELECT lockguard.reset_wait_stats();
 -- Each timeout names the resource in its message and detail.
 CREATE TABLE lg_errors (schema_name text, table_name text, scope text, message text, detail text);
@@ -101,7 +108,9 @@ GROUP BY scope ORDER BY scope;
 SELECT scope, count(*) AS classes, sum(timeouts) AS timeouts,
        count(*) FILTER (WHERE resource_class IN (SELECT lg_label(schema_name, table_name) FROM lg_names)) AS named_as_expected
 FROM lockguard.wait_stats WHERE scope IN ('row', 'table') AND timeouts > 0 GROUP BY scope ORDER BY scope;
-ROLLBACK PREPARED 'lg_defects_names';
+SELECT dblink_exec('lg_holder', 'ROLLBACK');
+SELECT dblink_disconnect('lg_holder');
+DROP EXTENSION dblink;
 
 -- 3. One resource counts once against max_held, in however many modes it is held: every pair
 -- of modes of each scope, with a budget of one lock (a second mode of the same resource was

@@ -47,8 +47,8 @@ for my $order (@orders)
 	my $node = PostgreSQL::Test::Cluster->new("coexist_$name");
 	$node->init;
 	# max_connections = 40: enough for the test, little shared memory per cluster (several run).
-	# max_prepared_transactions = 10: lockguard's own regression suite runs on each node (it prepares
-	# transactions, sql/audit_stats.sql).
+	# max_prepared_transactions = 10: lockguard's own regression suite runs on each node (its tests
+	# use prepared transactions as blockers and check that PREPARE is refused while lockguard locks are held).
 	# sample_interval_ms = 200: the worker samples while the checks wait. pgaudit.log: pgaudit active.
 	$node->append_conf('postgresql.conf', qq{
 shared_preload_libraries = '$libraries'
