@@ -141,6 +141,27 @@ void run_row_query(void *arg) {
     query->rows = SPI_processed;
 }
 
+// Takes `mode` on the relation and then on each of its indexes, one lock at a time, each within
+// the request's deadline. Returns whether any of them had to wait.
+bool lock_with_indexes_within(const LockRequest &request, Oid relation, LOCKMODE mode) {
+    bool waited = false;
+    if (!ConditionalLockRelationOid(relation, mode)) {
+        waited = true;
+        lock_relation_within(request, relation, mode);
+    }
+    Relation rel = relation_open(relation, NoLock);
+    List *indexes = RelationGetIndexList(rel);
+    relation_close(rel, NoLock);
+    ListCell *cell;
+    foreach (cell, indexes) {
+        Oid index = lfirst_oid(cell);
+        if (ConditionalLockRelationOid(index, mode)) continue;
+        waited = true;
+        lock_relation_within(request, index, mode);
+    }
+    return waited;
+}
+
 // Waits for the AccessShareLock every reader takes on the table and on its indexes (the
 // resolver reads the primary key's definition), within the call's deadline: a table in the
 // middle of ALTER TABLE, an index being rebuilt, or an ACCESS EXCLUSIVE request queued ahead
@@ -152,15 +173,7 @@ void lock_table_for_reading(Oid relation, const Deadline *deadline) {
     request.lock.tenant_slot = kNoTenant;
     table_label(relation, request.lock.name, sizeof(request.lock.name));
     copy_clipped(request.lock.resource_class, sizeof(request.lock.resource_class), request.lock.name);
-    if (!ConditionalLockRelationOid(relation, AccessShareLock)) lock_relation_within(request, relation, AccessShareLock);
-    Relation rel = relation_open(relation, NoLock);
-    List *indexes = RelationGetIndexList(rel);
-    relation_close(rel, NoLock);
-    ListCell *cell;
-    foreach (cell, indexes) {
-        Oid index = lfirst_oid(cell);
-        if (!ConditionalLockRelationOid(index, AccessShareLock)) lock_relation_within(request, index, AccessShareLock);
-    }
+    (void) lock_with_indexes_within(request, relation, AccessShareLock);
 }
 
 // Every relation the row query opens, in the mode a locking SELECT opens them (ROW SHARE: the
@@ -173,21 +186,7 @@ bool lock_row_relations(ScopedRequest *request) {
                                                       : list_make1_oid(request->relation);
     ListCell *cell;
     foreach (cell, relations) {
-        Oid relation = lfirst_oid(cell);
-        if (!ConditionalLockRelationOid(relation, RowShareLock)) {
-            waited = true;
-            lock_relation_within(request->gate, relation, RowShareLock);
-        }
-        Relation rel = relation_open(relation, NoLock);
-        List *indexes = RelationGetIndexList(rel);
-        relation_close(rel, NoLock);
-        ListCell *index_cell;
-        foreach (index_cell, indexes) {
-            Oid index = lfirst_oid(index_cell);
-            if (ConditionalLockRelationOid(index, RowShareLock)) continue;
-            waited = true;
-            lock_relation_within(request->gate, index, RowShareLock);
-        }
+        if (lock_with_indexes_within(request->gate, lfirst_oid(cell), RowShareLock)) waited = true;
     }
     return waited;
 }
