@@ -24,11 +24,30 @@ mkdir -p "$CACHE"
 exec 9>"$CACHE/.build.lock"
 flock 9
 
+# dblink (contrib), which the regression tests use for a second session holding locks: built
+# with PGXS against the installation PREFIX from the cached source package, for a cached build
+# made before the tests needed it (its own build installs it from the tree).
+add_dblink() {  # add_dblink PREFIX
+  local prefix=$1 upstream dsc tmp
+  [ -f "$("$prefix/bin/pg_config" --sharedir)/extension/dblink.control" ] && return 0
+  upstream=${prefix##*/pg15-cassert-}
+  dsc=$(ls "$CACHE"/src/postgresql-15_"$upstream"-*.dsc 2>/dev/null | sort -V | tail -n 1)
+  [ -n "$dsc" ] || lg_die "no cached source of PostgreSQL $upstream to build dblink from"
+  lg_ensure_packages dpkg-dev make gcc
+  tmp=$(mktemp -d)
+  dpkg-source --no-check --skip-patches -x "$dsc" "$tmp/src" >/dev/null || lg_die "unpacking the source package failed"
+  make -C "$tmp/src/contrib/dblink" -s USE_PGXS=1 PG_CONFIG="$prefix/bin/pg_config" install >"$CACHE/dblink-$upstream.log" 2>&1 \
+    || { tail -n 30 "$CACHE/dblink-$upstream.log" >&2; rm -rf "$tmp"; lg_die "building dblink failed"; }
+  rm -rf "$tmp"
+  lg_log "added dblink to $prefix"
+}
+
 # A finished build from an earlier run: nothing to do (no network needed).
 if [ $REBUILD = 0 ]; then
   cached=$(ls -d "$CACHE"/pg15-cassert-*/complete 2>/dev/null | sort -V | tail -n 1)
   if [ -n "$cached" ]; then
     lg_log "using the cached assert-enabled PostgreSQL in $(dirname "$cached")"
+    add_dblink "$(dirname "$cached")"
     dirname "$cached"
     exit 0
   fi
@@ -91,7 +110,9 @@ cd "$BUILD" || exit 1
   make -s install &&
   # pg_isolation_regress and the PostgreSQL::Test modules (installed into pgxs/ for extensions).
   make -C src/test/isolation -s install &&
-  make -C src/test/perl -s install
+  make -C src/test/perl -s install &&
+  # dblink: the regression tests' second session
+  make -C contrib/dblink -s install
 } >"$CACHE/build-$upstream.log" 2>&1 || { tail -n 50 "$CACHE/build-$upstream.log" >&2; lg_die "the PostgreSQL build failed (log: $CACHE/build-$upstream.log)"; }
 # PostgreSQL's valgrind suppressions, for anyone who runs the server under valgrind.
 cp src/tools/valgrind.supp "$PREFIX/"
