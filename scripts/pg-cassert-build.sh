@@ -3,8 +3,8 @@
 # package postgresql-15 and caches the installation, so later runs skip the build. Prints the
 # installation prefix (a directory with bin/, lib/, share/, include/) on its last line.
 #
-#   sudo bash scripts/pg-cassert-build.sh            # build once, then reuse the cache
-#   sudo bash scripts/pg-cassert-build.sh --rebuild  # build again
+#   bash scripts/pg-cassert-build.sh            # build once, then reuse the cache
+#   bash scripts/pg-cassert-build.sh --rebuild  # build again
 #
 # LG_PG_CACHE (default /var/cache/lockguard) is where the source and installations are kept:
 #   $LG_PG_CACHE/src/postgresql-15_<version>*        Debian's source package as downloaded

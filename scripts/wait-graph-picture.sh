@@ -6,8 +6,8 @@
 #
 #   psql -Atc "SELECT lockguard.wait_graph_dot()" | dot -Tsvg > docs/images/wait-graph.svg
 #
-#   sudo bash scripts/wait-graph-picture.sh             # writes docs/images/wait-graph.svg
-#   sudo bash scripts/wait-graph-picture.sh /tmp/x.svg  # writes elsewhere
+#   bash scripts/wait-graph-picture.sh             # writes docs/images/wait-graph.svg
+#   bash scripts/wait-graph-picture.sh /tmp/x.svg  # writes elsewhere
 #
 # Prints the DOT text. LG_PICTURE_STAGE and LG_PICTURE_PORT move its files and port;
 # LG_PRIVATE_PG as for test/run-all.sh.

@@ -3,10 +3,10 @@
 # build and ends, like it, with one line "N passed, N failed"; its exit status is non-zero if
 # anything failed or a server log shows a crash, an assertion failure or a sanitizer report.
 #
-#   sudo bash test/hardening.sh cassert    # PostgreSQL 15 built with --enable-cassert from Debian's
+#   bash test/hardening.sh cassert    # PostgreSQL 15 built with --enable-cassert from Debian's
 #                                          # source package (cached in /var/cache/lockguard):
 #                                          # unit, regress, isolation, pgTAP, TAP and a 60 s chaos run
-#   sudo bash test/hardening.sh sanitize   # lockguard and its unit tests built with AddressSanitizer
+#   bash test/hardening.sh sanitize   # lockguard and its unit tests built with AddressSanitizer
 #                                          # and UndefinedBehaviorSanitizer, loaded into that server:
 #                                          # unit, regress, isolation and a 30 s chaos run
 #
@@ -64,7 +64,7 @@ case $mode in
     export LG_CHAOS_SECONDS=${LG_CHAOS_SECONDS:-30}
     ;;
   *)
-    echo "usage: sudo bash test/hardening.sh cassert|sanitize" >&2
+    echo "usage: bash test/hardening.sh cassert|sanitize" >&2
     exit 2
     ;;
 esac

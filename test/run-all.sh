@@ -4,7 +4,7 @@
 # installs the Debian packages it needs, builds, installs, and starts a private cluster as the
 # postgres user. Exits non-zero on any failure.
 #
-#   bash test/run-all.sh                 # every layer (as root; otherwise: sudo bash ...)
+#   bash test/run-all.sh                 # every layer (as root; otherwise: bash ...)
 #   LG_LAYERS="unit regress" bash test/run-all.sh   # a subset while developing
 #
 # LG_TEST_STAGE and LG_TEST_PORT move the run's files and ports; LG_PRIVATE_PG=DIR installs

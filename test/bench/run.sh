@@ -2,13 +2,13 @@
 # lockguard's benchmark: every scenario for every contender, against a private PostgreSQL 15
 # cluster with fixed settings, on a fresh Debian 12 machine (as root).
 #
-#   sudo bash test/bench/run.sh           # full run (about 22-28 minutes on 2 cores):
+#   bash test/bench/run.sh           # full run (about 22-28 minutes on 2 cores):
 #                                         #   docs/bench/results-full.jsonl, docs/bench/*.png,
 #                                         #   docs/benchmarks.md regenerated
-#   sudo bash test/bench/run.sh --quick   # every scenario for about 1 s, few client counts;
+#   bash test/bench/run.sh --quick   # every scenario for about 1 s, few client counts;
 #                                         #   asserts each point produced results (never speed),
 #                                         #   ends with "N passed, N failed"
-#   sudo bash test/bench/run.sh --cost    # only the cost points on a stock cluster (about 8
+#   bash test/bench/run.sh --cost    # only the cost points on a stock cluster (about 8
 #                                         #   minutes): lockguard preloaded or not under pgbench,
 #                                         #   the monitoring point, the views' read times;
 #                                         #   docs/bench/results-cost.jsonl and docs/bench/cost.md

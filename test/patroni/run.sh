@@ -6,7 +6,7 @@
 # LG_PATRONI_INSTALLED=1: test/run-all.sh has done it), runs everything as the postgres user,
 # and stops everything it started, also on failure.
 #
-#   sudo bash test/patroni/run.sh
+#   bash test/patroni/run.sh
 #
 # LG_PATRONI_STAGE: where it builds and keeps its files (default /tmp/lockguard-patroni);
 # LG_PATRONI_PORT: the first of six loopback ports it uses (default 54350): etcd client and peer,
