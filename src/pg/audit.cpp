@@ -1,7 +1,13 @@
 #include "pg/audit.hpp"
 
+#include "core/trace_context.hpp"
+#include "pg/clip.hpp"
 #include "pg/settings.hpp"
 #include "pg/shmem.hpp"
+
+extern "C" {
+#include "utils/guc.h"
+}
 
 namespace lockguard::pg {
 
@@ -29,7 +35,30 @@ void attach_ring(void *memory, bool found) {
     ring->next_seq = 1;
 }
 
+// The one place a trace id is copied into an audit entry.
+void fill_trace_id(char *out, size_t size) {
+    if (settings.trace_id != nullptr && settings.trace_id[0] != '\0') {
+        copy_clipped(out, size, settings.trace_id);
+        return;
+    }
+    copy_traceparent_trace_id(application_name != nullptr ? application_name : "", out, size);
+}
+
 }  // namespace
+
+AuditEntry new_audit_entry(WaitEventOutcome outcome, LockScope scope, const char *mode) {
+    AuditEntry entry;
+    memset(&entry, 0, sizeof(entry));
+    entry.logged_at = GetCurrentTimestamp();
+    entry.pid = MyProcPid;
+    entry.role = GetUserId();
+    entry.database = MyDatabaseId;
+    entry.outcome = outcome;
+    entry.scope = scope;
+    strlcpy(entry.mode, mode, sizeof(entry.mode));
+    fill_trace_id(entry.trace_id, sizeof(entry.trace_id));
+    return entry;
+}
 
 void register_audit_ring() { register_shmem_part({"lockguard audit ring", ring_size, attach_ring}); }
 

@@ -33,6 +33,11 @@ struct AuditEntry {
 };
 
 void register_audit_ring();
+
+// Every audit entry starts here: the time, this backend's pid, role and database, the outcome,
+// scope and mode, and the trace id (lockguard.trace_id, else a W3C traceparent in
+// application_name); the rest is zero. The writer then fills what only it knows.
+AuditEntry new_audit_entry(WaitEventOutcome outcome, LockScope scope, const char *mode);
 void append_audit_entry(const AuditEntry &entry);
 
 // The epoch (when shared memory was set up) and a consistent copy of the ring, oldest first.

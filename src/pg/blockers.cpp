@@ -110,18 +110,11 @@ void copy_session_query(int32 pid, char *out, size_t size) {
 }
 
 void audit_blocker_action(int32 pid, bool terminate, const RootBlocker &blocker) {
-    AuditEntry entry;
-    memset(&entry, 0, sizeof(entry));
-    entry.logged_at = GetCurrentTimestamp();
+    AuditEntry entry = new_audit_entry(terminate ? kOutcomeTerminated : kOutcomeCancelled, LockScope::Table,
+                                       terminate ? "terminate" : "cancel");
     entry.pid = pid;  // the session ended; `role` is who ended it
-    entry.role = GetUserId();
-    entry.database = MyDatabaseId;
-    entry.outcome = terminate ? kOutcomeTerminated : kOutcomeCancelled;
-    entry.scope = LockScope::Table;
     entry.waited_us = blocker.blocking_us;
-    strlcpy(entry.mode, terminate ? "terminate" : "cancel", sizeof(entry.mode));
     copy_session_query(pid, entry.resource, sizeof(entry.resource));
-    fill_audit_trace_id(entry.trace_id, sizeof(entry.trace_id));
     entry.attempts = blocker.blocked_total;  // how many sessions it blocked
     for (int i = 0; i < blocker.blocked_count; i++) entry.blockers[entry.blocker_count++] = blocker.blocked[i];
     append_audit_entry(entry);

@@ -9,7 +9,6 @@
 
 #include "core/lock_mode.hpp"
 #include "core/policy.hpp"
-#include "core/trace_context.hpp"
 #include "pg/audit.hpp"
 #include "pg/boundary.hpp"
 #include "pg/clip.hpp"
@@ -213,19 +212,12 @@ const char *qualified_name(Oid relation) {
     return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relation)), name);
 }
 
-void fill_entry(AuditEntry *entry, Oid relation, const char *mode, LockScope scope, WaitEventOutcome outcome,
-                const char *command) {
-    memset(entry, 0, sizeof(*entry));
-    entry->logged_at = GetCurrentTimestamp();
-    entry->pid = MyProcPid;
-    entry->role = GetUserId();
-    entry->database = MyDatabaseId;
-    entry->outcome = outcome;
-    entry->scope = scope;
-    entry->attempts = outcome == kOutcomeOverride ? 1 : 0;  // a rejected lock was never attempted
-    strlcpy(entry->mode, mode, sizeof(entry->mode));
-    format_clipped(entry->resource, sizeof(entry->resource), "%s (%s)", qualified_name(relation), command);
-    fill_audit_trace_id(entry->trace_id, sizeof(entry->trace_id));
+AuditEntry policy_audit_entry(Oid relation, const char *mode, LockScope scope, WaitEventOutcome outcome,
+                              const char *command) {
+    AuditEntry entry = new_audit_entry(outcome, scope, mode);
+    entry.attempts = outcome == kOutcomeOverride ? 1 : 0;  // a rejected lock was never attempted
+    format_clipped(entry.resource, sizeof(entry.resource), "%s (%s)", qualified_name(relation), command);
+    return entry;
 }
 
 // The exempt roles of `policy` the current user is a member of (superuser or not: superusers
@@ -241,10 +233,9 @@ int exempt_roles_held(const LockPolicy *policy, RoleId *out) {
 // A forbidden lock: audited, then refused, or let through when the session overrides policies.
 void enforce(const LockPolicy *policy, Oid relation, const char *mode, LockScope scope, const char *command,
              const char *via) {
-    AuditEntry entry;
     bool overriding = settings.override_policies;
-    fill_entry(&entry, relation, mode, scope, overriding ? kOutcomeOverride : kOutcomeRejected, command);
-    append_audit_entry(entry);
+    append_audit_entry(
+        policy_audit_entry(relation, mode, scope, overriding ? kOutcomeOverride : kOutcomeRejected, command));
     const char *relname = get_rel_name(relation);
     if (overriding) {
         ereport(LOG, (errmsg("lockguard policy on table \"%s\" overridden: %s takes %s %s lock", relname, command,
@@ -1196,14 +1187,6 @@ void check_table_lock_policy(Oid relation, LOCKMODE mode, bool with_children, co
     if (!guardrails_active()) return;
     const PolicySet &policies = current_policies();
     if (!policies.empty()) judge_table_tree(policies, relation, mode, with_children, command, "");
-}
-
-void fill_audit_trace_id(char *out, size_t size) {
-    if (settings.trace_id != nullptr && settings.trace_id[0] != '\0') {
-        copy_clipped(out, size, settings.trace_id);
-        return;
-    }
-    copy_traceparent_trace_id(application_name != nullptr ? application_name : "", out, size);
 }
 
 void install_guardrail_hooks() {

@@ -30,7 +30,4 @@ void install_guardrail_hooks();
 // loading policies, so call it under run_at_boundary().
 void check_table_lock_policy(Oid relation, LOCKMODE mode, bool with_children, const char *command);
 
-// Fills a trace id for an audit entry (lockguard.trace_id, or a traceparent in application_name).
-void fill_audit_trace_id(char *out, size_t size);
-
 }  // namespace lockguard::pg

@@ -1,15 +1,9 @@
 #include "pg/wait_events.hpp"
 
-#include "core/trace_context.hpp"
 #include "pg/audit.hpp"
-#include "pg/clip.hpp"
 #include "pg/settings.hpp"
 #include "pg/tenants.hpp"
 #include "pg/wait_stats.hpp"
-
-extern "C" {
-#include "utils/guc.h"
-}
 
 namespace lockguard::pg {
 
@@ -23,30 +17,14 @@ bool worth_auditing(WaitEventOutcome outcome, long waited_us, int attempts) {
     return settings.audit_min_wait_ms >= 0 && waited_us >= static_cast<long>(settings.audit_min_wait_ms) * 1000;
 }
 
-void fill_trace_id(char *out, size_t size) {
-    if (settings.trace_id != nullptr && settings.trace_id[0] != '\0') {
-        copy_clipped(out, size, settings.trace_id);
-        return;
-    }
-    copy_traceparent_trace_id(application_name != nullptr ? application_name : "", out, size);
-}
-
 void audit(const PublishedLock &lock, WaitEventOutcome outcome, long waited_us, int attempts) {
-    AuditEntry entry{};
-    entry.logged_at = GetCurrentTimestamp();
-    entry.pid = MyProcPid;
-    entry.role = GetUserId();
-    entry.database = MyDatabaseId;
+    AuditEntry entry = new_audit_entry(outcome, lock.scope, lock.mode_name);
     entry.priority = lock.priority;
     entry.attempts = attempts;
     entry.waited_us = waited_us;
-    entry.outcome = outcome;
-    entry.scope = lock.scope;
     entry.blocker_count = pending_blocker_count;
     memcpy(entry.blockers, pending_blockers, sizeof(pending_blockers));
     strlcpy(entry.tenant, tenant_name(lock.tenant_slot), sizeof(entry.tenant));
-    strlcpy(entry.mode, lock.mode_name, sizeof(entry.mode));
-    fill_trace_id(entry.trace_id, sizeof(entry.trace_id));
     strlcpy(entry.resource, lock.name, sizeof(entry.resource));
     strlcpy(entry.resource_class, lock.resource_class, sizeof(entry.resource_class));
     append_audit_entry(entry);
