@@ -4,22 +4,15 @@
 // (SQLSTATE, message, detail, hint) and leaves the ereport() to the glue's boundary.
 #pragma once
 
+#include "core/sqlstate.hpp"
+
 #include <exception>
 #include <stdexcept>
 #include <string>
 
 namespace lockguard {
 
-// SQLSTATEs the core raises; the glue passes them through verbatim.
-namespace sqlstate {
-inline constexpr const char *kInvalidParameterValue = "22023";
-inline constexpr const char *kNullValueNotAllowed = "22004";
-inline constexpr const char *kProgramLimitExceeded = "54000";
-inline constexpr const char *kOutOfMemory = "53200";
-inline constexpr const char *kInternalError = "XX000";
-}  // namespace sqlstate
-
-// An error with a SQLSTATE and PostgreSQL-style message parts.
+// An error with a SQLSTATE (from core/sqlstate.hpp) and PostgreSQL-style message parts.
 class Error : public std::runtime_error {
 public:
     Error(std::string sqlstate, std::string message, std::string detail = {}, std::string hint = {})

@@ -75,7 +75,7 @@ void fill_report(PlainReport &plain, const std::exception_ptr &error) noexcept {
         strlcpy(plain.sqlstate, sqlstate::kOutOfMemory, sizeof(plain.sqlstate));
         strlcpy(plain.message, "out of memory", sizeof(plain.message));
     }
-    if (strlen(plain.sqlstate) != 5) strlcpy(plain.sqlstate, sqlstate::kInternalError, sizeof(plain.sqlstate));
+    if (!sqlstate::well_formed(plain.sqlstate)) strlcpy(plain.sqlstate, sqlstate::kInternalError, sizeof(plain.sqlstate));
 }
 
 PlainReport saved_report;  // a backend handles one error at a time
@@ -103,8 +103,7 @@ void raise_saved_report() {
     make_valid_text(saved_report.message);
     make_valid_text(saved_report.detail);
     make_valid_text(saved_report.hint);
-    const char *s = saved_report.sqlstate;
-    ereport(ERROR, (errcode(MAKE_SQLSTATE(s[0], s[1], s[2], s[3], s[4])), errmsg_internal("%s", saved_report.message),
+    ereport(ERROR, (errcode(sqlstate_errcode(saved_report.sqlstate)), errmsg_internal("%s", saved_report.message),
                     saved_report.detail[0] ? errdetail_internal("%s", saved_report.detail) : 0,
                     saved_report.hint[0] ? errhint("%s", saved_report.hint) : 0));
     pg_unreachable();

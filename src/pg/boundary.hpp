@@ -8,9 +8,16 @@
 // 55P03, 40P01 and 57014 keep their SQLSTATE, detail and hint.
 #pragma once
 
+#include "core/sqlstate.hpp"
 #include "pg/pg_prelude.hpp"
 
 namespace lockguard::pg {
+
+// PostgreSQL's errcode for a code of lockguard's SQLSTATE table (core/sqlstate.hpp): the one
+// place a lockguard SQLSTATE becomes what ereport takes.
+constexpr int sqlstate_errcode(const char *code) {
+    return MAKE_SQLSTATE(code[0], code[1], code[2], code[3], code[4]);
+}
 
 // A PostgreSQL error caught in C++ code on its way to the boundary.
 class PgError final : public std::exception {

@@ -245,7 +245,7 @@ void enforce(const LockPolicy *policy, Oid relation, const char *mode, LockScope
         return;
     }
     ereport(ERROR,
-            (errcode(ERRCODE_LOCKGUARD_POLICY_VIOLATION),
+            (errcode(sqlstate_errcode(sqlstate::kPolicyViolation)),
              errmsg("%s lock on table \"%s\" is forbidden by a lockguard policy", mode, relname),
              errdetail("%s would take this lock%s. Policy reason: %s", command, via, policy->reason.c_str()),
              errhint("Run maintenance as a role listed in exempt_roles of lockguard.lock_policies, or as a "

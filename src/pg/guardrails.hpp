@@ -18,9 +18,6 @@ constexpr WaitEventOutcome kOutcomeOverride = WaitEventOutcome::Override;
 constexpr WaitEventOutcome kOutcomeCancelled = WaitEventOutcome::Cancelled;
 constexpr WaitEventOutcome kOutcomeTerminated = WaitEventOutcome::Terminated;
 
-// LG004: a lock forbidden by a lockguard policy.
-#define ERRCODE_LOCKGUARD_POLICY_VIOLATION MAKE_SQLSTATE('L', 'G', '0', '0', '4')
-
 // Called once from _PG_init.
 void install_guardrail_hooks();
 

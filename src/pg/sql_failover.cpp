@@ -44,9 +44,6 @@ using namespace lockguard::pg;
 
 namespace {
 
-// lockguard's own SQLSTATE class LG; LG001 and LG002 are the tenant budgets.
-constexpr int kStaleFencingToken = MAKE_SQLSTATE('L', 'G', '0', '0', '3');
-
 constexpr int kMaxOperationKeyBytes = 1024;
 
 // Writes that must happen on the primary: say so plainly on a standby (25006, as PostgreSQL
@@ -171,7 +168,7 @@ void check_fencing_token(text *resource, int64 token, Oid actor) {
                         errhint("Check its tokens as that role (for lockguard.fencing_token_guard(), the table's "
                                 "owner), or use a resource name of your own.")));
     if (check.newest == token) return;  // the same holder writing again
-    ereport(ERROR, (errcode(kStaleFencingToken),
+    ereport(ERROR, (errcode(sqlstate_errcode(sqlstate::kStaleFencingToken)),
                     errmsg("stale fencing token for resource \"%s\"", text_to_cstring(resource)),
                     errdetail("Token %lld is older than token %lld, the newest seen for this resource.",
                               (long long) token, (long long) check.newest),

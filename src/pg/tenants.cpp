@@ -1,5 +1,6 @@
 #include "pg/tenants.hpp"
 
+#include "pg/boundary.hpp"
 #include "pg/privileges.hpp"
 #include "pg/settings.hpp"
 #include "pg/shmem.hpp"
@@ -294,14 +295,14 @@ const RoleEntry *find_role(Oid role) {
     TenantEntry *entry = &state->tenants[tenant_slot];
     pg_atomic_fetch_add_u64(&entry->rejected, 1);
     if (waiters)
-        ereport(ERROR, (errcode(MAKE_SQLSTATE('L', 'G', '0', '0', '2')),
+        ereport(ERROR, (errcode(sqlstate_errcode(sqlstate::kTenantWaiterBudget)),
                         errmsg("tenant \"%s\" has too many lock waiters", entry->name),
                         errdetail("Its budget allows %d waiting lockguard acquisitions at once; the request was "
                                   "refused without queueing.",
                                   entry->max_waiters),
                         errhint("Retry later with backoff, or raise max_waiters for this tenant in "
                                 "lockguard.tenant_budgets.")));
-    ereport(ERROR, (errcode(MAKE_SQLSTATE('L', 'G', '0', '0', '1')),
+    ereport(ERROR, (errcode(sqlstate_errcode(sqlstate::kTenantHeldBudget)),
                     errmsg("tenant \"%s\" holds too many locks", entry->name),
                     errdetail("Its budget allows %d lockguard locks held at once.", entry->max_held),
                     errhint("Finish the tenant's open transactions first, or raise max_held for this tenant in "
