@@ -2,7 +2,7 @@
 
 #include "core/resource_key.hpp"
 #include "pg/clip.hpp"
-#include "pg/shmem.hpp"
+#include "pg/shared_ring.hpp"
 
 namespace lockguard::pg {
 
@@ -10,24 +10,13 @@ namespace {
 
 constexpr int kRingEntries = 64;
 
-struct DeadlockRing {
-    TimestampTz epoch;
-    int64 next_seq;
-    DeadlockEntry entries[kRingEntries];
-};
-
-DeadlockRing *ring = nullptr;
+SharedRing<DeadlockEntry> ring;
 emit_log_hook_type previous_emit_log_hook = nullptr;
 uint64 last_captured_fingerprint = 0;  // this backend's last capture, so a re-raise is not counted twice
 
-Size ring_size() { return sizeof(DeadlockRing); }
+Size ring_size() { return SharedRing<DeadlockEntry>::size_for(kRingEntries); }
 
-void attach_ring(void *memory, bool found) {
-    ring = static_cast<DeadlockRing *>(memory);
-    if (found) return;
-    ring->epoch = GetCurrentTimestamp();
-    ring->next_seq = 1;
-}
+void attach_ring(void *memory, bool found) { ring.attach(memory, found, kRingEntries, LockguardLWLock::Deadlocks); }
 
 uint64 fingerprint(const char *message, const char *detail) {
     uint64_t h = fnv1a64(message != nullptr ? message : "");
@@ -41,19 +30,16 @@ const char *best_detail(const ErrorData *error) {
 }
 
 void append_entry(const char *message, const char *detail, DeadlockSource source) {
-    if (ring == nullptr) return;
-    LWLock *lock = lockguard_lwlock(LockguardLWLock::Deadlocks);
-    LWLockAcquire(lock, LW_EXCLUSIVE);
-    int64 seq = ring->next_seq++;
-    DeadlockEntry *entry = &ring->entries[(seq - 1) % kRingEntries];
-    entry->seq = seq;
-    entry->detected_at = GetCurrentTimestamp();
-    entry->pid = MyProcPid;
-    entry->database = MyDatabaseId;
-    entry->source = source;
-    copy_clipped(entry->message, sizeof(entry->message), message != nullptr ? message : "");
-    copy_clipped(entry->detail, sizeof(entry->detail), detail);
-    LWLockRelease(lock);
+    if (!ring.attached()) return;
+    DeadlockEntry entry;  // built before taking the ring's lock, copied in under it
+    memset(&entry, 0, sizeof(entry));
+    entry.detected_at = GetCurrentTimestamp();
+    entry.pid = MyProcPid;
+    entry.database = MyDatabaseId;
+    entry.source = source;
+    copy_clipped(entry.message, sizeof(entry.message), message != nullptr ? message : "");
+    copy_clipped(entry.detail, sizeof(entry.detail), detail);
+    ring.append(entry);
 }
 
 bool is_deadlock_log_line(const ErrorData *error) {
@@ -65,7 +51,7 @@ bool is_deadlock_log_line(const ErrorData *error) {
 // Runs for every message of every backend: the cheap test comes first. Never raises.
 void capture_from_log(ErrorData *error) {
     if (previous_emit_log_hook) previous_emit_log_hook(error);
-    if (ring == nullptr || MyProc == nullptr) return;
+    if (!ring.attached() || MyProc == nullptr) return;
     if (error->sqlerrcode == ERRCODE_T_R_DEADLOCK_DETECTED && error->elevel >= ERROR) {
         uint64 print = fingerprint(error->message, best_detail(error));
         if (print != last_captured_fingerprint) append_entry(error->message, best_detail(error), DeadlockSource::Error);
@@ -91,29 +77,10 @@ void capture_deadlock_error(const ErrorData *error, DeadlockSource source) {
     last_captured_fingerprint = print;
 }
 
-TimestampTz deadlock_epoch() { return ring->epoch; }
-
-int64 deadlock_last_seq() {
-    LWLock *lock = lockguard_lwlock(LockguardLWLock::Deadlocks);
-    LWLockAcquire(lock, LW_SHARED);
-    int64 last = ring->next_seq - 1;
-    LWLockRelease(lock);
-    return last;
-}
-
-int deadlock_capacity() { return kRingEntries; }
-
-int copy_deadlock_entries(DeadlockEntry *out, int capacity) {
-    LWLock *lock = lockguard_lwlock(LockguardLWLock::Deadlocks);
-    LWLockAcquire(lock, LW_SHARED);
-    int64 newest = ring->next_seq - 1;
-    int64 oldest = std::max<int64>(1, newest - kRingEntries + 1);
-    int count = 0;
-    for (int64 seq = oldest; seq <= newest && count < capacity; seq++)
-        out[count++] = ring->entries[(seq - 1) % kRingEntries];
-    LWLockRelease(lock);
-    return count;
-}
+TimestampTz deadlock_epoch() { return ring.epoch(); }
+int64 deadlock_last_seq() { return ring.last_seq(); }
+int deadlock_capacity() { return ring.capacity(); }
+int copy_deadlock_entries(DeadlockEntry *out, int capacity) { return ring.copy_oldest_first(out, capacity); }
 
 const char *deadlock_source_name(DeadlockSource source) {
     switch (source) {
