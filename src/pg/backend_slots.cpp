@@ -2,7 +2,7 @@
 
 #include "pg/settings.hpp"
 #include "pg/shmem.hpp"
-#include "pg/tenants.hpp"
+#include "pg/tenant_hooks.hpp"
 
 namespace lockguard::pg {
 
@@ -99,7 +99,7 @@ void clear_wait() {
     pg_atomic_write_u32(&slot->waiting, 0);
     pg_atomic_write_u64(&slot_array->wait_keys[MyProc->pgprocno], 0);
     pg_atomic_fetch_sub_u32(&slot_array->waiting_backends, 1);
-    release_waiter(slot->wait.tenant_slot);
+    tenant_callbacks().release_waiter(slot->wait.tenant_slot);
 }
 
 bool any_lockguard_waiter() {
@@ -151,7 +151,7 @@ bool publish_held(const PublishedLock &lock) {
     slot->pid = MyProcPid;
     slot->held[slot->held_count] = lock;
     slot->held_count++;
-    confirm_held_reservation();
+    tenant_callbacks().confirm_held();
     return true;
 }
 
@@ -164,7 +164,7 @@ void forget_held_locks_of_subxact(SubTransactionId subxact) {
         if (slot->held[i].subxact != subxact)
             slot->held[kept++] = slot->held[i];
         else if (slot->held[i].budget_charged)
-            release_held(slot->held[i].tenant_slot);
+            tenant_callbacks().release_held(slot->held[i].tenant_slot);
     }
     slot->held_count = kept;
 }
@@ -181,7 +181,7 @@ void forget_all_held_locks() {
     if (slot == nullptr || slot->held_count == 0) return;
     SlotEdit edit(slot);
     for (int i = 0; i < slot->held_count; i++)
-        if (slot->held[i].budget_charged) release_held(slot->held[i].tenant_slot);
+        if (slot->held[i].budget_charged) tenant_callbacks().release_held(slot->held[i].tenant_slot);
     slot->held_count = 0;
 }
 

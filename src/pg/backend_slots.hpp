@@ -13,7 +13,7 @@ struct PublishedLock {
     LockRef ref;
     LockScope scope;
     int32 priority;
-    int32 tenant_slot;         // whose budget it counts against (pg/tenants.hpp)
+    int32 tenant_slot;         // whose budget it counts against (opaque here: pg/tenant_hooks.hpp)
     bool budget_charged;       // counted in the tenant's held locks: false for a second mode of a
                                // resource this backend already holds (one resource counts once)
     char mode_name[24];        // as the caller named it, canonical: "exclusive", "FOR UPDATE", ...

@@ -32,6 +32,7 @@ void _PG_init(void) {
     register_queue_order_state();
     register_wait_events_state();
     register_tenants();
+    register_tenant_callbacks();
     register_deadlock_capture();
     install_shmem_hooks();
     install_statement_depth_hooks();

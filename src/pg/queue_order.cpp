@@ -4,7 +4,7 @@
 #include "pg/backend_slots.hpp"
 #include "pg/settings.hpp"
 #include "pg/shmem.hpp"
-#include "pg/tenants.hpp"
+#include "pg/tenant_hooks.hpp"
 
 extern "C" {
 #include "storage/shmem.h"
@@ -65,7 +65,7 @@ enum class QueueShape { Orderable, Mixed, Inconsistent };
 double queue_tenant_share(int32 tenant_slot, int *distinct) {
     for (int i = 0; i < *distinct; i++)
         if (scratch_share_tenants[i] == tenant_slot) return scratch_shares[i];
-    double share = tenant_share(tenant_slot);
+    double share = tenant_callbacks().share(tenant_slot);
     scratch_share_tenants[*distinct] = tenant_slot;
     scratch_shares[*distinct] = share;
     (*distinct)++;

@@ -4,6 +4,7 @@
 #include "pg/privileges.hpp"
 #include "pg/settings.hpp"
 #include "pg/shmem.hpp"
+#include "pg/tenant_hooks.hpp"
 
 extern "C" {
 #include "catalog/namespace.h"
@@ -313,6 +314,13 @@ const RoleEntry *find_role(Oid role) {
 }  // namespace
 
 void register_tenants() { register_shmem_part({"lockguard tenants", state_size, attach_state}); }
+
+void register_tenant_callbacks() {
+    set_tenant_callbacks({release_held, release_waiter, confirm_held_reservation, release_pending_held, tenant_share,
+                          [](bool publish) {
+                              if (take_tenant_config_change() && publish) tenant_config_changed();
+                          }});
+}
 
 int resolve_current_tenant() {
     ensure_tenants_loaded();

@@ -13,6 +13,8 @@ constexpr int kTenantNameLength = 64;  // names are at most 63 bytes
 constexpr int kNoTenant = -1;
 
 void register_tenants();
+// Gives the shared state its budget callbacks (pg/tenant_hooks.hpp); called from _PG_init.
+void register_tenant_callbacks();
 
 // The tenant of the next acquisition in this backend: lockguard.tenant where the role may set
 // it, else the role's mapped tenant, else "default". Raises 42501 for a tenant the role may not

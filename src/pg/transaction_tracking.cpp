@@ -2,7 +2,7 @@
 
 #include "pg/backend_slots.hpp"
 #include "pg/queue_order.hpp"
-#include "pg/tenants.hpp"
+#include "pg/tenant_hooks.hpp"
 
 extern "C" {
 #include "storage/ipc.h"
@@ -22,9 +22,9 @@ void on_transaction_end(XactEvent event, void *) {
         case XACT_EVENT_ABORT:
             order_queues_before_release(InvalidSubTransactionId);
             clear_wait();
-            release_pending_held();
+            tenant_callbacks().release_pending_held();
             forget_all_held_locks();
-            if (take_tenant_config_change() && event == XACT_EVENT_COMMIT) tenant_config_changed();
+            tenant_callbacks().transaction_ended(event == XACT_EVENT_COMMIT);
             break;
         case XACT_EVENT_PRE_PREPARE:
             // A prepared transaction would keep the locks (and outlive a restart) while its
@@ -42,9 +42,9 @@ void on_transaction_end(XactEvent event, void *) {
         case XACT_EVENT_PARALLEL_COMMIT:
         case XACT_EVENT_PARALLEL_ABORT:
             clear_wait();
-            release_pending_held();
+            tenant_callbacks().release_pending_held();
             forget_all_held_locks();
-            if (take_tenant_config_change() && event == XACT_EVENT_PREPARE) tenant_config_changed();
+            tenant_callbacks().transaction_ended(event == XACT_EVENT_PREPARE);
             break;
         default:
             break;
@@ -56,7 +56,7 @@ void on_subtransaction_end(SubXactEvent event, SubTransactionId subxact, SubTran
         case SUBXACT_EVENT_ABORT_SUB:  // before the subtransaction's locks are released
             order_queues_before_release(subxact);
             clear_wait();
-            release_pending_held();
+            tenant_callbacks().release_pending_held();
             forget_held_locks_of_subxact(subxact);
             break;
         case SUBXACT_EVENT_COMMIT_SUB:  // its locks now belong to the parent
@@ -69,7 +69,7 @@ void on_subtransaction_end(SubXactEvent event, SubTransactionId subxact, SubTran
 
 void on_backend_exit(int, Datum) {
     clear_wait();
-    release_pending_held();
+    tenant_callbacks().release_pending_held();
     forget_all_held_locks();
 }
 
