@@ -48,12 +48,54 @@ void attach_slot_array(void *memory, bool found) {
     }
 }
 
-// The owner's edits: readers that see an odd count, or a count that moved, retry.
-struct SlotEdit {
-    BackendSlot *slot;
-    explicit SlotEdit(BackendSlot *s) : slot(s) { pg_atomic_fetch_add_u32(&slot->change_count, 1); }
-    ~SlotEdit() { pg_atomic_fetch_add_u32(&slot->change_count, 1); }
+// One edit of the owner's slot, as plain values computed before the edit begins.
+struct SlotChange {
+    enum class Wait : uint8 { Keep, Publish, Clear };
+    int32 pid = 0;                                // 0: keep
+    Wait wait = Wait::Keep;
+    const PublishedLock *awaited = nullptr;       // Publish: the wait to describe
+    TimestampTz wait_start = 0;                   // Publish
+    const PublishedLock *added_held = nullptr;    // appended to held[] (the caller checked for room)
+    bool drop_all_held = false;
+    SubTransactionId drop_held_of = InvalidSubTransactionId;  // drops that subtransaction's entries
+    SubTransactionId move_held_of = InvalidSubTransactionId;  // gives that subtransaction's entries...
+    SubTransactionId move_held_to = InvalidSubTransactionId;  // ...to its parent
 };
+
+// The only code that writes a backend slot (the protocol is in pg/shmem.hpp). Between the two
+// increments of the change counter it only stores values and issues barriers: no palloc, no
+// elog or ereport, no CHECK_FOR_INTERRUPTS, no callback. Nothing in between can raise, so the
+// counter is never left odd with readers spinning on it. Anything that can raise, or that
+// belongs to another wing (tenant budgets), happens before or after this call.
+void apply_slot_change(const SlotChange &change) noexcept {
+    BackendSlot *slot = my_backend_slot();
+    int pgprocno = MyProc->pgprocno;
+    pg_atomic_fetch_add_u32(&slot->change_count, 1);  // odd: readers retry (a full barrier)
+    if (change.pid != 0) slot->pid = change.pid;
+    if (change.wait == SlotChange::Wait::Publish) {
+        slot->wait = *change.awaited;
+        slot->wait_start = change.wait_start;
+        pg_atomic_write_u32(&slot->waiting, 1);
+        pg_atomic_write_u64(&slot_array->wait_keys[pgprocno], wait_fingerprint(change.awaited->ref));
+        pg_atomic_fetch_add_u32(&slot_array->waiting_backends, 1);
+    } else if (change.wait == SlotChange::Wait::Clear) {
+        pg_atomic_write_u32(&slot->waiting, 0);
+        pg_atomic_write_u64(&slot_array->wait_keys[pgprocno], 0);
+        pg_atomic_fetch_sub_u32(&slot_array->waiting_backends, 1);
+    }
+    if (change.added_held != nullptr) slot->held[slot->held_count++] = *change.added_held;
+    if (change.drop_all_held) slot->held_count = 0;
+    if (change.drop_held_of != InvalidSubTransactionId) {
+        int kept = 0;
+        for (int i = 0; i < slot->held_count; i++)
+            if (slot->held[i].subxact != change.drop_held_of) slot->held[kept++] = slot->held[i];
+        slot->held_count = kept;
+    }
+    if (change.move_held_of != InvalidSubTransactionId)
+        for (int i = 0; i < slot->held_count; i++)
+            if (slot->held[i].subxact == change.move_held_of) slot->held[i].subxact = change.move_held_to;
+    pg_atomic_fetch_add_u32(&slot->change_count, 1);  // even again (a full barrier)
+}
 
 }  // namespace
 
@@ -80,26 +122,24 @@ BackendSlot *my_backend_slot() {
 Size backend_slot_size() { return slot_array->stride; }
 
 void publish_wait(const PublishedLock &lock) {
-    BackendSlot *slot = my_backend_slot();
-    SlotEdit edit(slot);
-    slot->pid = MyProcPid;
-    slot->wait = lock;
-    slot->wait_start = GetCurrentTimestamp();
-    // Set before LockAcquire enqueues us under the partition lock, so a releaser that finds
-    // us in the wait queue (under that lock) also sees the slot.
-    pg_atomic_write_u32(&slot->waiting, 1);
-    pg_atomic_write_u64(&slot_array->wait_keys[MyProc->pgprocno], wait_fingerprint(lock.ref));
-    pg_atomic_fetch_add_u32(&slot_array->waiting_backends, 1);
+    SlotChange change;
+    change.pid = MyProcPid;
+    change.wait = SlotChange::Wait::Publish;
+    change.awaited = &lock;
+    change.wait_start = GetCurrentTimestamp();
+    // Published before LockAcquire enqueues us under the partition lock, so a releaser that
+    // finds us in the wait queue (under that lock) finds the edit complete.
+    apply_slot_change(change);
 }
 
 void clear_wait() {
     BackendSlot *slot = my_backend_slot();
     if (slot == nullptr || pg_atomic_read_u32(&slot->waiting) == 0) return;
-    SlotEdit edit(slot);
-    pg_atomic_write_u32(&slot->waiting, 0);
-    pg_atomic_write_u64(&slot_array->wait_keys[MyProc->pgprocno], 0);
-    pg_atomic_fetch_sub_u32(&slot_array->waiting_backends, 1);
-    tenant_callbacks().release_waiter(slot->wait.tenant_slot);
+    int32 tenant_slot = slot->wait.tenant_slot;  // the owner reads its own slot without the counter
+    SlotChange change;
+    change.wait = SlotChange::Wait::Clear;
+    apply_slot_change(change);
+    tenant_callbacks().release_waiter(tenant_slot);
 }
 
 bool any_lockguard_waiter() {
@@ -147,10 +187,10 @@ bool publish_held(const PublishedLock &lock) {
     BackendSlot *slot = my_backend_slot();
     if (holds_published(lock.ref)) return true;
     if (slot->held_count >= slot_array->held_per_slot) return false;
-    SlotEdit edit(slot);
-    slot->pid = MyProcPid;
-    slot->held[slot->held_count] = lock;
-    slot->held_count++;
+    SlotChange change;
+    change.pid = MyProcPid;
+    change.added_held = &lock;
+    apply_slot_change(change);
     tenant_callbacks().confirm_held();
     return true;
 }
@@ -158,31 +198,31 @@ bool publish_held(const PublishedLock &lock) {
 void forget_held_locks_of_subxact(SubTransactionId subxact) {
     BackendSlot *slot = my_backend_slot();
     if (slot == nullptr || slot->held_count == 0) return;
-    SlotEdit edit(slot);
-    int kept = 0;
-    for (int i = 0; i < slot->held_count; i++) {
-        if (slot->held[i].subxact != subxact)
-            slot->held[kept++] = slot->held[i];
-        else if (slot->held[i].budget_charged)
+    for (int i = 0; i < slot->held_count; i++)
+        if (slot->held[i].subxact == subxact && slot->held[i].budget_charged)
             tenant_callbacks().release_held(slot->held[i].tenant_slot);
-    }
-    slot->held_count = kept;
+    SlotChange change;
+    change.drop_held_of = subxact;
+    apply_slot_change(change);
 }
 
 void move_held_locks_to_parent(SubTransactionId subxact, SubTransactionId parent) {
     BackendSlot *slot = my_backend_slot();
-    if (slot == nullptr) return;
-    for (int i = 0; i < slot->held_count; i++)
-        if (slot->held[i].subxact == subxact) slot->held[i].subxact = parent;  // readers never show it
+    if (slot == nullptr || slot->held_count == 0) return;
+    SlotChange change;
+    change.move_held_of = subxact;
+    change.move_held_to = parent;
+    apply_slot_change(change);
 }
 
 void forget_all_held_locks() {
     BackendSlot *slot = my_backend_slot();
     if (slot == nullptr || slot->held_count == 0) return;
-    SlotEdit edit(slot);
     for (int i = 0; i < slot->held_count; i++)
         if (slot->held[i].budget_charged) tenant_callbacks().release_held(slot->held[i].tenant_slot);
-    slot->held_count = 0;
+    SlotChange change;
+    change.drop_all_held = true;
+    apply_slot_change(change);
 }
 
 void read_backend_slot(int pgprocno, BackendSlot *copy) {
@@ -199,6 +239,24 @@ void read_backend_slot(int pgprocno, BackendSlot *copy) {
             if (pg_atomic_read_u32(&slot->change_count) == before) return;
         }
         CHECK_FOR_INTERRUPTS();
+    }
+}
+
+bool read_published_wait(int pgprocno, PublishedWait *out) {
+    BackendSlot *slot = backend_slot(pgprocno);
+    for (;;) {
+        uint32 before = pg_atomic_read_u32(&slot->change_count);
+        if ((before & 1) == 0) {
+            pg_read_barrier();
+            out->waiting = pg_atomic_read_u32(&slot->waiting) != 0;
+            out->wait_start = slot->wait_start;
+            out->lock = slot->wait;
+            pg_read_barrier();
+            if (pg_atomic_read_u32(&slot->change_count) == before) return out->waiting;
+        }
+        // No CHECK_FOR_INTERRUPTS: the releaser calls this under a lock-manager partition lock,
+        // from a transaction callback that must not raise. An edit is a few stores, never a wait.
+        pg_spin_delay();
     }
 }
 

@@ -44,7 +44,8 @@ bool any_lockguard_waiter();
 bool may_have_waiter_for(const LockRef &ref);
 uint64 wait_fingerprint(const LockRef &ref);
 
-// Owner-side edits, each bracketed by the change counter.
+// Owner-side edits. Each is one call of the slot's single writer, which only stores between the
+// two increments of the change counter (the protocol is in pg/shmem.hpp).
 void publish_wait(const PublishedLock &lock);
 void clear_wait();
 // Records a lock now held; false if the slot is full (the caller raises the error).
@@ -64,6 +65,16 @@ uint64 wait_key_of(int pgprocno);
 // Reader side: a consistent copy of another backend's slot (`copy` has room for
 // lockguard.max_locks_per_backend held entries).
 void read_backend_slot(int pgprocno, BackendSlot *copy);
+
+// The releaser's read: a consistent copy of one slot's wait only, under the same change counter.
+// Returns whether the backend publishes a wait. Never raises (it spins, without checking for
+// interrupts, while an edit is in progress).
+struct PublishedWait {
+    bool waiting;
+    TimestampTz wait_start;
+    PublishedLock lock;
+};
+bool read_published_wait(int pgprocno, PublishedWait *out);
 Size backend_slot_size();
 
 }  // namespace lockguard::pg

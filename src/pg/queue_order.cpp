@@ -88,13 +88,13 @@ QueueShape read_queue(LOCK *lock, const LockRef &ref, int count, TimestampTz now
         if (i == 0) mode = proc->waitLockMode;
         if (proc->waitLockMode != mode || proc->heldLocks != 0) return QueueShape::Mixed;
 
-        BackendSlot *slot = backend_slot(proc->pgprocno);
+        PublishedWait wait;  // read under the waiter's change counter (pg/shmem.hpp)
         WaiterInfo &info = scratch_waiters[i];
         info = WaiterInfo{};
-        info.registered = pg_atomic_read_u32(&slot->waiting) != 0 && slot->wait.ref.same_tag(ref);
-        info.priority = info.registered ? slot->wait.priority : 0;
-        info.tenant_share = info.registered ? queue_tenant_share(slot->wait.tenant_slot, &distinct_tenants) : 0.0;
-        info.enqueued_us = info.registered ? slot->wait_start : now;
+        info.registered = read_published_wait(proc->pgprocno, &wait) && wait.lock.ref.same_tag(ref);
+        info.priority = info.registered ? wait.lock.priority : 0;
+        info.tenant_share = info.registered ? queue_tenant_share(wait.lock.tenant_slot, &distinct_tenants) : 0.0;
+        info.enqueued_us = info.registered ? wait.wait_start : now;
         scratch_procs[i] = proc;
         node = proc->links.next;
     }
