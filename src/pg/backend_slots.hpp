@@ -1,6 +1,6 @@
 // One shared slot per PGPROC (indexed by pgprocno) where each backend publishes the lockguard
-// locks it holds and the one it waits for. Only the owner writes its slot; readers (views,
-// releasers ordering a wait queue) read it, guarded by a change counter (odd while written).
+// locks it holds and the one it waits for, for the views and for releasers ordering a wait
+// queue. Who writes and reads which field, under which change counter: pg/shmem.hpp.
 #pragma once
 
 #include "pg/lock_tags.hpp"
@@ -23,7 +23,7 @@ struct PublishedLock {
 };
 
 struct BackendSlot {
-    pg_atomic_uint32 change_count;  // odd while the owner edits the slot
+    pg_atomic_uint32 change_count;  // seqlock: odd while the owner edits the slot
     pg_atomic_uint32 waiting;       // 1 while `wait` describes a wait in the lock manager
     int32 pid;
     TimestampTz wait_start;

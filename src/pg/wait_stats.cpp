@@ -74,9 +74,10 @@ int used_entries() {
 StatsEntry *find_or_add(const char *tenant, LockScope scope, const char *resource_class, int limit) {
     uint32 mask = table->capacity - 1;
     uint32 start = entry_hash(tenant, scope, resource_class) & mask;
-    for (uint32 i = 0; i <= mask; i++) {  // lock-free look-up: entries are never removed
+    for (uint32 i = 0; i <= mask; i++) {  // lock-free look-up (protocol: pg/shmem.hpp)
         StatsEntry *e = &table->entries[(start + i) & mask];
         if (pg_atomic_read_u32(&e->in_use) == 0) break;
+        pg_read_barrier();  // the key was written before in_use: read it after
         if (entry_matches(e, tenant, scope, resource_class)) return e;
     }
     LWLock *lock = lockguard_lwlock(LockguardLWLock::WaitStats);

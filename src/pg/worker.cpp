@@ -44,9 +44,7 @@ namespace {
 
 constexpr int kRetentionEveryCycles = 60;  // retention is cheap but need not run every second
 
-// What the worker measured, in shared memory. Written only by the worker (one per cluster),
-// read without a lock by lockguard.worker_stats(): each counter is an atomic on its own, so a
-// reader may see one sample's CPU added before its count; nothing else depends on them.
+// What the worker measured, in shared memory (protocol: pg/shmem.hpp, worker statistics).
 struct WorkerStats {
     pg_atomic_uint64 cycles;          // cycles that ran a transaction
     pg_atomic_uint64 cycle_cpu_us;    // their CPU time (user + system), samples included
