@@ -37,6 +37,7 @@ struct RoleEntry {
     bool may_set_tenant;
 };
 
+// Locking protocol: pg/shmem.hpp (tenants).
 struct TenantState {
     pg_atomic_uint64 config_generation;  // bumped by every commit that changed the tables
     uint64 loaded_generation;            // the generation the entries reflect (under the LWLock)
