@@ -1,15 +1,15 @@
 // _PG_init: lockguard must be preloaded; it defines its settings, asks for shared memory and
 // installs its hooks here, once, in the postmaster.
-#include "pg/backend_slots.hpp"
-#include "pg/deadlock_capture.hpp"
-#include "pg/guardrails.hpp"
-#include "pg/queue_order.hpp"
-#include "pg/settings.hpp"
-#include "pg/shmem.hpp"
-#include "pg/statement_depth.hpp"
-#include "pg/tenants.hpp"
-#include "pg/wait_events.hpp"
-#include "pg/worker.hpp"
+#include "pg/state/backend_slots.hpp"
+#include "pg/observe/deadlock_capture.hpp"
+#include "pg/guard/guardrails.hpp"
+#include "pg/state/queue_order.hpp"
+#include "pg/infra/settings.hpp"
+#include "pg/infra/shmem.hpp"
+#include "pg/infra/statement_depth.hpp"
+#include "pg/tenants/tenants.hpp"
+#include "pg/observe/wait_events.hpp"
+#include "pg/observe/worker.hpp"
 
 extern "C" {
 #include "utils/guc.h"

@@ -10,7 +10,7 @@
 #pragma once
 
 #include "core/deadline.hpp"
-#include "pg/backend_slots.hpp"
+#include "pg/state/backend_slots.hpp"
 
 namespace lockguard::pg {
 

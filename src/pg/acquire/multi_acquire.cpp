@@ -1,7 +1,7 @@
-#include "pg/multi_acquire.hpp"
+#include "pg/acquire/multi_acquire.hpp"
 
-#include "pg/settings.hpp"
-#include "pg/sql_arguments.hpp"
+#include "pg/infra/settings.hpp"
+#include "pg/state/sql_arguments.hpp"
 
 extern "C" {
 #include "access/htup_details.h"

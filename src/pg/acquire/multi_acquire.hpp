@@ -3,7 +3,7 @@
 // other. Duplicates collapse into one request in the strongest mode either asked for.
 #pragma once
 
-#include "pg/scoped_lock.hpp"
+#include "pg/acquire/scoped_lock.hpp"
 
 extern "C" {
 #include "utils/array.h"

@@ -3,14 +3,14 @@
 // exception blocks do), sleep with exponential backoff and jitter, and try again, within a
 // number of attempts and a total deadline. The caller's transaction survives every attempt.
 #include "core/backoff.hpp"
-#include "pg/boundary.hpp"
-#include "pg/clip.hpp"
-#include "pg/deadlock_capture.hpp"
-#include "pg/multi_acquire.hpp"
-#include "pg/shmem.hpp"
-#include "pg/sql_arguments.hpp"
-#include "pg/tenants.hpp"
-#include "pg/wait_events.hpp"
+#include "pg/infra/boundary.hpp"
+#include "pg/infra/clip.hpp"
+#include "pg/observe/deadlock_capture.hpp"
+#include "pg/acquire/multi_acquire.hpp"
+#include "pg/infra/shmem.hpp"
+#include "pg/state/sql_arguments.hpp"
+#include "pg/tenants/tenants.hpp"
+#include "pg/observe/wait_events.hpp"
 
 extern "C" {
 #include "access/htup_details.h"

@@ -3,13 +3,13 @@
 // READ COMMITTED and reports whether the row exists), behind a lockguard gate per row so that
 // contended waiters queue once, in priority order, instead of all waking on every commit.
 #include "core/resource_key.hpp"
-#include "pg/boundary.hpp"
-#include "pg/clip.hpp"
-#include "pg/resource_names.hpp"
-#include "pg/row_table_cache.hpp"
-#include "pg/scoped_lock.hpp"
-#include "pg/tenants.hpp"
-#include "pg/wait_events.hpp"
+#include "pg/infra/boundary.hpp"
+#include "pg/infra/clip.hpp"
+#include "pg/infra/resource_names.hpp"
+#include "pg/acquire/row_table_cache.hpp"
+#include "pg/acquire/scoped_lock.hpp"
+#include "pg/tenants/tenants.hpp"
+#include "pg/observe/wait_events.hpp"
 
 extern "C" {
 #include "access/htup_details.h"

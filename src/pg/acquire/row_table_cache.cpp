@@ -1,7 +1,7 @@
-#include "pg/row_table_cache.hpp"
+#include "pg/acquire/row_table_cache.hpp"
 
-#include "pg/clip.hpp"
-#include "pg/resource_names.hpp"
+#include "pg/infra/clip.hpp"
+#include "pg/infra/resource_names.hpp"
 
 extern "C" {
 #include "access/relation.h"

@@ -4,7 +4,7 @@
 // entry is invalidated (ALTER TABLE, DROP, a new primary key, ...).
 #pragma once
 
-#include "pg/pg_prelude.hpp"
+#include "pg/infra/pg_prelude.hpp"
 
 extern "C" {
 #include "access/attnum.h"

@@ -1,9 +1,9 @@
 // Named scope, and the acquisition of a resolved request of any scope.
-#include "pg/scoped_lock.hpp"
+#include "pg/acquire/scoped_lock.hpp"
 
 #include "core/resource_key.hpp"
 #include "core/trace_context.hpp"
-#include "pg/clip.hpp"
+#include "pg/infra/clip.hpp"
 
 namespace lockguard::pg {
 

@@ -8,8 +8,8 @@
 #pragma once
 
 #include "core/lock_mode.hpp"
-#include "pg/lock_wait.hpp"
-#include "pg/row_table_cache.hpp"
+#include "pg/acquire/lock_wait.hpp"
+#include "pg/acquire/row_table_cache.hpp"
 
 namespace lockguard::pg {
 

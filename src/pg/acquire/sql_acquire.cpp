@@ -1,11 +1,11 @@
 // SQL entry points of the acquire API: one resource of each scope, request constructors,
 // several resources at once in one canonical order, and the try-lock forms of each. Every call
 // makes its one deadline here, at the SQL entry, and passes it to every step.
-#include "pg/boundary.hpp"
-#include "pg/multi_acquire.hpp"
-#include "pg/scoped_lock.hpp"
-#include "pg/shmem.hpp"
-#include "pg/sql_arguments.hpp"
+#include "pg/infra/boundary.hpp"
+#include "pg/acquire/multi_acquire.hpp"
+#include "pg/acquire/scoped_lock.hpp"
+#include "pg/infra/shmem.hpp"
+#include "pg/state/sql_arguments.hpp"
 
 extern "C" {
 #include "catalog/pg_type.h"

@@ -1,11 +1,11 @@
 // Table scope: one of PostgreSQL's eight table lock modes, with LOCK TABLE's privileges and its
 // recursion into inheritance children and partitions, behind a lockguard gate per table.
-#include "pg/boundary.hpp"
-#include "pg/clip.hpp"
-#include "pg/resource_names.hpp"
-#include "pg/guardrails.hpp"
-#include "pg/scoped_lock.hpp"
-#include "pg/wait_events.hpp"
+#include "pg/infra/boundary.hpp"
+#include "pg/infra/clip.hpp"
+#include "pg/infra/resource_names.hpp"
+#include "pg/guard/guardrails.hpp"
+#include "pg/acquire/scoped_lock.hpp"
+#include "pg/observe/wait_events.hpp"
 
 extern "C" {
 #include "catalog/pg_class.h"

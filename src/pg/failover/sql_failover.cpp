@@ -4,11 +4,11 @@
 // here uses shared memory. Every function holds only trivially destructible objects, so the
 // PostgreSQL errors raised here (SPI included) may longjmp through it.
 #include "core/fencing.hpp"
-#include "pg/boundary.hpp"
-#include "pg/privileges.hpp"
-#include "pg/shmem.hpp"
-#include "pg/sql_arguments.hpp"
-#include "pg/statement_depth.hpp"
+#include "pg/infra/boundary.hpp"
+#include "pg/infra/privileges.hpp"
+#include "pg/infra/shmem.hpp"
+#include "pg/state/sql_arguments.hpp"
+#include "pg/infra/statement_depth.hpp"
 
 extern "C" {
 #include "access/xlog.h"

@@ -6,10 +6,10 @@
 // It trusts no argument but the pid: the target must be a root blocker now, of a role that is not
 // exempt, and what the audit records (how long it blocked, whom, its query) is read here, so a
 // direct call can neither end a session that blocks nobody nor write a misleading audit entry.
-#include "pg/audit.hpp"
-#include "pg/boundary.hpp"
-#include "pg/guardrails.hpp"
-#include "pg/shmem.hpp"
+#include "pg/observe/audit.hpp"
+#include "pg/infra/boundary.hpp"
+#include "pg/guard/guardrails.hpp"
+#include "pg/infra/shmem.hpp"
 
 #include <csignal>
 

@@ -5,15 +5,15 @@
 // statement of a REPEATABLE READ transaction), and dropped when the table's relcache entry is
 // invalidated: the table's statement trigger queues that invalidation, which every backend
 // receives when the changing transaction commits (and the changing backend at once).
-#include "pg/guardrails.hpp"
+#include "pg/guard/guardrails.hpp"
 
 #include "core/lock_mode.hpp"
 #include "core/policy.hpp"
 #include "core/trace_context.hpp"
-#include "pg/audit.hpp"
-#include "pg/boundary.hpp"
-#include "pg/clip.hpp"
-#include "pg/settings.hpp"
+#include "pg/observe/audit.hpp"
+#include "pg/infra/boundary.hpp"
+#include "pg/infra/clip.hpp"
+#include "pg/infra/settings.hpp"
 
 #include <memory>
 #include <string>

@@ -7,8 +7,8 @@
 // the shared audit ring, so a rolled-back transaction cannot lose them.
 #pragma once
 
-#include "pg/pg_prelude.hpp"
-#include "pg/wait_events.hpp"
+#include "pg/infra/pg_prelude.hpp"
+#include "pg/observe/wait_events.hpp"
 
 namespace lockguard::pg {
 

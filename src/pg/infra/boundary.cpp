@@ -1,4 +1,4 @@
-#include "pg/boundary.hpp"
+#include "pg/infra/boundary.hpp"
 
 #include "core/error.hpp"
 

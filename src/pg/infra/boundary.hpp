@@ -8,7 +8,7 @@
 // 55P03, 40P01 and 57014 keep their SQLSTATE, detail and hint.
 #pragma once
 
-#include "pg/pg_prelude.hpp"
+#include "pg/infra/pg_prelude.hpp"
 
 namespace lockguard::pg {
 

@@ -1,4 +1,4 @@
-#include "pg/clip.hpp"
+#include "pg/infra/clip.hpp"
 
 #include <cstdarg>
 

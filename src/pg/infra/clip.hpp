@@ -4,7 +4,7 @@
 // differs.
 #pragma once
 
-#include "pg/pg_prelude.hpp"
+#include "pg/infra/pg_prelude.hpp"
 
 namespace lockguard::pg {
 

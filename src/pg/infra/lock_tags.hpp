@@ -6,7 +6,7 @@
 // deadlock detector, pg_locks and pg_blocking_pids see it (pg_locks.objsubid = the space).
 #pragma once
 
-#include "pg/pg_prelude.hpp"
+#include "pg/infra/pg_prelude.hpp"
 
 namespace lockguard::pg {
 

@@ -1,4 +1,4 @@
-#include "pg/privileges.hpp"
+#include "pg/infra/privileges.hpp"
 
 extern "C" {
 #include "catalog/namespace.h"

@@ -6,7 +6,7 @@
 // privileges they have (docs/security.md).
 #pragma once
 
-#include "pg/pg_prelude.hpp"
+#include "pg/infra/pg_prelude.hpp"
 
 namespace lockguard::pg {
 

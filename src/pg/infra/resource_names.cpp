@@ -1,6 +1,6 @@
-#include "pg/resource_names.hpp"
+#include "pg/infra/resource_names.hpp"
 
-#include "pg/clip.hpp"
+#include "pg/infra/clip.hpp"
 
 extern "C" {
 #include "utils/builtins.h"

@@ -5,7 +5,7 @@
 // "Billing".accounts(1, EUR). Every such name comes from format_resource_label().
 #pragma once
 
-#include "pg/pg_prelude.hpp"
+#include "pg/infra/pg_prelude.hpp"
 
 extern "C" {
 #include "lib/stringinfo.h"

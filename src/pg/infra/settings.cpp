@@ -1,6 +1,6 @@
-#include "pg/settings.hpp"
+#include "pg/infra/settings.hpp"
 
-#include "pg/pg_prelude.hpp"
+#include "pg/infra/pg_prelude.hpp"
 
 extern "C" {
 #include "utils/guc.h"

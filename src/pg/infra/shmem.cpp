@@ -1,4 +1,4 @@
-#include "pg/shmem.hpp"
+#include "pg/infra/shmem.hpp"
 
 extern "C" {
 #include "access/twophase.h"

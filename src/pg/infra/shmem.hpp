@@ -2,7 +2,7 @@
 // parts, one per concern, each initialized once by the postmaster (or after a crash restart).
 #pragma once
 
-#include "pg/pg_prelude.hpp"
+#include "pg/infra/pg_prelude.hpp"
 
 namespace lockguard::pg {
 

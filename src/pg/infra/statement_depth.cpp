@@ -1,6 +1,6 @@
-#include "pg/statement_depth.hpp"
+#include "pg/infra/statement_depth.hpp"
 
-#include "pg/pg_prelude.hpp"
+#include "pg/infra/pg_prelude.hpp"
 
 extern "C" {
 #include "executor/executor.h"

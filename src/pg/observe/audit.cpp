@@ -1,7 +1,7 @@
-#include "pg/audit.hpp"
+#include "pg/observe/audit.hpp"
 
-#include "pg/settings.hpp"
-#include "pg/shmem.hpp"
+#include "pg/infra/settings.hpp"
+#include "pg/infra/shmem.hpp"
 
 namespace lockguard::pg {
 

@@ -3,8 +3,8 @@
 // the background worker) in a transaction of its own.
 #pragma once
 
-#include "pg/backend_slots.hpp"
-#include "pg/wait_events.hpp"
+#include "pg/state/backend_slots.hpp"
+#include "pg/observe/wait_events.hpp"
 
 namespace lockguard::pg {
 

@@ -1,8 +1,8 @@
-#include "pg/deadlock_capture.hpp"
+#include "pg/observe/deadlock_capture.hpp"
 
 #include "core/resource_key.hpp"
-#include "pg/clip.hpp"
-#include "pg/shmem.hpp"
+#include "pg/infra/clip.hpp"
+#include "pg/infra/shmem.hpp"
 
 namespace lockguard::pg {
 

@@ -10,7 +10,7 @@
 //                 deadlocks an application's exception block catches outside lockguard.
 #pragma once
 
-#include "pg/pg_prelude.hpp"
+#include "pg/infra/pg_prelude.hpp"
 
 namespace lockguard::pg {
 

@@ -2,8 +2,8 @@
 // lockguard's visibility rule (src/pg/privileges.hpp): query texts, state and transaction start
 // of other roles' sessions are shown to members of lockguard_monitor as well, and hidden from
 // everyone else exactly as pg_stat_activity hides them.
-#include "pg/boundary.hpp"
-#include "pg/privileges.hpp"
+#include "pg/infra/boundary.hpp"
+#include "pg/infra/privileges.hpp"
 
 extern "C" {
 #include "funcapi.h"

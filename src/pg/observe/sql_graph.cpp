@@ -1,11 +1,11 @@
 // SQL entry points over the wait-for graph (blocking tree, Graphviz DOT) and the deadlock ring.
 // The graph algorithms live in src/core/wait_graph; this file only moves arrays in and rows out.
 #include "core/wait_graph.hpp"
-#include "pg/boundary.hpp"
-#include "pg/clip.hpp"
-#include "pg/deadlock_capture.hpp"
-#include "pg/privileges.hpp"
-#include "pg/shmem.hpp"
+#include "pg/infra/boundary.hpp"
+#include "pg/infra/clip.hpp"
+#include "pg/observe/deadlock_capture.hpp"
+#include "pg/infra/privileges.hpp"
+#include "pg/infra/shmem.hpp"
 
 #include <string>
 #include <vector>

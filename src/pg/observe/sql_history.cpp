@@ -1,8 +1,8 @@
 // SQL entry points for what acquisitions leave behind: the audit ring and the wait statistics.
-#include "pg/audit.hpp"
-#include "pg/boundary.hpp"
-#include "pg/shmem.hpp"
-#include "pg/wait_stats.hpp"
+#include "pg/observe/audit.hpp"
+#include "pg/infra/boundary.hpp"
+#include "pg/infra/shmem.hpp"
+#include "pg/observe/wait_stats.hpp"
 
 extern "C" {
 #include "catalog/pg_type.h"

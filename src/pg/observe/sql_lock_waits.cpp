@@ -9,7 +9,7 @@
 // edge to every process queued ahead for a conflicting mode; lock-group members (parallel query)
 // never block each other and blockers are named by their group leader. The lock awaited is
 // described with pg_locks' columns, so lockguard.wait_graph can name it as before.
-#include "pg/boundary.hpp"
+#include "pg/infra/boundary.hpp"
 
 extern "C" {
 #include "catalog/pg_type.h"

@@ -2,10 +2,10 @@
 // that publishes a held lock or a wait (or is caught mid-edit), the count of published waits,
 // and every tenant's held and waiting counters. The chaos run (test/chaos/) and the crash
 // recovery test check, once every client is gone, that nothing is left taken.
-#include "pg/backend_slots.hpp"
-#include "pg/boundary.hpp"
-#include "pg/shmem.hpp"
-#include "pg/tenants.hpp"
+#include "pg/state/backend_slots.hpp"
+#include "pg/infra/boundary.hpp"
+#include "pg/infra/shmem.hpp"
+#include "pg/tenants/tenants.hpp"
 
 extern "C" {
 #include "funcapi.h"

@@ -2,12 +2,12 @@
 // lockguard locks it holds and awaits, and the queue-ordering counters. Resource names carry
 // data (a row's key, an application's identifiers): other roles' are shown only to those who
 // may see those sessions' queries (src/pg/privileges.hpp).
-#include "pg/backend_slots.hpp"
-#include "pg/boundary.hpp"
-#include "pg/privileges.hpp"
-#include "pg/queue_order.hpp"
-#include "pg/shmem.hpp"
-#include "pg/tenants.hpp"
+#include "pg/state/backend_slots.hpp"
+#include "pg/infra/boundary.hpp"
+#include "pg/infra/privileges.hpp"
+#include "pg/state/queue_order.hpp"
+#include "pg/infra/shmem.hpp"
+#include "pg/tenants/tenants.hpp"
 
 extern "C" {
 #include "funcapi.h"

@@ -1,11 +1,11 @@
-#include "pg/wait_events.hpp"
+#include "pg/observe/wait_events.hpp"
 
 #include "core/trace_context.hpp"
-#include "pg/audit.hpp"
-#include "pg/clip.hpp"
-#include "pg/settings.hpp"
-#include "pg/tenants.hpp"
-#include "pg/wait_stats.hpp"
+#include "pg/observe/audit.hpp"
+#include "pg/infra/clip.hpp"
+#include "pg/infra/settings.hpp"
+#include "pg/tenants/tenants.hpp"
+#include "pg/observe/wait_stats.hpp"
 
 extern "C" {
 #include "utils/guc.h"

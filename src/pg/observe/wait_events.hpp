@@ -4,7 +4,7 @@
 // caller's transaction rolls back, and no table write in the acquiring transaction).
 #pragma once
 
-#include "pg/backend_slots.hpp"
+#include "pg/state/backend_slots.hpp"
 
 namespace lockguard::pg {
 

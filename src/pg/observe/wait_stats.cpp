@@ -1,8 +1,8 @@
-#include "pg/wait_stats.hpp"
+#include "pg/observe/wait_stats.hpp"
 
 #include "core/resource_key.hpp"
-#include "pg/settings.hpp"
-#include "pg/shmem.hpp"
+#include "pg/infra/settings.hpp"
+#include "pg/infra/shmem.hpp"
 
 namespace lockguard::pg {
 

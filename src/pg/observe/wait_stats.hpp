@@ -3,8 +3,8 @@
 #pragma once
 
 #include "core/histogram.hpp"
-#include "pg/backend_slots.hpp"
-#include "pg/wait_events.hpp"
+#include "pg/state/backend_slots.hpp"
+#include "pg/observe/wait_events.hpp"
 
 namespace lockguard::pg {
 

@@ -9,12 +9,12 @@
 // and asks the lock manager only about the processes that wait (lockguard._lock_waits), and the
 // CPU time of every sample and every cycle is measured and published in shared memory
 // (lockguard.worker_stats()).
-#include "pg/audit.hpp"
-#include "pg/boundary.hpp"
-#include "pg/deadlock_capture.hpp"
-#include "pg/settings.hpp"
-#include "pg/shmem.hpp"
-#include "pg/worker.hpp"
+#include "pg/observe/audit.hpp"
+#include "pg/infra/boundary.hpp"
+#include "pg/observe/deadlock_capture.hpp"
+#include "pg/infra/settings.hpp"
+#include "pg/infra/shmem.hpp"
+#include "pg/observe/worker.hpp"
 
 extern "C" {
 #include "access/xlog.h"

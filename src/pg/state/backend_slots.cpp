@@ -1,8 +1,8 @@
-#include "pg/backend_slots.hpp"
+#include "pg/state/backend_slots.hpp"
 
-#include "pg/settings.hpp"
-#include "pg/shmem.hpp"
-#include "pg/tenants.hpp"
+#include "pg/infra/settings.hpp"
+#include "pg/infra/shmem.hpp"
+#include "pg/tenants/tenants.hpp"
 
 namespace lockguard::pg {
 

@@ -3,7 +3,7 @@
 // releasers ordering a wait queue) read it, guarded by a change counter (odd while written).
 #pragma once
 
-#include "pg/lock_tags.hpp"
+#include "pg/infra/lock_tags.hpp"
 
 namespace lockguard::pg {
 

@@ -1,10 +1,10 @@
-#include "pg/queue_order.hpp"
+#include "pg/state/queue_order.hpp"
 
 #include "core/wait_order.hpp"
-#include "pg/backend_slots.hpp"
-#include "pg/settings.hpp"
-#include "pg/shmem.hpp"
-#include "pg/tenants.hpp"
+#include "pg/state/backend_slots.hpp"
+#include "pg/infra/settings.hpp"
+#include "pg/infra/shmem.hpp"
+#include "pg/tenants/tenants.hpp"
 
 extern "C" {
 #include "storage/shmem.h"

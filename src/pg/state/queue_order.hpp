@@ -5,7 +5,7 @@
 // pg_blocking_pids keep seeing every wait.
 #pragma once
 
-#include "pg/pg_prelude.hpp"
+#include "pg/infra/pg_prelude.hpp"
 
 namespace lockguard::pg {
 

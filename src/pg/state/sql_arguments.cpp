@@ -1,8 +1,8 @@
-#include "pg/sql_arguments.hpp"
+#include "pg/state/sql_arguments.hpp"
 
 #include "core/wait_order.hpp"
-#include "pg/backend_slots.hpp"
-#include "pg/settings.hpp"
+#include "pg/state/backend_slots.hpp"
+#include "pg/infra/settings.hpp"
 
 extern "C" {
 #include "utils/builtins.h"

@@ -2,7 +2,7 @@
 // PostgreSQL error with a SQLSTATE and a hint on bad input.
 #pragma once
 
-#include "pg/pg_prelude.hpp"
+#include "pg/infra/pg_prelude.hpp"
 
 #include <string_view>
 

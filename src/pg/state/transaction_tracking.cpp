@@ -1,8 +1,8 @@
-#include "pg/transaction_tracking.hpp"
+#include "pg/state/transaction_tracking.hpp"
 
-#include "pg/backend_slots.hpp"
-#include "pg/queue_order.hpp"
-#include "pg/tenants.hpp"
+#include "pg/state/backend_slots.hpp"
+#include "pg/state/queue_order.hpp"
+#include "pg/tenants/tenants.hpp"
 
 extern "C" {
 #include "storage/ipc.h"

@@ -1,10 +1,10 @@
 // SQL entry points of tenant budgets: the change notification the tables' trigger calls, and
 // the per-tenant figures behind lockguard.tenants.
-#include "pg/boundary.hpp"
-#include "pg/shmem.hpp"
-#include "pg/tenants.hpp"
-#include "pg/transaction_tracking.hpp"
-#include "pg/wait_stats.hpp"
+#include "pg/infra/boundary.hpp"
+#include "pg/infra/shmem.hpp"
+#include "pg/tenants/tenants.hpp"
+#include "pg/state/transaction_tracking.hpp"
+#include "pg/observe/wait_stats.hpp"
 
 extern "C" {
 #include "funcapi.h"

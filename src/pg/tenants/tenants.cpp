@@ -1,8 +1,8 @@
-#include "pg/tenants.hpp"
+#include "pg/tenants/tenants.hpp"
 
-#include "pg/privileges.hpp"
-#include "pg/settings.hpp"
-#include "pg/shmem.hpp"
+#include "pg/infra/privileges.hpp"
+#include "pg/infra/settings.hpp"
+#include "pg/infra/shmem.hpp"
 
 extern "C" {
 #include "catalog/namespace.h"

@@ -5,7 +5,7 @@
 // shared slot, so every way a transaction or backend ends gives the counts back.
 #pragma once
 
-#include "pg/pg_prelude.hpp"
+#include "pg/infra/pg_prelude.hpp"
 
 namespace lockguard::pg {
 
