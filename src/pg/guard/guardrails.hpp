@@ -8,11 +8,11 @@
 #pragma once
 
 #include "pg/infra/pg_prelude.hpp"
-#include "pg/observe/wait_events.hpp"
+#include "pg/observe/wait_event_outcome.hpp"
 
 namespace lockguard::pg {
 
-// Audit outcomes of guardrail events (named in pg/wait_events.hpp).
+// Audit outcomes of guardrail events (named in pg/observe/wait_event_outcome.hpp).
 constexpr WaitEventOutcome kOutcomeRejected = WaitEventOutcome::Rejected;
 constexpr WaitEventOutcome kOutcomeOverride = WaitEventOutcome::Override;
 constexpr WaitEventOutcome kOutcomeCancelled = WaitEventOutcome::Cancelled;

@@ -54,21 +54,6 @@ void audit(const PublishedLock &lock, WaitEventOutcome outcome, long waited_us, 
 
 }  // namespace
 
-const char *wait_event_outcome_name(WaitEventOutcome outcome) {
-    switch (outcome) {
-        case WaitEventOutcome::Granted: return "granted";
-        case WaitEventOutcome::Timeout: return "timeout";
-        case WaitEventOutcome::Deadlock: return "deadlock";
-        case WaitEventOutcome::Retried: return "retried";
-        case WaitEventOutcome::GaveUp: return "gave up";
-        case WaitEventOutcome::Rejected: return "rejected";
-        case WaitEventOutcome::Override: return "override";
-        case WaitEventOutcome::Cancelled: return "cancelled";
-        case WaitEventOutcome::Terminated: return "terminated";
-    }
-    return "unknown";
-}
-
 void remember_blockers(const int32 *pids, int count) {
     pending_blocker_count = count < kAuditMaxBlockers ? count : kAuditMaxBlockers;
     memcpy(pending_blockers, pids, sizeof(int32) * pending_blocker_count);

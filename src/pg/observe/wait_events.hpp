@@ -4,25 +4,10 @@
 // caller's transaction rolls back, and no table write in the acquiring transaction).
 #pragma once
 
+#include "pg/observe/wait_event_outcome.hpp"
 #include "pg/state/backend_slots.hpp"
 
 namespace lockguard::pg {
-
-// Stored in the audit ring: values never change meaning. 5..8 are the guardrails' (a lock refused
-// by a policy, let through by the override, a blocker cancelled or terminated).
-enum class WaitEventOutcome : uint8 {
-    Granted = 0,
-    Timeout = 1,
-    Deadlock = 2,
-    Retried = 3,
-    GaveUp = 4,
-    Rejected = 5,
-    Override = 6,
-    Cancelled = 7,
-    Terminated = 8,
-};
-
-const char *wait_event_outcome_name(WaitEventOutcome outcome);
 
 // Records one acquisition of `lock` (or one failed attempt) under its resource class (the
 // table, or a name's prefix before ':'). Never raises.

@@ -4,7 +4,7 @@
 
 #include "core/histogram.hpp"
 #include "pg/state/backend_slots.hpp"
-#include "pg/observe/wait_events.hpp"
+#include "pg/observe/wait_event_outcome.hpp"
 
 namespace lockguard::pg {
 
