@@ -1,19 +1,17 @@
-// _PG_init: lockguard must be preloaded; it defines its settings, asks for shared memory and
-// installs its hooks here, once, in the postmaster.
-#include "pg/state/backend_slots.hpp"
-#include "pg/observe/deadlock_capture.hpp"
+// _PG_init: lockguard must be preloaded. The roof above every wing: it calls each wing's
+// register function (settings, shared-memory parts, hook handlers, the worker) and then
+// installs the hooks, once, in the postmaster. Nothing else lives here.
 #include "pg/guard/guardrails.hpp"
-#include "pg/state/queue_order.hpp"
+#include "pg/infra/hooks.hpp"
 #include "pg/infra/settings.hpp"
-#include "pg/infra/shmem.hpp"
-#include "pg/infra/statement_depth.hpp"
-#include "pg/tenants/tenants.hpp"
+#include "pg/observe/deadlock_capture.hpp"
 #include "pg/observe/wait_events.hpp"
 #include "pg/observe/worker.hpp"
+#include "pg/state/backend_slots.hpp"
+#include "pg/state/queue_order.hpp"
+#include "pg/tenants/tenants.hpp"
 
 extern "C" {
-#include "utils/guc.h"
-
 PG_MODULE_MAGIC;
 
 PGDLLEXPORT void _PG_init(void);
@@ -26,16 +24,14 @@ void _PG_init(void) {
     if (!process_shared_preload_libraries_in_progress) return;
 
     define_settings();
-    MarkGUCPrefixReserved("lockguard");
 
     register_backend_slots();
     register_queue_order_state();
     register_wait_events_state();
     register_tenants();
     register_deadlock_capture();
-    install_shmem_hooks();
-    install_statement_depth_hooks();
-    install_guardrail_hooks();
     install_deadlock_hook();
+    register_guardrail_checks();
     register_worker();
+    install_hooks();
 }

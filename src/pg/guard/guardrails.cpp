@@ -1,4 +1,4 @@
-// Guardrails: the policy cache and the two enforcement hooks.
+// Guardrails: the policy cache and the two enforcement checks (run by infra/hooks.cpp).
 //
 // The policy cache is per backend. It is filled from lockguard.lock_policies with a catalog
 // snapshot (no SPI and no transaction snapshot: LOCK TABLE must stay usable as the first
@@ -13,6 +13,7 @@
 #include "pg/observe/audit.hpp"
 #include "pg/infra/boundary.hpp"
 #include "pg/infra/clip.hpp"
+#include "pg/infra/hooks.hpp"
 #include "pg/infra/settings.hpp"
 
 #include <memory>
@@ -67,9 +68,6 @@ PG_FUNCTION_INFO_V1(lockguard_lock_policies_changed);
 namespace lockguard::pg {
 
 namespace {
-
-ProcessUtility_hook_type previous_process_utility = nullptr;
-ExecutorStart_hook_type previous_executor_start = nullptr;
 
 // The cache. `cached_policies` is replaced whole on reload; `policy_table` is the OID of
 // lockguard.lock_policies when the cache was filled (InvalidOid: not installed here).
@@ -1066,9 +1064,8 @@ bool may_take_table_locks(Node *parsetree) {
     }
 }
 
-void guard_process_utility(PlannedStmt *statement, const char *query_string, bool read_only_tree,
-                           ProcessUtilityContext context, ParamListInfo params, QueryEnvironment *query_env,
-                           DestReceiver *dest, QueryCompletion *completion) {
+// Registered with the hook registry (infra/hooks.hpp): runs before the statement takes its locks.
+void check_utility_statement(PlannedStmt *statement) {
     Node *parsetree = statement->utilityStmt;
     if (guardrails_active() && may_take_table_locks(parsetree)) {
         run_at_boundary([&]() -> bool {
@@ -1079,11 +1076,6 @@ void guard_process_utility(PlannedStmt *statement, const char *query_string, boo
             return true;
         });
     }
-    if (previous_process_utility)
-        previous_process_utility(statement, query_string, read_only_tree, context, params, query_env, dest, completion);
-    else
-        standard_ProcessUtility(statement, query_string, read_only_tree, context, params, query_env, dest,
-                                completion);
 }
 
 // ---- Row marks ------------------------------------------------------------------------------
@@ -1175,7 +1167,8 @@ void check_row_marks(const PolicySet &policies, PlannedStmt *statement) {
     }
 }
 
-void guard_executor_start(QueryDesc *query, int eflags) {
+// Registered with the hook registry (infra/hooks.hpp): runs before ExecutorStart.
+void check_executor_start(QueryDesc *query, int eflags) {
     PlannedStmt *statement = query->plannedstmt;
     if (statement->rowMarks != NIL && (eflags & EXEC_FLAG_EXPLAIN_ONLY) == 0 && guardrails_active()) {
         run_at_boundary([&]() -> bool {
@@ -1184,10 +1177,6 @@ void guard_executor_start(QueryDesc *query, int eflags) {
             return true;
         });
     }
-    if (previous_executor_start)
-        previous_executor_start(query, eflags);
-    else
-        standard_ExecutorStart(query, eflags);
 }
 
 }  // namespace
@@ -1206,11 +1195,9 @@ void fill_audit_trace_id(char *out, size_t size) {
     copy_traceparent_trace_id(application_name != nullptr ? application_name : "", out, size);
 }
 
-void install_guardrail_hooks() {
-    previous_process_utility = ProcessUtility_hook;
-    ProcessUtility_hook = guard_process_utility;
-    previous_executor_start = ExecutorStart_hook;
-    ExecutorStart_hook = guard_executor_start;
+void register_guardrail_checks() {
+    add_utility_check(check_utility_statement);
+    add_executor_start_check(check_executor_start);
 }
 
 }  // namespace lockguard::pg

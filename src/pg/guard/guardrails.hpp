@@ -1,7 +1,7 @@
 // Guardrails: lock policies (lockguard.lock_policies) enforced before a lock is requested.
 //
-// A ProcessUtility hook works out which table locks LOCK TABLE and DDL would take (through
-// views, inheritance and partition trees, foreign keys) and an ExecutorStart hook looks at the
+// A ProcessUtility check works out which table locks LOCK TABLE and DDL would take (through
+// views, inheritance and partition trees, foreign keys) and an ExecutorStart check looks at the
 // plan's exclusive row marks; a forbidden lock is refused with SQLSTATE LG004 unless the role is
 // exempt or a superuser set lockguard.override_policies. Rejections and overrides are audited in
 // the shared audit ring, so a rolled-back transaction cannot lose them.
@@ -21,8 +21,9 @@ constexpr WaitEventOutcome kOutcomeTerminated = WaitEventOutcome::Terminated;
 // LG004: a lock forbidden by a lockguard policy.
 #define ERRCODE_LOCKGUARD_POLICY_VIOLATION MAKE_SQLSTATE('L', 'G', '0', '0', '4')
 
-// Called once from _PG_init.
-void install_guardrail_hooks();
+// Called once from _PG_init: registers the utility and executor-start checks with the hook
+// registry (infra/hooks.hpp).
+void register_guardrail_checks();
 
 // Raises LG004 unless taking `mode` on `relation` (and on its inheritance children and
 // partitions, when `with_children`) is allowed for the current user. `command` names what asked

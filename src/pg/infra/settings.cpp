@@ -97,6 +97,7 @@ void define_settings() {
                              "Lets locks forbidden by lockguard.lock_policies through, auditing each one.",
                              "For maintenance by superusers; every lock let through is written to the audit log.",
                              &settings.override_policies, false, PGC_SUSET, 0, nullptr, nullptr, nullptr);
+    MarkGUCPrefixReserved("lockguard");  // a misspelt lockguard.* setting is an error, not a placeholder
 }
 
 }  // namespace lockguard::pg

@@ -26,6 +26,7 @@ extern Settings settings;
 // Longest wait a call may ask for: one day. Longer is surely a mistake (a unit error).
 constexpr int kMaxTimeoutMs = 24 * 60 * 60 * 1000;
 
+// Defines every lockguard.* setting and reserves the prefix. Called first from _PG_init.
 void define_settings();
 
 }  // namespace lockguard::pg

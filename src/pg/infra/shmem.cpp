@@ -15,20 +15,17 @@ ShmemPart parts[kMaxParts];
 int part_count = 0;
 bool attached = false;
 
-shmem_request_hook_type previous_request_hook = nullptr;
-shmem_startup_hook_type previous_startup_hook = nullptr;
-
 constexpr const char *kTrancheName = "lockguard";
 LWLockPadded *lwlocks = nullptr;
 
-void request_shmem() {
-    if (previous_request_hook) previous_request_hook();
+}  // namespace
+
+void request_shmem_parts() {
     for (int i = 0; i < part_count; i++) RequestAddinShmemSpace(MAXALIGN(parts[i].size()));
     RequestNamedLWLockTranche(kTrancheName, static_cast<int>(LockguardLWLock::Count));
 }
 
-void startup_shmem() {
-    if (previous_startup_hook) previous_startup_hook();
+void attach_shmem_parts() {
     LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
     lwlocks = GetNamedLWLockTranche(kTrancheName);
     for (int i = 0; i < part_count; i++) {
@@ -42,18 +39,9 @@ void startup_shmem() {
     attached = true;
 }
 
-}  // namespace
-
 void register_shmem_part(const ShmemPart &part) {
     Assert(part_count < kMaxParts);
     parts[part_count++] = part;
-}
-
-void install_shmem_hooks() {
-    previous_request_hook = shmem_request_hook;
-    shmem_request_hook = request_shmem;
-    previous_startup_hook = shmem_startup_hook;
-    shmem_startup_hook = startup_shmem;
 }
 
 bool shmem_ready() { return attached; }

@@ -14,7 +14,11 @@ struct ShmemPart {
 
 // Called from _PG_init, before the hooks run.
 void register_shmem_part(const ShmemPart &part);
-void install_shmem_hooks();
+
+// Called by the shared-memory hooks (infra/hooks.cpp): request every registered part's size
+// and the LWLock tranche; then create or attach each part, in every process.
+void request_shmem_parts();
+void attach_shmem_parts();
 
 // lockguard's own LWLocks (one named tranche, "lockguard" in pg_stat_activity's wait_event).
 enum class LockguardLWLock { AuditRing = 0, WaitStats, Tenants, Deadlocks, Count };

@@ -2,6 +2,7 @@
 
 #include "core/resource_key.hpp"
 #include "pg/infra/clip.hpp"
+#include "pg/infra/hooks.hpp"
 #include "pg/infra/shmem.hpp"
 
 namespace lockguard::pg {
@@ -17,7 +18,6 @@ struct DeadlockRing {
 };
 
 DeadlockRing *ring = nullptr;
-emit_log_hook_type previous_emit_log_hook = nullptr;
 uint64 last_captured_fingerprint = 0;  // this backend's last capture, so a re-raise is not counted twice
 
 Size ring_size() { return sizeof(DeadlockRing); }
@@ -64,7 +64,6 @@ bool is_deadlock_log_line(const ErrorData *error) {
 
 // Runs for every message of every backend: the cheap test comes first. Never raises.
 void capture_from_log(ErrorData *error) {
-    if (previous_emit_log_hook) previous_emit_log_hook(error);
     if (ring == nullptr || MyProc == nullptr) return;
     if (error->sqlerrcode == ERRCODE_T_R_DEADLOCK_DETECTED && error->elevel >= ERROR) {
         uint64 print = fingerprint(error->message, best_detail(error));
@@ -79,10 +78,7 @@ void capture_from_log(ErrorData *error) {
 
 void register_deadlock_capture() { register_shmem_part({"lockguard deadlocks", ring_size, attach_ring}); }
 
-void install_deadlock_hook() {
-    previous_emit_log_hook = emit_log_hook;
-    emit_log_hook = capture_from_log;
-}
+void install_deadlock_hook() { add_log_observer(capture_from_log); }
 
 void capture_deadlock_error(const ErrorData *error, DeadlockSource source) {
     uint64 print = fingerprint(error->message, best_detail(error));
