@@ -11,6 +11,7 @@
 #include "pg/state/sql_arguments.hpp"
 #include "pg/tenants/tenants.hpp"
 #include "pg/observe/wait_events.hpp"
+#include "pg/acquire/sql_functions.hpp"
 
 extern "C" {
 #include "access/htup_details.h"
@@ -26,9 +27,6 @@ extern "C" {
 #include "utils/resowner.h"
 #include "utils/syscache.h"
 #include "utils/wait_event.h"
-
-PGDLLEXPORT Datum lockguard_run(PG_FUNCTION_ARGS);
-PG_FUNCTION_INFO_V1(lockguard_run);
 }
 
 using namespace lockguard;
@@ -152,7 +150,7 @@ int32 int_argument_or(FunctionCallInfo fcinfo, int argno, int32 fallback) {
 
 // lockguard_run(requests, work, arg, max_attempts, deadline_ms, timeout_ms, priority,
 //               backoff_base_ms, backoff_max_ms) RETURNS record (attempts, result)
-Datum lockguard_run(PG_FUNCTION_ARGS) {
+Datum lockguard::pg::sql_run(FunctionCallInfo fcinfo) {
     return run_at_boundary([&]() -> Datum {
         require_preloaded();
         if (PG_ARGISNULL(0))

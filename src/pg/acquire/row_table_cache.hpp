@@ -19,7 +19,7 @@ struct RowTableInfo {
     char relkind;
     char relname[NAMEDATALEN];
     Oid relnamespace;
-    char resource_class[64];  // the table's label (pg/resource_names.hpp), for statistics
+    char resource_class[64];  // the table's label (pg/infra/resource_names.hpp), for statistics
     int key_count;            // 0: the table has no primary key
     AttrNumber key_columns[kMaxKeyColumns];
     Oid key_types[kMaxKeyColumns];

@@ -1,6 +1,8 @@
-// SQL entry points of the acquire API: one resource of each scope, request constructors,
-// several resources at once in one canonical order, and the try-lock forms of each. Every call
-// makes its one deadline here, at the SQL entry, and passes it to every step.
+// The acquire wing's SQL functions: one resource of each scope, request constructors, several
+// resources at once in one canonical order, the try-lock forms of each, and lockguard_run (its
+// work is in retry_envelope.cpp). Every fmgr entry point of the wing is here. Every call makes
+// its one deadline here, at the SQL entry, and passes it to every step.
+#include "pg/acquire/sql_functions.hpp"
 #include "pg/infra/boundary.hpp"
 #include "pg/acquire/multi_acquire.hpp"
 #include "pg/acquire/scoped_lock.hpp"
@@ -37,6 +39,8 @@ PG_FUNCTION_INFO_V1(lockguard_try_acquire_named);
 PG_FUNCTION_INFO_V1(lockguard_try_acquire_row);
 PG_FUNCTION_INFO_V1(lockguard_try_acquire_table);
 PG_FUNCTION_INFO_V1(lockguard_try_acquire_all);
+PGDLLEXPORT Datum lockguard_run(PG_FUNCTION_ARGS);
+PG_FUNCTION_INFO_V1(lockguard_run);
 }
 
 using namespace lockguard;
@@ -234,3 +238,6 @@ Datum lockguard_check_preloaded(PG_FUNCTION_ARGS) {
         PG_RETURN_VOID();
     });
 }
+
+// retry_envelope.cpp: retries in subtransactions
+Datum lockguard_run(PG_FUNCTION_ARGS) { return lockguard::pg::sql_run(fcinfo); }

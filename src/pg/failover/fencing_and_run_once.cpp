@@ -1,5 +1,5 @@
-// SQL entry points for failover safety: fencing tokens (issue, check, trigger guard) and run-once
-// operations (claim, complete). The state lives in WAL-logged tables and one sequence in schema
+// Failover safety: fencing tokens (issue, check, trigger guard) and run-once operations (claim,
+// complete); their fmgr entry points are in failover/sql_functions.cpp. The state lives in WAL-logged tables and one sequence in schema
 // lockguard, so it survives restarts and reaches a standby with the rest of the data; nothing
 // here uses shared memory. Every function holds only trivially destructible objects, so the
 // PostgreSQL errors raised here (SPI included) may longjmp through it.
@@ -9,6 +9,7 @@
 #include "pg/infra/shmem.hpp"
 #include "pg/state/sql_arguments.hpp"
 #include "pg/infra/statement_depth.hpp"
+#include "pg/failover/sql_functions.hpp"
 
 extern "C" {
 #include "access/xlog.h"
@@ -24,19 +25,6 @@ extern "C" {
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
-
-PGDLLEXPORT Datum lockguard_fencing_token(PG_FUNCTION_ARGS);
-PGDLLEXPORT Datum lockguard_fencing_token_parts(PG_FUNCTION_ARGS);
-PGDLLEXPORT Datum lockguard_check_fencing_token(PG_FUNCTION_ARGS);
-PGDLLEXPORT Datum lockguard_fencing_token_guard(PG_FUNCTION_ARGS);
-PGDLLEXPORT Datum lockguard_claim_operation(PG_FUNCTION_ARGS);
-PGDLLEXPORT Datum lockguard_complete_operation(PG_FUNCTION_ARGS);
-PG_FUNCTION_INFO_V1(lockguard_fencing_token);
-PG_FUNCTION_INFO_V1(lockguard_fencing_token_parts);
-PG_FUNCTION_INFO_V1(lockguard_check_fencing_token);
-PG_FUNCTION_INFO_V1(lockguard_fencing_token_guard);
-PG_FUNCTION_INFO_V1(lockguard_claim_operation);
-PG_FUNCTION_INFO_V1(lockguard_complete_operation);
 }
 
 using namespace lockguard;
@@ -292,7 +280,7 @@ void run_completion(void *arg) {
 }  // namespace
 
 // lockguard.fencing_token(resource text) RETURNS bigint
-Datum lockguard_fencing_token(PG_FUNCTION_ARGS) {
+Datum lockguard::pg::sql_fencing_token(FunctionCallInfo fcinfo) {
     return run_at_boundary([&]() -> Datum {
         require_preloaded();
         (void) resource_name_argument(fcinfo, 0);  // the counter is shared; the name is checked
@@ -310,7 +298,7 @@ Datum lockguard_fencing_token(PG_FUNCTION_ARGS) {
 }
 
 // lockguard.fencing_token_parts(token bigint, OUT timeline integer, OUT counter bigint)
-Datum lockguard_fencing_token_parts(PG_FUNCTION_ARGS) {
+Datum lockguard::pg::sql_fencing_token_parts(FunctionCallInfo fcinfo) {
     return run_at_boundary([&]() -> Datum {
         if (PG_ARGISNULL(0))
             ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("fencing token must not be null")));
@@ -326,7 +314,7 @@ Datum lockguard_fencing_token_parts(PG_FUNCTION_ARGS) {
 }
 
 // lockguard.check_fencing_token(resource text, token bigint) RETURNS void
-Datum lockguard_check_fencing_token(PG_FUNCTION_ARGS) {
+Datum lockguard::pg::sql_check_fencing_token(FunctionCallInfo fcinfo) {
     return run_at_boundary([&]() -> Datum {
         require_preloaded();
         (void) resource_name_argument(fcinfo, 0);
@@ -339,7 +327,7 @@ Datum lockguard_check_fencing_token(PG_FUNCTION_ARGS) {
 
 // lockguard.fencing_token_guard('resource_column' | '=resource', 'token_column'): a BEFORE
 // INSERT OR UPDATE row trigger that checks the new row's token like check_fencing_token().
-Datum lockguard_fencing_token_guard(PG_FUNCTION_ARGS) {
+Datum lockguard::pg::sql_fencing_token_guard(FunctionCallInfo fcinfo) {
     return run_at_boundary([&]() -> Datum {
         if (!CALLED_AS_TRIGGER(fcinfo))
             ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
@@ -415,7 +403,7 @@ Datum lockguard_fencing_token_guard(PG_FUNCTION_ARGS) {
 }
 
 // lockguard.claim_operation(key text, OUT claimed boolean, OUT result jsonb)
-Datum lockguard_claim_operation(PG_FUNCTION_ARGS) {
+Datum lockguard::pg::sql_claim_operation(FunctionCallInfo fcinfo) {
     return run_at_boundary([&]() -> Datum {
         require_preloaded();
         text *key = operation_key_argument(fcinfo, 0);
@@ -453,7 +441,7 @@ Datum lockguard_claim_operation(PG_FUNCTION_ARGS) {
 }
 
 // lockguard.complete_operation(key text, result jsonb) RETURNS void
-Datum lockguard_complete_operation(PG_FUNCTION_ARGS) {
+Datum lockguard::pg::sql_complete_operation(FunctionCallInfo fcinfo) {
     return run_at_boundary([&]() -> Datum {
         require_preloaded();
         text *key = operation_key_argument(fcinfo, 0);

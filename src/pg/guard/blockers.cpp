@@ -10,6 +10,7 @@
 #include "pg/infra/boundary.hpp"
 #include "pg/guard/guardrails.hpp"
 #include "pg/infra/shmem.hpp"
+#include "pg/guard/sql_functions.hpp"
 
 #include <csignal>
 
@@ -24,9 +25,6 @@ extern "C" {
 #include "utils/backend_status.h"
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
-
-PGDLLEXPORT Datum lockguard_end_blocker(PG_FUNCTION_ARGS);
-PG_FUNCTION_INFO_V1(lockguard_end_blocker);
 }
 
 namespace lockguard::pg {
@@ -138,7 +136,7 @@ using namespace lockguard::pg;
 // or belongs to an exempt role. Refuses callers without the right to signal backends, this
 // session, background workers, and superusers' sessions unless the caller is a superuser
 // (PostgreSQL's own rule). The 1.0 declaration passed three more arguments; they are ignored.
-Datum lockguard_end_blocker(PG_FUNCTION_ARGS) {
+Datum lockguard::pg::sql_end_blocker(FunctionCallInfo fcinfo) {
     return run_at_boundary([&]() -> Datum {
         require_preloaded();
         if (PG_ARGISNULL(0) || PG_ARGISNULL(1))

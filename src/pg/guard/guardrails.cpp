@@ -15,6 +15,7 @@
 #include "pg/infra/clip.hpp"
 #include "pg/infra/hooks.hpp"
 #include "pg/infra/settings.hpp"
+#include "pg/guard/sql_functions.hpp"
 
 #include <memory>
 #include <string>
@@ -60,9 +61,6 @@ extern "C" {
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
-
-PGDLLEXPORT Datum lockguard_lock_policies_changed(PG_FUNCTION_ARGS);
-PG_FUNCTION_INFO_V1(lockguard_lock_policies_changed);
 }
 
 namespace lockguard::pg {
@@ -1207,7 +1205,7 @@ using namespace lockguard::pg;
 // lockguard._lock_policies_changed(): statement trigger on lockguard.lock_policies. Queues a
 // relcache invalidation of the table: sent to every backend at commit (nothing on rollback),
 // and processed at once by this backend, so each drops its policy cache.
-Datum lockguard_lock_policies_changed(PG_FUNCTION_ARGS) {
+Datum lockguard::pg::sql_lock_policies_changed(FunctionCallInfo fcinfo) {
     return run_at_boundary([&]() -> Datum {
         if (!CALLED_AS_TRIGGER(fcinfo))
             ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),

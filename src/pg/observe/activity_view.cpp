@@ -1,9 +1,10 @@
 // lockguard._activity(): the sessions of pg_stat_activity that lockguard's views show, with
-// lockguard's visibility rule (src/pg/privileges.hpp): query texts, state and transaction start
+// lockguard's visibility rule (pg/infra/privileges.hpp): query texts, state and transaction start
 // of other roles' sessions are shown to members of lockguard_monitor as well, and hidden from
 // everyone else exactly as pg_stat_activity hides them.
 #include "pg/infra/boundary.hpp"
 #include "pg/infra/privileges.hpp"
+#include "pg/observe/sql_functions.hpp"
 
 extern "C" {
 #include "funcapi.h"
@@ -11,9 +12,6 @@ extern "C" {
 #include "utils/backend_status.h"
 #include "utils/builtins.h"
 #include "utils/tuplestore.h"
-
-PGDLLEXPORT Datum lockguard_activity(PG_FUNCTION_ARGS);
-PG_FUNCTION_INFO_V1(lockguard_activity);
 }
 
 using namespace lockguard::pg;
@@ -38,7 +36,7 @@ const char *state_name(BackendState state) {
 
 // lockguard._activity(OUT pid, OUT usesysid, OUT usename, OUT application_name, OUT backend_type,
 //                     OUT state, OUT xact_start, OUT query)
-Datum lockguard_activity(PG_FUNCTION_ARGS) {
+Datum lockguard::pg::sql_activity(FunctionCallInfo fcinfo) {
     return run_at_boundary([&]() -> Datum {
         auto *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
         InitMaterializedSRF(fcinfo, 0);

@@ -1,8 +1,10 @@
-// SQL entry points for what acquisitions leave behind: the audit ring and the wait statistics.
+// What acquisitions leave behind, as rows: the audit ring and the wait statistics (the SQL
+// functions' entry points are in observe/sql_functions.cpp).
 #include "pg/observe/audit.hpp"
 #include "pg/infra/boundary.hpp"
 #include "pg/infra/shmem.hpp"
 #include "pg/observe/wait_stats.hpp"
+#include "pg/observe/sql_functions.hpp"
 
 extern "C" {
 #include "catalog/pg_type.h"
@@ -10,13 +12,6 @@ extern "C" {
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/tuplestore.h"
-
-PGDLLEXPORT Datum lockguard_audit_buffer(PG_FUNCTION_ARGS);
-PGDLLEXPORT Datum lockguard_wait_stats(PG_FUNCTION_ARGS);
-PGDLLEXPORT Datum lockguard_reset_wait_stats(PG_FUNCTION_ARGS);
-PG_FUNCTION_INFO_V1(lockguard_audit_buffer);
-PG_FUNCTION_INFO_V1(lockguard_wait_stats);
-PG_FUNCTION_INFO_V1(lockguard_reset_wait_stats);
 }
 
 using namespace lockguard;
@@ -40,7 +35,7 @@ double micros_to_ms(double micros) { return micros / 1000.0; }
 }  // namespace
 
 // lockguard._audit_buffer(): the audit entries still in shared memory, oldest first.
-Datum lockguard_audit_buffer(PG_FUNCTION_ARGS) {
+Datum lockguard::pg::sql_audit_buffer(FunctionCallInfo fcinfo) {
     return run_at_boundary([&]() -> Datum {
         require_preloaded();
         auto *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
@@ -80,7 +75,7 @@ Datum lockguard_audit_buffer(PG_FUNCTION_ARGS) {
 }
 
 // lockguard._wait_stats(): per (tenant, scope, class) counters and percentiles in ms.
-Datum lockguard_wait_stats(PG_FUNCTION_ARGS) {
+Datum lockguard::pg::sql_wait_stats(FunctionCallInfo fcinfo) {
     return run_at_boundary([&]() -> Datum {
         require_preloaded();
         auto *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
@@ -111,7 +106,7 @@ Datum lockguard_wait_stats(PG_FUNCTION_ARGS) {
     });
 }
 
-Datum lockguard_reset_wait_stats(PG_FUNCTION_ARGS) {
+Datum lockguard::pg::sql_reset_wait_stats(FunctionCallInfo fcinfo) {
     return run_at_boundary([&]() -> Datum {
         require_preloaded();
         reset_wait_stats();

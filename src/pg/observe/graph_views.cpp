@@ -1,4 +1,5 @@
-// SQL entry points over the wait-for graph (blocking tree, Graphviz DOT) and the deadlock ring.
+// Rows and text over the wait-for graph (blocking tree, Graphviz DOT) and the deadlock ring (the
+// SQL functions' entry points are in observe/sql_functions.cpp).
 // The graph algorithms live in src/core/wait_graph; this file only moves arrays in and rows out.
 #include "core/wait_graph.hpp"
 #include "pg/infra/boundary.hpp"
@@ -6,6 +7,7 @@
 #include "pg/observe/deadlock_capture.hpp"
 #include "pg/infra/privileges.hpp"
 #include "pg/infra/shmem.hpp"
+#include "pg/observe/sql_functions.hpp"
 
 #include <string>
 #include <vector>
@@ -17,13 +19,6 @@ extern "C" {
 #include "utils/lsyscache.h"
 #include "utils/builtins.h"
 #include "utils/tuplestore.h"
-
-PGDLLEXPORT Datum lockguard_blocking_tree(PG_FUNCTION_ARGS);
-PGDLLEXPORT Datum lockguard_dot_graph(PG_FUNCTION_ARGS);
-PGDLLEXPORT Datum lockguard_deadlock_buffer(PG_FUNCTION_ARGS);
-PG_FUNCTION_INFO_V1(lockguard_blocking_tree);
-PG_FUNCTION_INFO_V1(lockguard_dot_graph);
-PG_FUNCTION_INFO_V1(lockguard_deadlock_buffer);
 }
 
 using namespace lockguard;
@@ -118,7 +113,7 @@ text *detail_without_queries(const char *detail) {
 }  // namespace
 
 // lockguard._blocking_tree(waiters, blockers, node_pids, node_wait_ms): rows in display order.
-Datum lockguard_blocking_tree(PG_FUNCTION_ARGS) {
+Datum lockguard::pg::sql_blocking_tree(FunctionCallInfo fcinfo) {
     return run_at_boundary([&]() -> Datum {
         GraphArguments args = graph_arguments(fcinfo);
         auto *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
@@ -140,7 +135,7 @@ Datum lockguard_blocking_tree(PG_FUNCTION_ARGS) {
 }
 
 // lockguard.dot_graph(waiters, blockers, node_pids, node_wait_ms, node_labels, graph_name) -> text
-Datum lockguard_dot_graph(PG_FUNCTION_ARGS) {
+Datum lockguard::pg::sql_dot_graph(FunctionCallInfo fcinfo) {
     return run_at_boundary([&]() -> Datum {
         GraphArguments args = graph_arguments(fcinfo);
         PlainArray labels = array_argument(fcinfo, 4, TEXTOID);
@@ -153,7 +148,7 @@ Datum lockguard_dot_graph(PG_FUNCTION_ARGS) {
 
 // lockguard._deadlock_buffer(): deadlocks still in shared memory, oldest first. The queries in
 // a report are shown only to those who may see every session's query.
-Datum lockguard_deadlock_buffer(PG_FUNCTION_ARGS) {
+Datum lockguard::pg::sql_deadlock_buffer(FunctionCallInfo fcinfo) {
     return run_at_boundary([&]() -> Datum {
         require_preloaded();
         auto *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);

@@ -10,6 +10,7 @@
 // never block each other and blockers are named by their group leader. The lock awaited is
 // described with pg_locks' columns, so lockguard.wait_graph can name it as before.
 #include "pg/infra/boundary.hpp"
+#include "pg/observe/sql_functions.hpp"
 
 extern "C" {
 #include "catalog/pg_type.h"
@@ -19,9 +20,6 @@ extern "C" {
 #include "utils/builtins.h"
 #include "utils/tuplestore.h"
 #include "utils/wait_event.h"
-
-PGDLLEXPORT Datum lockguard_lock_waits(PG_FUNCTION_ARGS);
-PG_FUNCTION_INFO_V1(lockguard_lock_waits);
 }
 
 using namespace lockguard::pg;
@@ -115,7 +113,7 @@ void put_edges_of(ReturnSetInfo *rsinfo, int waiter_pid, TimestampTz wait_start)
 // lockguard._lock_waits(OUT waiter_pid, OUT blocker_pid, OUT locktype, OUT mode, OUT wait_start,
 //                       OUT database, OUT relation, OUT page, OUT tuple, OUT transactionid,
 //                       OUT classid, OUT objid, OUT objsubid)
-Datum lockguard_lock_waits(PG_FUNCTION_ARGS) {
+Datum lockguard::pg::sql_lock_waits(FunctionCallInfo fcinfo) {
     return run_at_boundary([&]() -> Datum {
         auto *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
         InitMaterializedSRF(fcinfo, 0);

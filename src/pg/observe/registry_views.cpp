@@ -10,18 +10,12 @@
 #include "pg/infra/shmem.hpp"
 #include "pg/observe/wait_stats.hpp"
 #include "pg/tenants/tenants.hpp"
+#include "pg/observe/sql_functions.hpp"
 
 extern "C" {
 #include "funcapi.h"
 #include "utils/builtins.h"
 #include "utils/tuplestore.h"
-
-PGDLLEXPORT Datum lockguard_lock_registry(PG_FUNCTION_ARGS);
-PGDLLEXPORT Datum lockguard_queue_stats(PG_FUNCTION_ARGS);
-PG_FUNCTION_INFO_V1(lockguard_lock_registry);
-PG_FUNCTION_INFO_V1(lockguard_queue_stats);
-PGDLLEXPORT Datum lockguard_tenant_stats(PG_FUNCTION_ARGS);
-PG_FUNCTION_INFO_V1(lockguard_tenant_stats);
 }
 
 using namespace lockguard;
@@ -55,7 +49,7 @@ void put_registry_row(ReturnSetInfo *rsinfo, int pid, const PublishedLock &lock,
 }  // namespace
 
 // lockguard._lock_registry(): one row per published lock, held or awaited.
-Datum lockguard_lock_registry(PG_FUNCTION_ARGS) {
+Datum lockguard::pg::sql_lock_registry(FunctionCallInfo fcinfo) {
     return run_at_boundary([&]() -> Datum {
         require_preloaded();
         auto *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
@@ -78,7 +72,7 @@ Datum lockguard_lock_registry(PG_FUNCTION_ARGS) {
 }
 
 // lockguard.queue_stats(): how often queues were ordered, and why some were left alone.
-Datum lockguard_queue_stats(PG_FUNCTION_ARGS) {
+Datum lockguard::pg::sql_queue_stats(FunctionCallInfo fcinfo) {
     return run_at_boundary([&]() -> Datum {
         require_preloaded();
         TupleDesc tupdesc;
@@ -93,7 +87,7 @@ Datum lockguard_queue_stats(PG_FUNCTION_ARGS) {
 }
 
 // lockguard._tenant_stats(): budget, live counters and the p95 wait over all of a tenant's classes.
-Datum lockguard_tenant_stats(PG_FUNCTION_ARGS) {
+Datum lockguard::pg::sql_tenant_stats(FunctionCallInfo fcinfo) {
     return run_at_boundary([&]() -> Datum {
         require_preloaded();
         ensure_tenants_loaded();

@@ -6,15 +6,13 @@
 #include "pg/infra/boundary.hpp"
 #include "pg/infra/shmem.hpp"
 #include "pg/tenants/tenants.hpp"
+#include "pg/observe/sql_functions.hpp"
 
 extern "C" {
 #include "funcapi.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
 #include "utils/tuplestore.h"
-
-PGDLLEXPORT Datum lockguard_shared_state(PG_FUNCTION_ARGS);
-PG_FUNCTION_INFO_V1(lockguard_shared_state);
 }
 
 using namespace lockguard::pg;
@@ -55,7 +53,7 @@ void describe_slot(int pgprocno, const BackendSlot &copy, bool waiting, uint64 w
 
 }  // namespace
 
-Datum lockguard_shared_state(PG_FUNCTION_ARGS) {
+Datum lockguard::pg::sql_shared_state(FunctionCallInfo fcinfo) {
     return run_at_boundary([&]() -> Datum {
         require_preloaded();
         auto *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);

@@ -15,6 +15,7 @@
 #include "pg/infra/settings.hpp"
 #include "pg/infra/shmem.hpp"
 #include "pg/observe/worker.hpp"
+#include "pg/observe/sql_functions.hpp"
 
 extern "C" {
 #include "access/xlog.h"
@@ -34,8 +35,6 @@ extern "C" {
 #include <sys/resource.h>
 
 PGDLLEXPORT void lockguard_worker_main(Datum);
-PGDLLEXPORT Datum lockguard_worker_stats(PG_FUNCTION_ARGS);
-PG_FUNCTION_INFO_V1(lockguard_worker_stats);
 }
 
 namespace lockguard::pg {
@@ -201,7 +200,7 @@ void lockguard_worker_main(Datum) {
 }
 
 // lockguard.worker_stats(): what the worker measured since the server started.
-Datum lockguard_worker_stats(PG_FUNCTION_ARGS) {
+Datum lockguard::pg::sql_worker_stats(FunctionCallInfo fcinfo) {
     return run_at_boundary([&]() -> Datum {
         require_preloaded();
         TupleDesc tupdesc;

@@ -1,4 +1,4 @@
-// SQL entry point of tenant budgets: the change notification the tables' trigger calls. (The
+// The tenants wing's SQL function: the change notification the tenant tables' trigger calls. (The
 // per-tenant figures behind lockguard.tenants join budgets with wait statistics: observe/.)
 #include "pg/infra/boundary.hpp"
 #include "pg/infra/shmem.hpp"
