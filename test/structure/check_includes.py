@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Checks the include arrows of src/ (python3, standard library only).
+"""Checks the include arrows and the wing rules of src/ (python3, standard library only).
 
 Rules (each reported as passed or failed):
   wing-order     a file in a wing of src/pg includes only its own wing, lower wings (src/pg/WINGS,
@@ -8,6 +8,8 @@ Rules (each reported as passed or failed):
   no-cycle       no cycle among units (x.hpp and x.cpp are one unit)
   core-pure      src/core includes only C++ standard headers and src/core
   resolved       every "pg/..." or "core/..." include names an existing file
+  hook-owner     only src/pg/infra/hooks.cpp assigns a PostgreSQL hook variable (..._hook = ...)
+  entry-points   PG_FUNCTION_INFO_V1 (a wing's SQL face) appears only in <wing>/sql_functions.cpp
 
 Usage: check_includes.py [--root DIR] [--self-test]
 Exit 0 when every rule passes, 1 otherwise (one line per finding).
@@ -34,7 +36,9 @@ shared_mutex sstream stack stdexcept streambuf string string_view strstream syst
 tuple type_traits typeindex typeinfo unordered_map unordered_set utility valarray variant vector
 """.split())
 
-RULES = ["wing-order", "wing-layout", "no-cycle", "core-pure", "resolved"]
+RULES = ["wing-order", "wing-layout", "no-cycle", "core-pure", "resolved", "hook-owner", "entry-points"]
+HOOK_ASSIGNMENT = re.compile(r"^[^/\n]*\b[A-Za-z_]+_hook\s*=(?!=)", re.M)
+ENTRY_POINT = re.compile(r"^\s*PG_FUNCTION_INFO_V1\(", re.M)
 
 
 def read_wings(root):
@@ -120,6 +124,15 @@ def check(root, quiet=False):
             findings["wing-layout"].append(f"src/{rel}: outside every wing listed in src/pg/WINGS")
         with open(os.path.join(root, "src", rel), errors="replace") as f:
             text = f.read()
+        if rel.startswith("pg" + os.sep) and rel != os.path.join("pg", "infra", "hooks.cpp"):
+            for match in HOOK_ASSIGNMENT.finditer(text):
+                line = text.count("\n", 0, match.start()) + 1
+                findings["hook-owner"].append(f"src/{rel}:{line}: assigns a hook outside infra/hooks.cpp")
+        if where in rank and os.path.basename(rel) != "sql_functions.cpp":
+            for match in ENTRY_POINT.finditer(text):
+                line = text.count("\n", 0, match.start()) + 1
+                findings["entry-points"].append(
+                    f"src/{rel}:{line}: an fmgr entry point outside {where}/sql_functions.cpp")
         for match in INCLUDE.finditer(text):
             bracket, target = match.group(1), match.group(2)
             line = text.count("\n", 0, match.start()) + 1
@@ -183,6 +196,8 @@ def self_test(root):
         ("no-cycle", "core/error.hpp", '#include "core/policy.hpp"\n'),
         ("resolved", "pg/infra/clip.cpp", '#include "pg/infra/no_such_file.hpp"\n'),
         ("wing-layout", "pg/stray.cpp", "int stray;\n"),
+        ("hook-owner", "pg/guard/guardrails.cpp", "void f() { ProcessUtility_hook = nullptr; }\n"),
+        ("entry-points", "pg/observe/graph_views.cpp", "PG_FUNCTION_INFO_V1(lockguard_stray);\n"),
     ]
     ok = True
     for rule, rel, text in cases:
