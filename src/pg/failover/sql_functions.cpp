@@ -8,7 +8,9 @@ PGDLLEXPORT Datum lockguard_fencing_token(PG_FUNCTION_ARGS);
 PGDLLEXPORT Datum lockguard_fencing_token_parts(PG_FUNCTION_ARGS);
 PGDLLEXPORT Datum lockguard_check_fencing_token(PG_FUNCTION_ARGS);
 PGDLLEXPORT Datum lockguard_fencing_token_guard(PG_FUNCTION_ARGS);
-PGDLLEXPORT Datum lockguard_claim_operation(PG_FUNCTION_ARGS);
+PGDLLEXPORT 
+// run_once.cpp: run-once operations
+Datum lockguard_claim_operation(PG_FUNCTION_ARGS);
 PGDLLEXPORT Datum lockguard_complete_operation(PG_FUNCTION_ARGS);
 PG_FUNCTION_INFO_V1(lockguard_fencing_token);
 PG_FUNCTION_INFO_V1(lockguard_fencing_token_parts);
@@ -18,10 +20,12 @@ PG_FUNCTION_INFO_V1(lockguard_claim_operation);
 PG_FUNCTION_INFO_V1(lockguard_complete_operation);
 }
 
-// fencing_and_run_once.cpp: fencing tokens and run-once operations
+// fencing.cpp: fencing tokens
 Datum lockguard_fencing_token(PG_FUNCTION_ARGS) { return lockguard::pg::sql_fencing_token(fcinfo); }
 Datum lockguard_fencing_token_parts(PG_FUNCTION_ARGS) { return lockguard::pg::sql_fencing_token_parts(fcinfo); }
 Datum lockguard_check_fencing_token(PG_FUNCTION_ARGS) { return lockguard::pg::sql_check_fencing_token(fcinfo); }
 Datum lockguard_fencing_token_guard(PG_FUNCTION_ARGS) { return lockguard::pg::sql_fencing_token_guard(fcinfo); }
+
+// run_once.cpp: run-once operations
 Datum lockguard_claim_operation(PG_FUNCTION_ARGS) { return lockguard::pg::sql_claim_operation(fcinfo); }
 Datum lockguard_complete_operation(PG_FUNCTION_ARGS) { return lockguard::pg::sql_complete_operation(fcinfo); }

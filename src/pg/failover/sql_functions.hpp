@@ -7,11 +7,13 @@
 
 namespace lockguard::pg {
 
-// fencing_and_run_once.cpp: fencing tokens and run-once operations
+// fencing.cpp: fencing tokens
 Datum sql_fencing_token(FunctionCallInfo fcinfo);
 Datum sql_fencing_token_parts(FunctionCallInfo fcinfo);
 Datum sql_check_fencing_token(FunctionCallInfo fcinfo);
 Datum sql_fencing_token_guard(FunctionCallInfo fcinfo);
+
+// run_once.cpp: run-once operations
 Datum sql_claim_operation(FunctionCallInfo fcinfo);
 Datum sql_complete_operation(FunctionCallInfo fcinfo);
 
