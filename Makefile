@@ -5,7 +5,7 @@ DATA = $(wildcard sql/lockguard--*.sql)
 PGFILEDESC = "lockguard - priority lock queues, budgets and lock monitoring"
 
 CORE_SRCS = $(sort $(wildcard src/core/*.cpp))
-GLUE_SRCS = $(sort $(wildcard src/pg/*.cpp))
+GLUE_SRCS = $(sort $(wildcard src/pg/*.cpp src/pg/*/*.cpp))
 OBJS = $(CORE_SRCS:.cpp=.o) $(GLUE_SRCS:.cpp=.o)
 
 # PostgreSQL 15 headers use `register` (rejected by C++17 without -Wno-register).

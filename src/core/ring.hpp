@@ -1,7 +1,7 @@
 // The bookkeeping of a ring of numbered entries, shared by the audit ring and the deadlock ring.
 //
 // Plain data, because it lives in shared memory (no constructor runs there); the entries and the
-// lock that protects them are the glue's (pg/shared_ring.hpp). Entries are numbered from 1, so a
+// lock that protects them are the glue's (pg/infra/shared_ring.hpp). Entries are numbered from 1, so a
 // zeroed slot (seq 0) is an empty one; entry `seq` lives in slot (seq - 1) % capacity, and once
 // the ring is full each new entry pushes out the oldest.
 #pragma once

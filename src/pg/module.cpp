@@ -1,19 +1,17 @@
-// _PG_init: lockguard must be preloaded; it defines its settings, asks for shared memory and
-// installs its hooks here, once, in the postmaster.
-#include "pg/backend_slots.hpp"
-#include "pg/deadlock_capture.hpp"
-#include "pg/guardrails.hpp"
-#include "pg/queue_order.hpp"
-#include "pg/settings.hpp"
-#include "pg/shmem.hpp"
-#include "pg/statement_depth.hpp"
-#include "pg/tenants.hpp"
-#include "pg/wait_events.hpp"
-#include "pg/worker.hpp"
+// _PG_init: lockguard must be preloaded. The roof above every wing: it calls each wing's
+// register function (settings, shared-memory parts, hook handlers, the worker) and then
+// installs the hooks, once, in the postmaster. Nothing else lives here.
+#include "pg/guard/guardrails.hpp"
+#include "pg/infra/hooks.hpp"
+#include "pg/infra/settings.hpp"
+#include "pg/observe/deadlock_capture.hpp"
+#include "pg/observe/wait_events.hpp"
+#include "pg/observe/worker.hpp"
+#include "pg/state/backend_slots.hpp"
+#include "pg/state/queue_order.hpp"
+#include "pg/tenants/tenants.hpp"
 
 extern "C" {
-#include "utils/guc.h"
-
 PG_MODULE_MAGIC;
 
 PGDLLEXPORT void _PG_init(void);
@@ -26,7 +24,6 @@ void _PG_init(void) {
     if (!process_shared_preload_libraries_in_progress) return;
 
     define_settings();
-    MarkGUCPrefixReserved("lockguard");
 
     register_backend_slots();
     register_queue_order_state();
@@ -34,9 +31,8 @@ void _PG_init(void) {
     register_tenants();
     register_tenant_callbacks();
     register_deadlock_capture();
-    install_shmem_hooks();
-    install_statement_depth_hooks();
-    install_guardrail_hooks();
     install_deadlock_hook();
+    register_guardrail_checks();
     register_worker();
+    install_hooks();
 }

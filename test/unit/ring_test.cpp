@@ -8,7 +8,7 @@ using namespace lockguard;
 
 namespace {
 
-// A ring of ints driven the way pg/shared_ring.hpp drives the shared one.
+// A ring of ints driven the way pg/infra/shared_ring.hpp drives the shared one.
 struct TestRing {
     RingCursor cursor;
     std::vector<int64_t> slots;

@@ -1,0 +1,20 @@
+#include "pg/state/tenant_hooks.hpp"
+
+namespace lockguard::pg {
+
+namespace {
+
+void no_slot(int) {}
+void nothing() {}
+double no_share(int) { return 0.0; }
+void no_transaction(bool) {}
+
+TenantCallbacks callbacks{no_slot, no_slot, nothing, nothing, no_share, no_transaction};
+
+}  // namespace
+
+void set_tenant_callbacks(const TenantCallbacks &registered) { callbacks = registered; }
+
+const TenantCallbacks &tenant_callbacks() { return callbacks; }
+
+}  // namespace lockguard::pg
