@@ -4,7 +4,6 @@
 #pragma once
 
 #include "core/policy.hpp"
-#include "pg/guard/guardrails.hpp"
 #include "pg/infra/hooks.hpp"
 #include "pg/infra/lock_tags.hpp"
 
