@@ -78,7 +78,7 @@ bool cache_valid = false;
 Oid policy_table = InvalidOid;
 bool invalidation_registered = false;
 
-void on_relcache_invalidation(Datum, Oid relation) {
+void on_relcache_invalidation(Datum /*unused*/, Oid relation) {
     if (relation == InvalidOid || relation == policy_table) cache_valid = false;
 }
 
@@ -113,6 +113,7 @@ Oid find_policy_table() {
 }
 
 // Reads the enabled policies with a fresh catalog snapshot. C only: errors longjmp through.
+// NOLINTNEXTLINE(readability-function-cognitive-complexity): a scan with one check per column
 int read_policy_rows(Oid table, PolicyRow **rows_out) {
     InvalidateCatalogSnapshot();  // see this transaction's own changes to the table
     Relation relation = table_open(table, AccessShareLock);
@@ -121,7 +122,8 @@ int read_policy_rows(Oid table, PolicyRow **rows_out) {
                         errmsg("lockguard.lock_policies does not have the expected columns"),
                         errhint("Update the extension with ALTER EXTENSION lockguard UPDATE.")));
     SysScanDesc scan = systable_beginscan(relation, InvalidOid, false, nullptr, 0, nullptr);
-    int capacity = 16, count = 0;
+    int capacity = 16;
+    int count = 0;
     auto *rows = static_cast<PolicyRow *>(palloc0(sizeof(PolicyRow) * capacity));
     int natts = RelationGetDescr(relation)->natts;
     int slots = natts > kAllPolicyColumns ? natts : kAllPolicyColumns;
@@ -264,7 +266,9 @@ void enforce(const LockPolicy *policy, Oid relation, const char *mode, LockScope
 // Every ancestor of `relation` in pg_inherits (partition parents and inheritance parents, at any
 // depth), nearest first, each once. C only: errors longjmp through.
 int ancestors_of(Oid relation, RelationId **out) {
-    int capacity = 8, count = 0, next = 0;
+    int capacity = 8;
+    int count = 0;
+    int next = 0;
     auto *found = static_cast<RelationId *>(palloc(sizeof(RelationId) * capacity));
     Relation inherits = table_open(InheritsRelationId, AccessShareLock);
     Oid current = relation;
@@ -301,6 +305,7 @@ void judge_one_table(const PolicySet &policies, Oid relation, LOCKMODE lockmode,
     RelationId *ancestors = nullptr;
     int ancestor_count = policies.any_includes_children() ? ancestors_of(relation, &ancestors) : 0;
     size_t capacity = static_cast<size_t>(ancestor_count) + 1;  // its own and one per ancestor at most
+    // NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers, so the size of one pointer
     auto **governing = static_cast<const LockPolicy **>(palloc(sizeof(LockPolicy *) * capacity));
     auto *owners = static_cast<RelationId *>(palloc(sizeof(RelationId) * capacity));
     size_t count = policies.governing(relation, ancestors, ancestor_count, governing, owners, capacity);
@@ -488,6 +493,7 @@ void check_default_partition(const StatementCheck &check, Oid parent, const char
 // Foreign keys between `relation` and other tables that a change of column `column` (0: any)
 // rebuilds or drops: the table at the other end loses (and may get back) its RI triggers, under
 // ACCESS EXCLUSIVE. `referencing`: keys of `relation`; `referenced`: keys that point at it.
+// NOLINTNEXTLINE(readability-function-cognitive-complexity): one scan of pg_constraint, both directions
 void check_foreign_keys_touching(const StatementCheck &check, Oid relation, AttrNumber column, bool referencing,
                                  bool referenced, Oid only_index, const char *why) {
     Relation constraints = table_open(ConstraintRelationId, AccessShareLock);
@@ -568,7 +574,7 @@ void check_alter_table(const StatementCheck &check, AlterTableStmt *stmt) {
         switch (cmd->subtype) {
             case AT_AlterColumnType:
             case AT_DropColumn: {
-                AttrNumber column = cmd->name != nullptr ? get_attnum(relation, cmd->name) : InvalidAttrNumber;
+                AttrNumber column = cmd->name != nullptr ? get_attnum(relation, cmd->name) : AttrNumber{InvalidAttrNumber};
                 if (column == InvalidAttrNumber) break;
                 bool cascade = cmd->subtype == AT_AlterColumnType || cmd->behavior == DROP_CASCADE;
                 check_foreign_keys_touching(check, relation, column, true, cascade, InvalidOid,
@@ -833,7 +839,8 @@ void check_alter_domain(const StatementCheck &check, AlterDomainStmt *stmt) {
     if (!checks_rows) return;
     Oid type = LookupTypeNameOid(nullptr, makeTypeNameFromNameList(stmt->typeName), true);
     if (!OidIsValid(type) || get_typtype(type) != TYPTYPE_DOMAIN) return;
-    List *relations = NIL, *seen = NIL;
+    List *relations = NIL;
+    List *seen = NIL;
     collect_domain_users(type, &relations, &seen);
     const char *why = psprintf(" (a column of it has domain \"%s\")", format_type_be(type));
     ListCell *cell;

@@ -339,6 +339,7 @@ Datum lockguard_check_fencing_token(PG_FUNCTION_ARGS) {
 
 // lockguard.fencing_token_guard('resource_column' | '=resource', 'token_column'): a BEFORE
 // INSERT OR UPDATE row trigger that checks the new row's token like check_fencing_token().
+// NOLINTNEXTLINE(readability-function-cognitive-complexity): trigger protocol checks, one per line
 Datum lockguard_fencing_token_guard(PG_FUNCTION_ARGS) {
     return run_at_boundary([&]() -> Datum {
         if (!CALLED_AS_TRIGGER(fcinfo))

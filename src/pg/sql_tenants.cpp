@@ -47,7 +47,8 @@ Datum lockguard_tenant_stats(PG_FUNCTION_ARGS) {
         for (int t = 0; t < tenant_count; t++) {
             const TenantSnapshot &tenant = tenants[t];
             uint64 buckets[kHistogramBuckets] = {};
-            uint64 max_us = 0, acquisitions = 0;
+            uint64 max_us = 0;
+            uint64 acquisitions = 0;
             for (int c = 0; c < class_count; c++) {
                 if (strcmp(classes[c].tenant, tenant.name) != 0) continue;
                 for (size_t b = 0; b < kHistogramBuckets; b++) buckets[b] += classes[c].buckets[b];
