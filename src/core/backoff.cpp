@@ -54,7 +54,7 @@ int32_t backoff_delay_ms(const BackoffPolicy &policy, int attempt, uint64_t rand
     ceiling = std::min(ceiling, max_ms);
 
     const int64_t half = ceiling / 2;
-    const int64_t jitter = static_cast<int64_t>(random_bits % static_cast<uint64_t>(half + 1));
+    const auto jitter = static_cast<int64_t>(random_bits % static_cast<uint64_t>(half + 1));
     return static_cast<int32_t>(ceiling - half + jitter);
 }
 

@@ -20,19 +20,19 @@ public:
     // timeout_ms >= 0; 0 means "do not wait at all". start_us: when the SQL call began.
     Deadline(int64_t start_us, int32_t timeout_ms) noexcept;
 
-    int64_t start_us() const noexcept { return start_us_; }
-    int32_t timeout_ms() const noexcept { return timeout_ms_; }
+    [[nodiscard]] int64_t start_us() const noexcept { return start_us_; }
+    [[nodiscard]] int32_t timeout_ms() const noexcept { return timeout_ms_; }
 
     // Microseconds left at `now_us`; 0 once the deadline has passed (never negative).
-    int64_t remaining_us(int64_t now_us) const noexcept;
+    [[nodiscard]] int64_t remaining_us(int64_t now_us) const noexcept;
     // No time left: a step must not wait (true at once for timeout_ms = 0).
-    bool expired(int64_t now_us) const noexcept { return remaining_us(now_us) == 0; }
+    [[nodiscard]] bool expired(int64_t now_us) const noexcept { return remaining_us(now_us) == 0; }
     // The lock_timeout (ms) for a wait starting at `now_us`: remaining time rounded up, >= 1.
     // 0 only when expired(now_us), meaning "do not wait" (never pass it to lock_timeout).
-    int32_t wait_budget_ms(int64_t now_us) const noexcept;
+    [[nodiscard]] int32_t wait_budget_ms(int64_t now_us) const noexcept;
     // Microseconds since the start (0 if the clock went backwards), and in whole milliseconds.
-    int64_t waited_us(int64_t now_us) const noexcept;
-    int64_t waited_ms(int64_t now_us) const noexcept { return waited_us(now_us) / 1000; }
+    [[nodiscard]] int64_t waited_us(int64_t now_us) const noexcept;
+    [[nodiscard]] int64_t waited_ms(int64_t now_us) const noexcept { return waited_us(now_us) / 1000; }
 
 private:
     int64_t start_us_;

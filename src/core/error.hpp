@@ -15,15 +15,15 @@ namespace lockguard {
 // An error with a SQLSTATE (from core/sqlstate.hpp) and PostgreSQL-style message parts.
 class Error : public std::runtime_error {
 public:
-    Error(std::string sqlstate, std::string message, std::string detail = {}, std::string hint = {})
+    Error(std::string sqlstate, const std::string &message, std::string detail = {}, std::string hint = {})
         : std::runtime_error(message),
           sqlstate_(std::move(sqlstate)),
           detail_(std::move(detail)),
           hint_(std::move(hint)) {}
 
-    const std::string &sqlstate() const { return sqlstate_; }
-    const std::string &detail() const { return detail_; }
-    const std::string &hint() const { return hint_; }
+    [[nodiscard]] const std::string &sqlstate() const { return sqlstate_; }
+    [[nodiscard]] const std::string &detail() const { return detail_; }
+    [[nodiscard]] const std::string &hint() const { return hint_; }
 
 private:
     std::string sqlstate_;

@@ -27,7 +27,7 @@ FencingTokenParts decompose_fencing_token(int64_t token) {
     if (token < 0)
         throw Error(sqlstate::kInvalidParameterValue, "invalid fencing token " + std::to_string(token),
                     "Fencing tokens are never negative.");
-    uint64_t bits = static_cast<uint64_t>(token);
+    auto bits = static_cast<uint64_t>(token);
     return FencingTokenParts{static_cast<uint32_t>(bits >> kFencingCounterBits), bits & (kFencingCounterLimit - 1)};
 }
 

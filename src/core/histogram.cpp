@@ -19,7 +19,7 @@ size_t histogram_bucket(uint64_t micros) noexcept {
     if (micros > kHistogramMaxTrackedUs) return kHistogramOverflowBucket;
     const unsigned octave = 63u - static_cast<unsigned>(__builtin_clzll(micros));  // 2..31
     const unsigned sub = static_cast<unsigned>(micros >> (octave - kSubBucketBits)) & 3u;
-    return static_cast<size_t>(4u * (octave - 1u) + sub);
+    return 4 * static_cast<size_t>(octave - 1u) + sub;
 }
 
 uint64_t histogram_bucket_lower_us(size_t bucket) noexcept {

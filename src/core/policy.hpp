@@ -48,7 +48,7 @@ class PolicySet {
 public:
     void add(LockPolicy policy);
     // nullptr when the relation is not protected. O(log n).
-    const LockPolicy *find(RelationId relation) const;
+    [[nodiscard]] const LockPolicy *find(RelationId relation) const;
     // The policies that govern `relation`: its own, then those of its ancestors (partition
     // parents and inheritance parents at any depth, as the glue lists them, nearest first) whose
     // policy includes children. Each ancestor counts once. At most `capacity` are written to
@@ -56,13 +56,13 @@ public:
     size_t governing(RelationId relation, const RelationId *ancestors, size_t ancestor_count,
                      const LockPolicy **out, RelationId *owners, size_t capacity) const;
     // True if some policy includes children: only then do ancestors need to be looked up.
-    bool any_includes_children() const;
-    bool empty() const { return policies_.empty(); }
-    size_t size() const { return policies_.size(); }
-    const std::vector<LockPolicy> &policies() const { return policies_; }
+    [[nodiscard]] bool any_includes_children() const;
+    [[nodiscard]] bool empty() const { return policies_.empty(); }
+    [[nodiscard]] size_t size() const { return policies_.size(); }
+    [[nodiscard]] const std::vector<LockPolicy> &policies() const { return policies_; }
     // Every role named as exempt by some policy, ascending, without duplicates: the only roles
     // whose membership the glue ever needs to test.
-    std::vector<RoleId> exempt_role_candidates() const;
+    [[nodiscard]] std::vector<RoleId> exempt_role_candidates() const;
 
 private:
     std::vector<LockPolicy> policies_;  // sorted by relation

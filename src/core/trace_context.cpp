@@ -1,5 +1,6 @@
 #include "core/trace_context.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 namespace lockguard {
@@ -8,11 +9,7 @@ namespace {
 
 bool is_lower_hex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }
 
-bool all_lower_hex(std::string_view text) {
-    for (char c : text)
-        if (!is_lower_hex(c)) return false;
-    return true;
-}
+bool all_lower_hex(std::string_view text) { return std::all_of(text.begin(), text.end(), is_lower_hex); }
 
 bool all_zero(std::string_view text) { return text.find_first_not_of('0') == std::string_view::npos; }
 

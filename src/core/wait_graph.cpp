@@ -32,7 +32,8 @@ struct Graph {
         blockers.resize(pids.size());
         waiters.resize(pids.size());
         for (const auto &[w, b] : unique) {
-            int wi = id(w), bi = id(b);
+            int wi = id(w);
+            int bi = id(b);
             blockers[wi].push_back(bi);
             waiters[bi].push_back(wi);
         }
@@ -40,9 +41,9 @@ struct Graph {
         // blockers[] is already sorted: the pairs were sorted by (waiter, blocker).
     }
 
-    int size() const { return static_cast<int>(pids.size()); }
+    [[nodiscard]] int size() const { return static_cast<int>(pids.size()); }
 
-    int id(int32_t pid) const {
+    [[nodiscard]] int id(int32_t pid) const {
         return static_cast<int>(std::lower_bound(pids.begin(), pids.end(), pid) - pids.begin());
     }
 };
@@ -50,11 +51,14 @@ struct Graph {
 // Tarjan's strongly connected components, iteratively. Returns the component of every node.
 std::vector<int> strongly_connected_components(const Graph &g, int *component_count) {
     const int n = g.size();
-    std::vector<int> index(n, -1), low(n, 0), component(n, -1);
+    std::vector<int> index(n, -1);
+    std::vector<int> low(n, 0);
+    std::vector<int> component(n, -1);
     std::vector<char> on_stack(n, 0);
     std::vector<int> stack;
     std::vector<std::pair<int, size_t>> frames;  // (node, next blocker to look at)
-    int next_index = 0, components = 0;
+    int next_index = 0;
+    int components = 0;
     for (int start = 0; start < n; start++) {
         if (index[start] != -1) continue;
         index[start] = low[start] = next_index++;
@@ -104,7 +108,7 @@ std::vector<char> cycle_flags(const Graph &g, const std::vector<int> &component,
     std::vector<int> members(component_count, 0);
     for (int c : component) members[c]++;
     std::vector<char> on_cycle(g.size(), 0);
-    for (int v = 0; v < g.size(); v++) on_cycle[v] = members[component[v]] > 1;
+    for (int v = 0; v < g.size(); v++) on_cycle[v] = members[component[v]] > 1 ? 1 : 0;
     return on_cycle;
 }
 
@@ -128,13 +132,15 @@ int32_t count_blocked(const Graph &g, int v, std::vector<int> &seen_mark, int ma
 
 }  // namespace
 
+// NOLINTNEXTLINE(readability-function-cognitive-complexity): Johnson's algorithm, kept whole as published
 std::vector<std::vector<int32_t>> find_cycles(const std::vector<WaitEdge> &edges, size_t max_cycles) {
     const Graph g(edges);
     const int n = g.size();
     std::vector<std::vector<int32_t>> cycles;
     if (max_cycles == 0) return cycles;
 
-    std::vector<char> in_scope(n, 0), blocked(n, 0);
+    std::vector<char> in_scope(n, 0);
+    std::vector<char> blocked(n, 0);
     std::vector<std::set<int>> block_map(n);  // Johnson's B: unblock these when the key unblocks
     std::vector<int> path;
     struct Frame {
@@ -147,7 +153,8 @@ std::vector<std::vector<int32_t>> find_cycles(const std::vector<WaitEdge> &edges
     for (int s = 0; s < n && cycles.size() < max_cycles; s++) {
         // Scope: the strongly connected part of s among nodes >= s, i.e. nodes both reachable
         // from s and reaching s without passing below s. Cycles through s live only there.
-        std::vector<char> forward(n, 0), backward(n, 0);
+        std::vector<char> forward(n, 0);
+        std::vector<char> backward(n, 0);
         for (auto [reach, next] : {std::pair{&forward, &g.blockers}, std::pair{&backward, &g.waiters}}) {
             std::vector<int> todo = {s};
             (*reach)[s] = 1;
@@ -163,8 +170,8 @@ std::vector<std::vector<int32_t>> find_cycles(const std::vector<WaitEdge> &edges
         }
         bool any_other = false;
         for (int v = s; v < n; v++) {
-            in_scope[v] = forward[v] && backward[v];
-            any_other = any_other || (v != s && in_scope[v]);
+            in_scope[v] = forward[v] != 0 && backward[v] != 0 ? 1 : 0;
+            any_other = any_other || (v != s && in_scope[v] != 0);
             blocked[v] = 0;
             block_map[v].clear();
         }
@@ -182,6 +189,7 @@ std::vector<std::vector<int32_t>> find_cycles(const std::vector<WaitEdge> &edges
                 if (!in_scope[w]) continue;
                 if (w == s) {
                     std::vector<int32_t> cycle;
+                    cycle.reserve(path.size());
                     for (int x : path) cycle.push_back(g.pids[x]);
                     cycles.push_back(std::move(cycle));
                     top.found = true;
@@ -244,6 +252,7 @@ std::vector<int32_t> find_cycle_members(const std::vector<WaitEdge> &edges) {
     return members;
 }
 
+// NOLINTNEXTLINE(readability-function-cognitive-complexity): one walk, rows in the view's order
 std::vector<TreeRow> build_blocking_tree(const std::vector<WaitEdge> &edges, const std::vector<WaitNode> &nodes) {
     const Graph g(edges);
     const int n = g.size();
@@ -318,7 +327,7 @@ std::string dot_escape(const std::string &text) {
     std::string out;
     out.reserve(text.size() + 8);
     for (size_t i = 0; i < text.size(); i++) {
-        const unsigned char c = static_cast<unsigned char>(text[i]);
+        const auto c = static_cast<unsigned char>(text[i]);
         if (c == '"') {
             out += "\\\"";
         } else if (c == '\\') {
@@ -337,6 +346,7 @@ std::string dot_escape(const std::string &text) {
     return out;
 }
 
+// NOLINTNEXTLINE(readability-function-cognitive-complexity): a flat list of output cases
 std::string to_dot(const std::vector<WaitEdge> &edges, const std::vector<WaitNode> &nodes,
                    const std::string &graph_name) {
     const Graph g(edges);
@@ -354,7 +364,11 @@ std::string to_dot(const std::vector<WaitEdge> &edges, const std::vector<WaitNod
         std::string label = "pid " + pid;
         auto found = node_of.find(g.pids[v]);
         if (found != node_of.end() && !found->second->label.empty()) label += "\\n" + dot_escape(found->second->label);
-        out += "  \"" + pid + "\" [label=\"" + label + "\"";
+        out += "  \"";
+        out += pid;
+        out += "\" [label=\"";
+        out += label;
+        out += '"';
         if (g.blockers[v].empty()) out += ", style=filled, fillcolor=\"#f4cccc\", penwidth=2";  // root blocker
         if (on_cycle[v]) out += ", color=red";
         out += "];\n";

@@ -219,7 +219,7 @@ TEST(NextRandom, BitsAreBalanced) {
     const int kDraws = 20000;
     for (int i = 0; i < kDraws; i++) {
         uint64_t x = next_random(state);
-        for (int b = 0; b < 64; b++) ones[b] += (x >> b) & 1;
+        for (int b = 0; b < 64; b++) ones[b] += static_cast<int>((x >> b) & 1);
     }
     for (int b = 0; b < 64; b++) {
         EXPECT_GT(ones[b], kDraws * 45 / 100) << "bit " << b;

@@ -24,7 +24,7 @@ struct Recorded {
         counts[histogram_bucket(micros)] += times;
         max_seen = std::max(max_seen, micros);
     }
-    double percentile(double q) const { return histogram_percentile_us(counts.data(), q, max_seen); }
+    [[nodiscard]] double percentile(double q) const { return histogram_percentile_us(counts.data(), q, max_seen); }
 };
 
 // Nearest rank on the raw samples: the ceil(q * n)-th smallest (at least the first).
@@ -54,7 +54,8 @@ TEST(HistogramBuckets, SmallValuesHaveExactBuckets) {
 TEST(HistogramBuckets, BoundsTileTheRangeWithoutGapsOrOverlaps) {
     EXPECT_EQ(histogram_bucket_lower_us(0), 0u);
     for (size_t b = 0; b < kHistogramOverflowBucket; b++) {
-        uint64_t lo = histogram_bucket_lower_us(b), hi = histogram_bucket_upper_us(b);
+        uint64_t lo = histogram_bucket_lower_us(b);
+        uint64_t hi = histogram_bucket_upper_us(b);
         ASSERT_LE(lo, hi) << "bucket " << b;
         EXPECT_EQ(histogram_bucket(lo), b);
         EXPECT_EQ(histogram_bucket(hi), b);
@@ -66,7 +67,8 @@ TEST(HistogramBuckets, BoundsTileTheRangeWithoutGapsOrOverlaps) {
 
 TEST(HistogramBuckets, WidthIsAtMostAQuarterOfTheLowerBound) {
     for (size_t b = 8; b < kHistogramOverflowBucket; b++) {
-        uint64_t lo = histogram_bucket_lower_us(b), hi = histogram_bucket_upper_us(b);
+        uint64_t lo = histogram_bucket_lower_us(b);
+        uint64_t hi = histogram_bucket_upper_us(b);
         double relative_width = static_cast<double>(hi - lo + 1) / static_cast<double>(lo);
         EXPECT_LE(relative_width, 0.25) << "bucket " << b;
         EXPECT_GE(relative_width, 1.0 / 7.0 - 1e-12) << "bucket " << b;
@@ -88,7 +90,8 @@ TEST(HistogramBuckets, CoverAnHourThenOverflow) {
 TEST(HistogramBuckets, AreMonotonic) {
     std::mt19937_64 rng(1);
     for (int i = 0; i < 100000; i++) {
-        uint64_t a = rng() >> (rng() % 64), b = rng() >> (rng() % 64);
+        uint64_t a = rng() >> (rng() % 64);
+        uint64_t b = rng() >> (rng() % 64);
         if (a > b) std::swap(a, b);
         ASSERT_LE(histogram_bucket(a), histogram_bucket(b)) << a << " " << b;
         size_t bucket = histogram_bucket(a);
@@ -116,9 +119,10 @@ TEST(HistogramPercentile, AllInOverflowReportsTheMaximum) {
     Recorded h;
     h.add(5'000'000'000ULL);
     h.add(6'000'000'000ULL);
-    h.add(kUint64Max / 2);
-    EXPECT_EQ(h.percentile(0.5), static_cast<double>(kUint64Max / 2));
-    EXPECT_EQ(h.percentile(1.0), static_cast<double>(kUint64Max / 2));
+    constexpr uint64_t kHalfMax = kUint64Max / 2;
+    h.add(kHalfMax);
+    EXPECT_EQ(h.percentile(0.5), static_cast<double>(kHalfMax));
+    EXPECT_EQ(h.percentile(1.0), static_cast<double>(kHalfMax));
 }
 
 TEST(HistogramPercentile, QuantileArgumentIsClamped) {

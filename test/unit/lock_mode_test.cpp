@@ -34,6 +34,7 @@ ErrorReport error_of(Parse parse) {
 
 // PostgreSQL's documented table-level conflict matrix ("Conflicting Lock Modes"), written out
 // independently of the implementation: rows and columns in LOCKMODE order 1..8.
+// NOLINTBEGIN(modernize-use-bool-literals,readability-implicit-bool-conversion): 0/1 keeps the matrix readable
 constexpr bool kPgTableConflicts[8][8] = {
     // AS  RS  RE  SUE  S  SRE  E  AE
     {0, 0, 0, 0, 0, 0, 0, 1},  // ACCESS SHARE
@@ -53,6 +54,7 @@ constexpr bool kPgRowConflicts[4][4] = {
     {0, 1, 1, 1},
     {1, 1, 1, 1},
 };
+// NOLINTEND(modernize-use-bool-literals,readability-implicit-bool-conversion): the two matrices above
 
 }  // namespace
 
@@ -172,6 +174,7 @@ TEST(TableLockMode, StrongerOfIncomparableModesIsShareRowExclusive) {
 TEST(TableLockMode, StrongerOfEveryPairIsTheWeakestCoveringMode) {
     auto conflicts_of = [](TableLockMode m) {
         std::vector<bool> set;
+        set.reserve(std::size(kAllTableModes));
         for (TableLockMode other : kAllTableModes)
             set.push_back(kPgTableConflicts[static_cast<int>(m) - 1][static_cast<int>(other) - 1]);
         return set;
@@ -185,7 +188,9 @@ TEST(TableLockMode, StrongerOfEveryPairIsTheWeakestCoveringMode) {
         for (TableLockMode b : kAllTableModes) {
             TableLockMode s = stronger_table_mode(a, b);
             EXPECT_EQ(s, stronger_table_mode(b, a));
-            auto sa = conflicts_of(a), sb = conflicts_of(b), ss = conflicts_of(s);
+            auto sa = conflicts_of(a);
+            auto sb = conflicts_of(b);
+            auto ss = conflicts_of(s);
             EXPECT_TRUE(covers(ss, sa) && covers(ss, sb));
             // Every covering mode covers the result: the result is the unique weakest.
             for (TableLockMode c : kAllTableModes) {

@@ -26,7 +26,8 @@ TEST(NamedResourceKey, DistinctNamesGetDistinctKeys) {
 }
 
 TEST(NamedResourceKey, BothHalvesVaryForSimilarNames) {
-    std::set<uint32_t> highs, lows;
+    std::set<uint32_t> highs;
+    std::set<uint32_t> lows;
     for (int i = 0; i < 1000; i++) {
         uint64_t key = named_resource_key("r" + std::to_string(i));
         highs.insert(key_high(key));

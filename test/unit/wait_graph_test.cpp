@@ -92,7 +92,8 @@ void expect_well_formed_dot(const std::string &dot) {
     ASSERT_GE(dot.size(), 3u);
     EXPECT_EQ(dot.substr(dot.size() - 2), "}\n");
     bool in_string = false;
-    int braces = 0, brackets = 0;
+    int braces = 0;
+    int brackets = 0;
     std::string line;
     for (size_t i = 0; i < dot.size(); i++) {
         char c = dot[i];
@@ -279,8 +280,9 @@ TEST(WaitGraph, CyclesMatchBruteForceOnRandomGraphs) {
     std::mt19937 rng(31337);
     for (int round = 0; round < 300; round++) {
         int n = 2 + static_cast<int>(rng() % 7);
-        int m = static_cast<int>(rng() % (n * n));
+        int m = static_cast<int>(rng() % static_cast<unsigned>(n * n));
         std::vector<WaitEdge> edges;
+        edges.reserve(m);
         for (int i = 0; i < m; i++)
             edges.push_back({static_cast<int32_t>(100 + rng() % n), static_cast<int32_t>(100 + rng() % n)});
         auto cycles = find_cycles(edges, 1'000'000);
@@ -382,7 +384,7 @@ TEST(ToDot, EscapesHostileLabelsAndNames) {
     std::vector<WaitEdge> edges = {{1, 2}};
     std::vector<WaitNode> nodes = {{1, 5, "evil\"]; \"9\" -> \"9\"; //\nline2\\"},
                                    {2, -1, "\xE6\x9D\xB1\xE4\xBA\xAC \"quoted\" C:\\path\\"}};
-    std::string dot = to_dot(edges, nodes, "name with \"quote\" and \\");
+    std::string dot = to_dot(edges, nodes, R"(name with "quote" and \)");
     expect_well_formed_dot(dot);
     EXPECT_EQ(dot.rfind("digraph \"name with \\\"quote\\\" and \\\\\" {\n", 0), 0u) << dot;
     EXPECT_NE(dot.find("[label=\"pid 1\\nevil\\\"]; \\\"9\\\" -> \\\"9\\\"; //\\nline2\\\\\"]"), std::string::npos)

@@ -33,17 +33,17 @@ void *operator new(std::size_t size) {
 }
 // The whole unaligned family, so that every new is paired with this file's delete.
 void *operator new[](std::size_t size) { return ::operator new(size); }
-void *operator new(std::size_t size, const std::nothrow_t &) noexcept {
+void *operator new(std::size_t size, const std::nothrow_t & /*unused*/) noexcept {
     g_allocations++;
     return std::malloc(size == 0 ? 1 : size);
 }
 void *operator new[](std::size_t size, const std::nothrow_t &tag) noexcept { return ::operator new(size, tag); }
 void operator delete(void *p) noexcept { std::free(p); }
 void operator delete[](void *p) noexcept { std::free(p); }
-void operator delete(void *p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void *p, std::size_t) noexcept { std::free(p); }
-void operator delete(void *p, const std::nothrow_t &) noexcept { std::free(p); }
-void operator delete[](void *p, const std::nothrow_t &) noexcept { std::free(p); }
+void operator delete(void *p, std::size_t /*unused*/) noexcept { std::free(p); }
+void operator delete[](void *p, std::size_t /*unused*/) noexcept { std::free(p); }
+void operator delete(void *p, const std::nothrow_t & /*unused*/) noexcept { std::free(p); }
+void operator delete[](void *p, const std::nothrow_t & /*unused*/) noexcept { std::free(p); }
 #pragma GCC diagnostic pop
 
 namespace {
@@ -71,7 +71,7 @@ Ordered order_of(const std::vector<WaiterInfo> &waiters, int64_t now_us = 0, Ord
 
 size_t positions_changed(const std::vector<uint32_t> &order) {
     size_t changed = 0;
-    for (size_t i = 0; i < order.size(); i++) changed += order[i] != i;
+    for (size_t i = 0; i < order.size(); i++) changed += order[i] != i ? 1 : 0;
     return changed;
 }
 
@@ -220,9 +220,9 @@ TEST(GrantOrder, IsNoexceptAndNeverAllocates) {
     static WaiterInfo queue[kN];
     static uint32_t order[kN];
     std::mt19937_64 rng(5);
-    for (size_t i = 0; i < kN; i++)
-        queue[i] = WaiterInfo{static_cast<int32_t>(rng() % 201) - 100, static_cast<int64_t>(rng() % 100000),
-                              static_cast<double>(rng() % 10), rng() % 5 != 0};
+    for (auto &waiter : queue)
+        waiter = WaiterInfo{static_cast<int32_t>(rng() % 201) - 100, static_cast<int64_t>(rng() % 100000),
+                            static_cast<double>(rng() % 10), rng() % 5 != 0};
     size_t before = g_allocations;
     { std::vector<int> probe(10); }
     ASSERT_EQ(g_allocations, before + 1);  // the counter sees allocations

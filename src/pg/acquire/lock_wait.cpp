@@ -148,7 +148,7 @@ const char *relation_kind_word(Oid relation) {
 
 }  // namespace
 
-Deadline deadline_from_now(int timeout_ms) { return Deadline(now_us(), timeout_ms); }
+Deadline deadline_from_now(int timeout_ms) { return {now_us(), timeout_ms}; }
 
 char *describe_blockers(const LOCKTAG *tag, LOCKMODE mode) {
     Blockers blockers = find_blockers(tag, mode);

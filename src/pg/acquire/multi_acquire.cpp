@@ -57,7 +57,7 @@ void merge_modes(ScopedRequest *into, const ScopedRequest *other) {
     }
 }
 
-const char *text_field(Datum *values, bool *nulls, int field) {
+const char *text_field(Datum *values, const bool *nulls, int field) {
     return nulls[field] ? nullptr : TextDatumGetCString(values[field]);
 }
 

@@ -150,7 +150,9 @@ int32 int_argument_or(FunctionCallInfo fcinfo, int argno, int32 fallback) {
 
 // lockguard_run(requests, work, arg, max_attempts, deadline_ms, timeout_ms, priority,
 //               backoff_base_ms, backoff_max_ms) RETURNS record (attempts, result)
+// NOLINTNEXTLINE(readability-function-cognitive-complexity): argument checks, then one attempt loop
 Datum lockguard::pg::sql_run(FunctionCallInfo fcinfo) {
+    // NOLINTNEXTLINE(readability-function-cognitive-complexity): the same body, as the boundary's lambda
     return run_at_boundary([&]() -> Datum {
         require_preloaded();
         if (PG_ARGISNULL(0))
@@ -181,7 +183,7 @@ Datum lockguard::pg::sql_run(FunctionCallInfo fcinfo) {
         for (int attempts = 1;; attempts++) {
             if (budget.deadline_ms > 0) {  // no attempt may wait past the deadline
                 long left = budget.deadline_ms - (GetCurrentTimestamp() - first_started) / 1000;
-                attempt.timeout_ms = std::max(0L, std::min(static_cast<long>(timeout_ms), left));
+                attempt.timeout_ms = static_cast<int>(std::max(0L, std::min(static_cast<long>(timeout_ms), left)));
             }
             BeginInternalSubTransaction(nullptr);
             MemoryContextSwitchTo(outer_context);

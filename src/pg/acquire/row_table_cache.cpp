@@ -21,7 +21,7 @@ RowTableInfo *entries = nullptr;  // kCachedTables, in TopMemoryContext
 int next_victim = 0;             // round robin: hot tables are few
 bool callback_registered = false;
 
-void forget_table(Datum, Oid relation) {
+void forget_table(Datum /*unused*/, Oid relation) {
     if (entries == nullptr) return;
     for (int i = 0; i < kCachedTables; i++)
         if (relation == InvalidOid || entries[i].relation == relation) entries[i].relation = InvalidOid;
@@ -49,7 +49,8 @@ void build(RowTableInfo *info, Oid relation) {
             info->key_types[i] = attr->atttypid;
             info->key_typmods[i] = attr->atttypmod;
             info->key_collations[i] = attr->attcollation;
-            Oid input_function, output_function;
+            Oid input_function;
+            Oid output_function;
             bool varlena;
             getTypeInputInfo(attr->atttypid, &input_function, &info->key_ioparams[i]);
             getTypeOutputInfo(attr->atttypid, &output_function, &varlena);

@@ -34,7 +34,7 @@ void check_table_privileges(Oid relation, LOCKMODE mode, const char *relname, ch
 
 void set_table_mode(ScopedRequest *request, TableLockMode mode) {
     Oid relation = request->relation;
-    LOCKMODE lockmode = static_cast<LOCKMODE>(mode);  // TableLockMode values are LOCKMODEs
+    auto lockmode = static_cast<LOCKMODE>(mode);  // TableLockMode values are LOCKMODEs
     check_table_privileges(relation, lockmode, get_rel_name(relation), get_rel_relkind(relation));
     check_table_lock_policy(relation, lockmode, true, "lockguard_acquire_table");  // the same policies as LOCK TABLE
     request->table_mode = mode;

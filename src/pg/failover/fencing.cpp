@@ -187,6 +187,7 @@ Datum lockguard::pg::sql_check_fencing_token(FunctionCallInfo fcinfo) {
 
 // lockguard.fencing_token_guard('resource_column' | '=resource', 'token_column'): a BEFORE
 // INSERT OR UPDATE row trigger that checks the new row's token like check_fencing_token().
+// NOLINTNEXTLINE(readability-function-cognitive-complexity): trigger protocol checks, one per line
 Datum lockguard::pg::sql_fencing_token_guard(FunctionCallInfo fcinfo) {
     return run_at_boundary([&]() -> Datum {
         if (!CALLED_AS_TRIGGER(fcinfo))

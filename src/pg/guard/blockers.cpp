@@ -32,10 +32,10 @@ namespace lockguard::pg {
 namespace {
 
 // Superusers, members of pg_signal_backend and members of lockguard_admin may end blockers.
-bool may_end_blockers(Oid role) {
-    if (superuser_arg(role) || has_privs_of_role(role, ROLE_PG_SIGNAL_BACKEND)) return true;
+bool may_end_blockers(Oid user) {
+    if (superuser_arg(user) || has_privs_of_role(user, ROLE_PG_SIGNAL_BACKEND)) return true;
     Oid admin = get_role_oid("lockguard_admin", true);
-    return OidIsValid(admin) && has_privs_of_role(role, admin);
+    return OidIsValid(admin) && has_privs_of_role(user, admin);
 }
 
 int64 interval_us(const Interval *span) {

@@ -201,6 +201,7 @@ void check_default_partition(const StatementCheck &check, Oid parent, const char
 // Foreign keys between `relation` and other tables that a change of column `column` (0: any)
 // rebuilds or drops: the table at the other end loses (and may get back) its RI triggers, under
 // ACCESS EXCLUSIVE. `referencing`: keys of `relation`; `referenced`: keys that point at it.
+// NOLINTNEXTLINE(readability-function-cognitive-complexity): one scan of pg_constraint, both directions
 void check_foreign_keys_touching(const StatementCheck &check, Oid relation, AttrNumber column, bool referencing,
                                  bool referenced, Oid only_index, const char *why) {
     Relation constraints = table_open(ConstraintRelationId, AccessShareLock);
@@ -281,7 +282,7 @@ void check_alter_table(const StatementCheck &check, AlterTableStmt *stmt) {
         switch (cmd->subtype) {
             case AT_AlterColumnType:
             case AT_DropColumn: {
-                AttrNumber column = cmd->name != nullptr ? get_attnum(relation, cmd->name) : InvalidAttrNumber;
+                AttrNumber column = cmd->name != nullptr ? get_attnum(relation, cmd->name) : AttrNumber{InvalidAttrNumber};
                 if (column == InvalidAttrNumber) break;
                 bool cascade = cmd->subtype == AT_AlterColumnType || cmd->behavior == DROP_CASCADE;
                 check_foreign_keys_touching(check, relation, column, true, cascade, InvalidOid,
@@ -546,7 +547,8 @@ void check_alter_domain(const StatementCheck &check, AlterDomainStmt *stmt) {
     if (!checks_rows) return;
     Oid type = LookupTypeNameOid(nullptr, makeTypeNameFromNameList(stmt->typeName), true);
     if (!OidIsValid(type) || get_typtype(type) != TYPTYPE_DOMAIN) return;
-    List *relations = NIL, *seen = NIL;
+    List *relations = NIL;
+    List *seen = NIL;
     collect_domain_users(type, &relations, &seen);
     const char *why = psprintf(" (a column of it has domain \"%s\")", format_type_be(type));
     ListCell *cell;

@@ -23,8 +23,8 @@ constexpr int sqlstate_errcode(const char *code) {
 class PgError final : public std::exception {
 public:
     explicit PgError(ErrorData *data) noexcept : data_(data) {}
-    const char *what() const noexcept override;
-    ErrorData *data() const noexcept { return data_; }
+    [[nodiscard]] const char *what() const noexcept override;
+    [[nodiscard]] ErrorData *data() const noexcept { return data_; }
 
 private:
     ErrorData *data_;  // palloc'd in the memory context that was current when it was caught

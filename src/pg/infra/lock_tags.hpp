@@ -26,7 +26,7 @@ struct LockRef {
     LockSpace space;
     LOCKMODE mode;
 
-    bool same_tag(const LockRef &other) const {
+    [[nodiscard]] bool same_tag(const LockRef &other) const {
         return database == other.database && key_high == other.key_high && key_low == other.key_low &&
                space == other.space;
     }

@@ -69,6 +69,7 @@ GraphArguments graph_arguments(FunctionCallInfo fcinfo) {
 
 std::vector<WaitEdge> edges_of(const GraphArguments &args) {
     std::vector<WaitEdge> edges;
+    edges.reserve(args.waiters.count);
     for (int i = 0; i < args.waiters.count; i++)
         edges.push_back({DatumGetInt32(args.waiters.values[i]), DatumGetInt32(args.blockers.values[i])});
     return edges;

@@ -102,7 +102,8 @@ Datum lockguard::pg::sql_tenant_stats(FunctionCallInfo fcinfo) {
         for (int t = 0; t < tenant_count; t++) {
             const TenantSnapshot &tenant = tenants[t];
             uint64 buckets[kHistogramBuckets] = {};
-            uint64 max_us = 0, acquisitions = 0;
+            uint64 max_us = 0;
+            uint64 acquisitions = 0;
             for (int c = 0; c < class_count; c++) {
                 if (strcmp(classes[c].tenant, tenant.name) != 0) continue;
                 for (size_t b = 0; b < kHistogramBuckets; b++) buckets[b] += classes[c].buckets[b];

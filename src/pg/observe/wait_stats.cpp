@@ -48,7 +48,7 @@ void attach_table(void *memory, bool found) {
         pg_atomic_init_u64(&e->timeouts, 0);
         pg_atomic_init_u64(&e->deadlocks, 0);
         pg_atomic_init_u64(&e->max_us, 0);
-        for (size_t b = 0; b < kHistogramBuckets; b++) pg_atomic_init_u64(&e->buckets[b], 0);
+        for (auto &bucket : e->buckets) pg_atomic_init_u64(&bucket, 0);
     }
 }
 
@@ -65,7 +65,7 @@ uint32 entry_hash(const char *tenant, LockScope scope, const char *resource_clas
 
 int used_entries() {
     int used = 0;
-    for (int i = 0; i < table->capacity; i++) used += pg_atomic_read_u32(&table->entries[i].in_use) != 0;
+    for (int i = 0; i < table->capacity; i++) used += pg_atomic_read_u32(&table->entries[i].in_use) != 0 ? 1 : 0;
     return used;
 }
 
@@ -171,7 +171,7 @@ void reset_wait_stats() {
         pg_atomic_write_u64(&e->timeouts, 0);
         pg_atomic_write_u64(&e->deadlocks, 0);
         pg_atomic_write_u64(&e->max_us, 0);
-        for (size_t b = 0; b < kHistogramBuckets; b++) pg_atomic_write_u64(&e->buckets[b], 0);
+        for (auto &bucket : e->buckets) pg_atomic_write_u64(&bucket, 0);
     }
 }
 

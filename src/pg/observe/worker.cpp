@@ -34,7 +34,7 @@ extern "C" {
 
 #include <sys/resource.h>
 
-PGDLLEXPORT void lockguard_worker_main(Datum);
+PGDLLEXPORT void lockguard_worker_main(Datum /*unused*/);
 }
 
 namespace lockguard::pg {
@@ -80,7 +80,7 @@ uint64 cpu_now_us() {
     return us(usage.ru_utime) + us(usage.ru_stime);
 }
 
-void add(pg_atomic_uint64 *counter, uint64 amount) { pg_atomic_fetch_add_u64(counter, amount); }
+void add(pg_atomic_uint64 *counter, uint64 amount) { pg_atomic_fetch_add_u64(counter, static_cast<int64>(amount)); }
 
 // A backend sleeping in the lock manager shows the Lock wait-event class: a lock-free look at
 // every PGPROC decides whether the costly graph query runs at all.
@@ -171,7 +171,7 @@ void register_worker() {
 
 using namespace lockguard::pg;
 
-void lockguard_worker_main(Datum) {
+void lockguard_worker_main(Datum /*unused*/) {
     pqsignal(SIGHUP, SignalHandlerForConfigReload);
     pqsignal(SIGTERM, die);
     BackgroundWorkerUnblockSignals();
@@ -189,7 +189,7 @@ void lockguard_worker_main(Datum) {
         ResetLatch(MyLatch);
         CHECK_FOR_INTERRUPTS();
         if (ConfigReloadPending) {
-            ConfigReloadPending = false;
+            ConfigReloadPending = 0;
             ProcessConfigFile(PGC_SIGHUP);
         }
         if (RecoveryInProgress()) continue;  // a standby: history is written after promotion
@@ -207,7 +207,7 @@ Datum lockguard::pg::sql_worker_stats(FunctionCallInfo fcinfo) {
         auto ms = [](pg_atomic_uint64 *us) { return Float8GetDatum(static_cast<double>(pg_atomic_read_u64(us)) / 1000.0); };
         uint64 samples = pg_atomic_read_u64(&worker_stats->samples);
         uint64 sample_cpu = pg_atomic_read_u64(&worker_stats->sample_cpu_us);
-        TimestampTz last = static_cast<TimestampTz>(pg_atomic_read_u64(&worker_stats->last_sample_at));
+        auto last = static_cast<TimestampTz>(pg_atomic_read_u64(&worker_stats->last_sample_at));
         constexpr int kColumns = 9;
         Datum values[kColumns] = {
             Int64GetDatum(static_cast<int64>(samples)),

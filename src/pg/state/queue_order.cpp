@@ -133,7 +133,7 @@ void order_one_queue(const LockRef &ref) {
                 if (moved > 0) {
                     rewrite_queue(lock, count);
                     pg_atomic_fetch_add_u64(&shared->reorders, 1);
-                    pg_atomic_fetch_add_u64(&shared->moved, moved);
+                    pg_atomic_fetch_add_u64(&shared->moved, static_cast<int64>(moved));
                 }
                 break;
             }

@@ -19,7 +19,7 @@ std::string_view resource_name_argument(FunctionCallInfo fcinfo, int argno) {
         ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("resource name must not be empty"),
                         errhint("Name the resource, for example 'payment:42'.")));
     check_resource_name_length(length);
-    return std::string_view(VARDATA_ANY(name), length);
+    return {VARDATA_ANY(name), static_cast<size_t>(length)};
 }
 
 void check_resource_name_length(size_t length) {

@@ -16,7 +16,7 @@ bool registered = false;
 
 // Runs before the transaction's locks are released (after ProcArrayEndTransaction, before
 // ResourceOwnerRelease): the moment to put the next waiter at the head. Must not raise.
-void on_transaction_end(XactEvent event, void *) {
+void on_transaction_end(XactEvent event, void * /*unused*/) {
     switch (event) {
         case XACT_EVENT_COMMIT:
         case XACT_EVENT_ABORT:
@@ -51,7 +51,7 @@ void on_transaction_end(XactEvent event, void *) {
     }
 }
 
-void on_subtransaction_end(SubXactEvent event, SubTransactionId subxact, SubTransactionId parent, void *) {
+void on_subtransaction_end(SubXactEvent event, SubTransactionId subxact, SubTransactionId parent, void * /*unused*/) {
     switch (event) {
         case SUBXACT_EVENT_ABORT_SUB:  // before the subtransaction's locks are released
             order_queues_before_release(subxact);
@@ -67,7 +67,7 @@ void on_subtransaction_end(SubXactEvent event, SubTransactionId subxact, SubTran
     }
 }
 
-void on_backend_exit(int, Datum) {
+void on_backend_exit(int /*unused*/, Datum /*unused*/) {
     clear_wait();
     tenant_callbacks().release_pending_held();
     forget_all_held_locks();

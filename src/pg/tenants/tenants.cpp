@@ -155,7 +155,8 @@ void run_configuration_query(void *arg) {
         ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not read lockguard.tenant_budgets")));
     auto *t = static_cast<TenantRow *>(MemoryContextAllocZero(out->context, sizeof(TenantRow) * (SPI_processed + 1)));
     auto *r = static_cast<RoleRow *>(MemoryContextAllocZero(out->context, sizeof(RoleRow) * (SPI_processed + 1)));
-    int nt = 0, nr = 0;
+    int nt = 0;
+    int nr = 0;
     for (uint64 i = 0; i < SPI_processed; i++) {
         HeapTuple tuple = SPI_tuptable->vals[i];
         TupleDesc desc = SPI_tuptable->tupdesc;
@@ -204,6 +205,7 @@ struct Overflow {
 };
 
 // Under the LWLock: make the shared entries match the tables, keeping live counters.
+// NOLINTNEXTLINE(readability-function-cognitive-complexity): tenants, then roles, in one pass each
 void apply_configuration(const TenantRow *tenants, int tenant_count, const RoleRow *role_rows, int role_count,
                          Overflow *overflow) {
     for (int i = 1; i < state->tenant_capacity; i++) state->tenants[i].configured = false;
@@ -258,7 +260,8 @@ void ensure_tenants_loaded() {
 
     TenantRow *tenants;
     RoleRow *role_rows;
-    int tenant_count, role_count;
+    int tenant_count;
+    int role_count;
     read_configuration(&tenants, &tenant_count, &role_rows, &role_count);  // no LWLock while querying
     Overflow overflow{};
     LWLockAcquire(lock, LW_EXCLUSIVE);

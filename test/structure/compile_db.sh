@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Writes compile_commands.json at the top of the tree (git-ignored) for clang-tidy and editors:
+# one entry per src/**/*.cpp with the flags the Makefile compiles the extension with (asked from
+# make itself, so the two cannot drift), and one per test/unit/*.cpp with the unit-test flags.
+#
+#   bash test/structure/compile_db.sh            # PG_CONFIG=/path/to/pg_config to choose a server
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+root=$PWD
+PG_CONFIG=${PG_CONFIG:-pg_config}
+
+# CXXFLAGS (PostgreSQL's, then the Makefile's PG_CXXFLAGS and -fPIC) and CPPFLAGS (the server's
+# include directories), exactly as PGXS puts them on the compile line. Dependency-file flags
+# are dropped: a lint run must not write .d files into the tree.
+ext_flags=$(printf 'lg-print-flags:\n\t@echo $(CXX) $(CXXFLAGS) $(CPPFLAGS)\n' |
+            make -s --no-print-directory -f Makefile -f - lg-print-flags PG_CONFIG="$PG_CONFIG")
+ext_flags=$(printf '%s\n' $ext_flags | grep -vxE -- '-MMD|-MP' | tr '\n' ' ')
+# The Makefile's unit-test rule: the core and GoogleTest, no PostgreSQL header.
+unit_flags="c++ -std=c++17 -O1 -g -Wall -Wextra -Isrc"
+
+entry() {  # entry FLAGS FILE
+  local file=$1 flags=$2
+  printf '  {"directory": "%s", "file": "%s", "command": "%s -c %s"}' "$root" "$file" "$flags" "$file"
+}
+
+{
+  echo "["
+  first=1
+  while IFS= read -r file; do
+    case $file in
+      src/*) flags=$ext_flags ;;
+      *) flags=$unit_flags ;;
+    esac
+    [ $first = 1 ] || echo ","
+    first=0
+    entry "$file" "$flags"
+  done < <(find src test/unit -name '*.cpp' | LC_ALL=C sort)
+  echo
+  echo "]"
+} > compile_commands.json
+echo "compile_commands.json: $(grep -c '"file"' compile_commands.json) entries"
