@@ -43,6 +43,7 @@ inline constexpr Condition kConditions[] = {
 // Five characters of 0-9 and A-Z: what PostgreSQL's MAKE_SQLSTATE packs without loss.
 constexpr bool well_formed(std::string_view code) {
     if (code.size() != 5) return false;
+    // NOLINTNEXTLINE(readability-use-anyofallof): std::all_of is constexpr only from C++20
     for (char c : code)
         if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z'))) return false;
     return true;

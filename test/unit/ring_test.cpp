@@ -17,7 +17,7 @@ struct TestRing {
         int64_t seq = ring_claim(cursor);
         slots[ring_slot(cursor, seq)] = seq;
     }
-    std::vector<int64_t> oldest_first() const {
+    [[nodiscard]] std::vector<int64_t> oldest_first() const {
         std::vector<int64_t> out;
         RingSpan span = ring_live_span(cursor);
         for (int64_t seq = span.oldest; seq <= span.newest; seq++) out.push_back(slots[ring_slot(cursor, seq)]);

@@ -12,7 +12,8 @@ using namespace lockguard;
 namespace {
 
 TEST(SqlstateTable, EveryCodeIsWellFormedAndListedOnce) {
-    std::set<std::string> codes, names;
+    std::set<std::string> codes;
+    std::set<std::string> names;
     for (const sqlstate::Condition &condition : sqlstate::kConditions) {
         EXPECT_TRUE(sqlstate::well_formed(condition.code)) << condition.code;
         EXPECT_TRUE(codes.insert(condition.code).second) << "duplicate code " << condition.code;

@@ -76,7 +76,7 @@ bool cache_valid = false;
 Oid policy_table = InvalidOid;
 bool invalidation_registered = false;
 
-void on_relcache_invalidation(Datum, Oid relation) {
+void on_relcache_invalidation(Datum /*unused*/, Oid relation) {
     if (relation == InvalidOid || relation == policy_table) cache_valid = false;
 }
 
@@ -111,6 +111,7 @@ Oid find_policy_table() {
 }
 
 // Reads the enabled policies with a fresh catalog snapshot. C only: errors longjmp through.
+// NOLINTNEXTLINE(readability-function-cognitive-complexity): a scan with one check per column
 int read_policy_rows(Oid table, PolicyRow **rows_out) {
     InvalidateCatalogSnapshot();  // see this transaction's own changes to the table
     Relation relation = table_open(table, AccessShareLock);
@@ -119,7 +120,8 @@ int read_policy_rows(Oid table, PolicyRow **rows_out) {
                         errmsg("lockguard.lock_policies does not have the expected columns"),
                         errhint("Update the extension with ALTER EXTENSION lockguard UPDATE.")));
     SysScanDesc scan = systable_beginscan(relation, InvalidOid, false, nullptr, 0, nullptr);
-    int capacity = 16, count = 0;
+    int capacity = 16;
+    int count = 0;
     auto *rows = static_cast<PolicyRow *>(palloc0(sizeof(PolicyRow) * capacity));
     int natts = RelationGetDescr(relation)->natts;
     int slots = natts > kAllPolicyColumns ? natts : kAllPolicyColumns;
@@ -256,7 +258,9 @@ void enforce(const LockPolicy *policy, Oid relation, const char *mode, LockScope
 // Every ancestor of `relation` in pg_inherits (partition parents and inheritance parents, at any
 // depth), nearest first, each once. C only: errors longjmp through.
 int ancestors_of(Oid relation, RelationId **out) {
-    int capacity = 8, count = 0, next = 0;
+    int capacity = 8;
+    int count = 0;
+    int next = 0;
     auto *found = static_cast<RelationId *>(palloc(sizeof(RelationId) * capacity));
     Relation inherits = table_open(InheritsRelationId, AccessShareLock);
     Oid current = relation;
@@ -293,6 +297,7 @@ void judge_one_table(const PolicySet &policies, Oid relation, LOCKMODE lockmode,
     RelationId *ancestors = nullptr;
     int ancestor_count = policies.any_includes_children() ? ancestors_of(relation, &ancestors) : 0;
     size_t capacity = static_cast<size_t>(ancestor_count) + 1;  // its own and one per ancestor at most
+    // NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers, so the size of one pointer
     auto **governing = static_cast<const LockPolicy **>(palloc(sizeof(LockPolicy *) * capacity));
     auto *owners = static_cast<RelationId *>(palloc(sizeof(RelationId) * capacity));
     size_t count = policies.governing(relation, ancestors, ancestor_count, governing, owners, capacity);

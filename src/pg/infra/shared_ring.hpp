@@ -26,7 +26,7 @@ public:
         header_->cursor = ring_start(capacity);
     }
 
-    bool attached() const { return header_ != nullptr; }
+    [[nodiscard]] bool attached() const { return header_ != nullptr; }
 
     // Copies `entry` in as the newest, numbering it.
     void append(const Entry &entry) {
@@ -51,12 +51,12 @@ public:
         return count;
     }
 
-    int64 last_seq() const { return read_under_lock([](const RingCursor &c) { return c.next_seq - 1; }); }
-    int64 overwritten() const { return read_under_lock([](const RingCursor &c) { return c.overwritten; }); }
+    [[nodiscard]] int64 last_seq() const { return read_under_lock([](const RingCursor &c) { return c.next_seq - 1; }); }
+    [[nodiscard]] int64 overwritten() const { return read_under_lock([](const RingCursor &c) { return c.overwritten; }); }
 
     // Set once when shared memory is set up: read without the lock.
-    TimestampTz epoch() const { return header_->epoch; }
-    int capacity() const { return header_->cursor.capacity; }
+    [[nodiscard]] TimestampTz epoch() const { return header_->epoch; }
+    [[nodiscard]] int capacity() const { return header_->cursor.capacity; }
 
 private:
     struct Header {
@@ -67,7 +67,7 @@ private:
     static Size header_bytes() { return MAXALIGN(sizeof(Header)); }
 
     template <typename Read>
-    int64 read_under_lock(Read read) const {
+    [[nodiscard]] int64 read_under_lock(Read read) const {
         LWLock *lock = lockguard_lwlock(lock_);
         LWLockAcquire(lock, LW_SHARED);
         int64 value = read(header_->cursor);

@@ -21,7 +21,7 @@ struct TenantCallbacks {
     void (*transaction_ended)(bool publish);
 };
 
-void set_tenant_callbacks(const TenantCallbacks &callbacks);
+void set_tenant_callbacks(const TenantCallbacks &registered_callbacks);
 const TenantCallbacks &tenant_callbacks();
 
 }  // namespace lockguard::pg
