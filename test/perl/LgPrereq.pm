@@ -32,7 +32,8 @@ sub skip_or_fail
 sub require_program
 {
 	my ($name, $package) = @_;
-	for my $dir (split(/:/, $ENV{PATH} // ''), qw(/usr/sbin /usr/bin /sbin /bin))
+	# A user's PATH often lacks the sbin directories, where Debian puts pgbouncer.
+	for my $dir (split(/:/, $ENV{PATH} // ''), qw(/usr/sbin /sbin))
 	{
 		my $path = File::Spec->catfile($dir, $name);
 		return $path if -x $path && !-d $path;

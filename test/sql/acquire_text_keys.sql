@@ -31,7 +31,7 @@ ROLLBACK;
 DEALLOCATE ALL;
 
 -- The try-lock in one session: acquired and missing for each scope (busy needs a second
--- session: test/specs/acquire_bounds.spec). Missing leaves nothing held.
+-- session: test/isolation/specs/acquire_bounds.spec). Missing leaves nothing held.
 BEGIN;
 SELECT lockguard_try_acquire('tk:one') AS named,
        lockguard_try_acquire_row('tk_accounts', 1) AS row,

@@ -1,4 +1,4 @@
--- Helpers the other regression tests share (test/regress_schedule runs this first).
+-- Helpers the other regression tests share (first in the Makefile's REGRESS list).
 -- try() runs a statement and reports how it failed: SQLSTATE, message, detail, hint.
 CREATE FUNCTION try(statement text)
 RETURNS TABLE (sqlstate text, message text, detail text, hint text)
