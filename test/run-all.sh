@@ -162,6 +162,8 @@ run_tap() {
     PROVE_FLAGS=--verbose PROVE_TESTS="$(tap_tests | tr '\n' ' ')" LG_SOURCE_DIR="$STAGE" >"$OUT/tap.log" 2>&1
   local rc=$?
   cat "$OUT/tap.log"
+  # A PostgreSQL configured without --enable-tap-tests makes prove_installcheck an echo.
+  grep -q 'TAP tests not enabled' "$OUT/tap.log" && rc=1
   count_tap tap "$OUT/tap.log" $rc
 }
 
