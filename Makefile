@@ -23,12 +23,54 @@ LG_SANITIZE_FLAGS = -fsanitize=$(LG_SANITIZE) -fno-sanitize-recover=all -fno-omi
 SHLIB_LINK += -fsanitize=$(LG_SANITIZE)
 endif
 
+# Tests (test/README.md). The lists below are the only lists: test/run-all.sh reads them with
+# `make print-VAR`, and installcheck refuses to start when a file under test/ is missing from them.
+# The regression tests run in this order, one at a time: helpers first (it defines what the
+# others share); hostile_input and defects last (they reset the wait statistics the others read;
+# defects also DROP/CREATEs the extension in a database of its own).
+REGRESS = helpers audit_stats bad_input failover fencing_wal_boundary guardrails monitoring \
+	monitoring_cost multi_acquire acquire_text_keys named_lock retry_envelope row_lock table_lock \
+	tenants wrong_key_arity privileges hostile_input defects
+# PostgreSQL 15's pg_regress has no --expecteddir (16 has): --inputdir gives both sql/ (or specs/)
+# and expected/, so each suite has its own input directory.
+REGRESS_OPTS = --inputdir=test --load-extension=lockguard
+ISOLATION = acquire_bounds audit_rollback blocker_end cancel_waiter deadlock fencing_stale \
+	guardrail_policy multi_no_deadlock named_release named_timeout priority_aging priority_fifo \
+	priority_order privileges_visibility retry_succeeds row_conflicts row_priority row_timeout \
+	run_deadlock_recorded runonce_concurrent table_lock_blocking tenant_budget tenant_fair_share
+ISOLATION_OPTS = --inputdir=test/isolation --load-extension=lockguard
+# TAP tests start their own servers: `make prove_installcheck` (below), not installcheck.
+TAP_TESTS = 1
+PROVE_TESTS = $(sort $(wildcard test/t/*.pl))
+
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
 # The JIT bitcode rule (clang) reads BITCODE_CXXFLAGS, not PG_CXXFLAGS.
 BITCODE_CXXFLAGS += $(LG_CXXFLAGS)
+
+# PostgreSQL's TAP modules (PostgreSQL::Test::Cluster) and lockguard's own (test/perl).
+PG_PROVE_FLAGS = -I $(top_builddir)/src/test/perl -I test/perl
+
+# installcheck runs the regression and isolation suites against the running server (PGHOST,
+# PGPORT; preloaded with lockguard); the TAP tests, minutes long and on servers of their own, run
+# with prove_installcheck. PGXS runs TAP in installcheck when TAP_TESTS is set: not here.
+installcheck: prove_installcheck =
+prove_installcheck:
+	$(prove_installcheck)
+
+# A test file left out of REGRESS or ISOLATION would silently never run. Only a suite that runs is
+# checked (test/run-all.sh runs one at a time: `make installcheck ISOLATION=`).
+REGRESS_PREP = test-lists-complete
+LG_UNLISTED = $(if $(REGRESS),$(filter-out $(REGRESS),$(patsubst test/sql/%.sql,%,$(wildcard test/sql/*.sql)))) \
+	$(if $(ISOLATION),$(filter-out $(ISOLATION),$(patsubst test/isolation/specs/%.spec,%,$(wildcard test/isolation/specs/*.spec))))
+test-lists-complete:
+	@$(if $(strip $(LG_UNLISTED)),echo "in test/ but not in the Makefile's REGRESS or ISOLATION: $(strip $(LG_UNLISTED))" >&2; exit 1,:)
+
+# `make -s print-REGRESS`: a variable's value, for test/run-all.sh.
+print-%:
+	@echo '$($*)'
 
 # Pure C++ core unit tests (GoogleTest); no PostgreSQL header is involved.
 UNIT_TESTS = $(sort $(wildcard test/unit/*_test.cpp))
@@ -41,6 +83,6 @@ $(UNIT_BIN): $(CORE_SRCS) $(UNIT_TESTS) $(wildcard src/core/*.hpp)
 unit: $(UNIT_BIN)
 	./$(UNIT_BIN)
 
-.PHONY: unit
+.PHONY: unit prove_installcheck test-lists-complete
 EXTRA_CLEAN = $(UNIT_BIN) $(OBJS:.o=.d)
 -include $(OBJS:.o=.d)

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Shared set-up for lockguard's command-line entry points (tests, demo, benchmarks).
+# Shared set-up for lockguard's command-line entry points (tests, demo, benchmarks): packages,
+# building and installing, private clusters. What only the tests use is in test/lib.sh.
 # Everything runs on a fresh Debian 12 machine as root; servers run as the `postgres` user
 # in private clusters under a staging directory, never in the system's default cluster.
 
@@ -137,7 +138,7 @@ lg_cluster_start() {
     echo "unix_socket_directories = '$sockdir'"
     echo "# speed only: no test depends on durability across an OS crash"
     echo "fsync = off"
-    echo "# prepared transactions as blockers and the PREPARE refusal (sql/audit_stats.sql, sql/defects.sql, the timeout matrix)"
+    echo "# prepared transactions as blockers and the PREPARE refusal (test/sql/audit_stats.sql, test/sql/defects.sql, the timeout matrix)"
     echo "max_prepared_transactions = 10"
     echo "# timestamps, pids and application names in the log, to read a failure after the fact"
     echo "log_line_prefix = '%m [%p] %q%a '"
@@ -158,10 +159,3 @@ lg_cluster_stop() {
 
 # psql against the cluster started last, as the postgres superuser.
 lg_psql() { lg_as_postgres "$LG_BINDIR/psql" -X -q -h "$LG_SOCK" -p "$LG_PORT" -U postgres "$@"; }
-
-# Server-log lines that mean a backend crashed or an assertion failed.
-# Sanitizer reports (test/hardening.sh sanitize) count too.
-lg_crash_lines() {
-  grep -hE 'terminated by signal|TRAP: |PANIC: |was terminated by exception|(Address|Leak|UndefinedBehavior)Sanitizer|runtime error: ' \
-    "$@" 2>/dev/null
-}

@@ -13,18 +13,23 @@
 # PostgreSQL installed into DIR instead of Debian's (test/hardening.sh: an assert-enabled build).
 # The patroni layer uses LG_PATRONI_PORT and the five ports above it (default: LG_TEST_PORT + 2);
 # the chaos layer LG_TEST_PORT + 8.
+#
+# The regression and isolation layers are `make installcheck` against this run's cluster, the tap
+# layer `make prove_installcheck`: the Makefile's lists are the only lists (test/README.md).
 set -uo pipefail
-source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 lg_require_root
-lg_ensure_packages "${LG_BASE_PACKAGES[@]}" postgresql-$LG_PG_MAJOR-pgtap libtap-parser-sourcehandler-pgtap-perl \
-  libgtest-dev libipc-run-perl \
-  postgresql-$LG_PG_MAJOR-pgaudit postgresql-$LG_PG_MAJOR-pg-wait-sampling pgbouncer prometheus-postgres-exporter \
-  prometheus graphviz \
-  python3-psycopg2  # the deployment tests (test/t/040-070, docs/deployment.md); the timeout matrix
-
-[ -n "${LG_PRIVATE_PG:-}" ] && lg_private_pg "$LG_PRIVATE_PG"
 
 LAYERS=${LG_LAYERS:-"unit regress isolation matrix pgtap docs tap bench patroni chaos"}
+# Only the packages of the layers that run (test/lib.sh), before the private copy of PostgreSQL is
+# made: the extensions among them are copied along.
+# shellcheck disable=SC2046 # one word per package
+lg_ensure_packages "${LG_BASE_PACKAGES[@]}" $(for layer in $LAYERS; do lg_layer_packages "$layer"; done)
+[ -n "${LG_PRIVATE_PG:-}" ] && lg_private_pg "$LG_PRIVATE_PG"
+# This run installs every program and extension the TAP tests use: a test that finds one missing
+# fails instead of skipping (test/perl/LgPrereq.pm).
+export LG_REQUIRE_ALL_TOOLS=1
+
 STAGE=${LG_TEST_STAGE:-/tmp/lockguard-test}
 PORT=${LG_TEST_PORT:-54329}
 lg_stage_and_install "$STAGE"
@@ -68,17 +73,18 @@ count_regress() {  # count_regress LAYER LOGFILE RC
   record "$1" "$passed" "$failed"
 }
 
+# make installcheck against this run's cluster, one suite at a time (the other's list emptied);
+# it refuses to start when a test file is missing from the suite's list in the Makefile.
+installcheck() {  # installcheck OUTPUTDIR MAKE-ARGS...
+  local outdir=$1; shift
+  lg_as_postgres env PGHOST="$LG_SOCK" PGPORT="$LG_PORT" PGUSER=postgres \
+    make -s --no-print-directory installcheck PG_CONFIG="$LG_BINDIR/pg_config" \
+    EXTRA_REGRESS_OPTS="--outputdir=$outdir" "$@"
+}
+
 run_regress() {
-  lg_log "layer regress: pg_regress (sql/, expected/)"
-  # Every sql/*.sql must be in the schedule: a test left out would silently never run.
-  local missing
-  missing=$(ls sql/*.sql | grep -v '/lockguard--' | xargs -n1 basename | sed 's/\.sql$//' |
-            while read -r t; do grep -qx "test: $t" test/regress_schedule || echo "$t"; done)
-  [ -n "$missing" ] && echo "not in test/regress_schedule: $missing" && record regress 0 1 && return
-  lg_as_postgres "$LG_PGXS_DIR/src/test/regress/pg_regress" --bindir="$LG_BINDIR" \
-    --host="$LG_SOCK" --port="$LG_PORT" --inputdir=. --outputdir="$OUT/regress" \
-    --dbname=contrib_regression --load-extension=lockguard --schedule=test/regress_schedule \
-    >"$OUT/regress.log" 2>&1
+  lg_log "layer regress: pg_regress (test/sql/, test/expected/)"
+  installcheck "$OUT/regress" ISOLATION= >"$OUT/regress.log" 2>&1
   local rc=$?
   cat "$OUT/regress.log"
   [ $rc -ne 0 ] && [ -f "$OUT/regress/regression.diffs" ] && head -200 "$OUT/regress/regression.diffs"
@@ -86,12 +92,8 @@ run_regress() {
 }
 
 run_isolation() {
-  lg_log "layer isolation: isolation tester (test/specs/)"
-  local specs
-  specs=$(ls test/specs/*.spec | xargs -n1 basename | sed 's/\.spec$//' | sort)
-  lg_as_postgres "$LG_PGXS_DIR/src/test/isolation/pg_isolation_regress" --bindir="$LG_BINDIR" \
-    --host="$LG_SOCK" --port="$LG_PORT" --inputdir=test --outputdir="$OUT/isolation" \
-    --dbname=isolation_regression --load-extension=lockguard $specs >"$OUT/isolation.log" 2>&1
+  lg_log "layer isolation: isolation tester (test/isolation/)"
+  installcheck "$OUT/isolation" REGRESS= >"$OUT/isolation.log" 2>&1
   local rc=$?
   cat "$OUT/isolation.log"
   [ $rc -ne 0 ] && [ -f "$OUT/isolation/regression.diffs" ] && head -200 "$OUT/isolation/regression.diffs"
@@ -144,24 +146,24 @@ run_docs() {
   count_tap docs "$OUT/docs.log" $rc
 }
 
-# test/t/*.pl less those named in LG_TAP_SKIP (basenames without .pl): the assert-enabled run
-# has no build of the other extensions that the coexistence test loads.
+# The Makefile's PROVE_TESTS less those named in LG_TAP_SKIP (basenames without .pl): the
+# assert-enabled run has no build of the other extensions that the coexistence test loads.
 tap_tests() {
   local t
-  for t in test/t/*.pl; do
+  for t in $(lg_as_postgres make -s --no-print-directory print-PROVE_TESTS PG_CONFIG="$LG_BINDIR/pg_config"); do
     [[ " ${LG_TAP_SKIP:-} " == *" $(basename "$t" .pl) "* ]] || echo "$t"
   done
 }
 
+# make prove_installcheck: the servers' files and logs are in $STAGE/tmp_check.
 run_tap() {
   lg_log "layer tap: PostgreSQL::Test::Cluster (test/t/)"
-  rm -rf "$STAGE/tap_check"
-  lg_as_postgres mkdir -p "$STAGE/tap_check"
-  lg_as_postgres env PATH="$LG_BINDIR:$PATH" PG_REGRESS="$LG_PGXS_DIR/src/test/regress/pg_regress" \
-    TESTDIR="$STAGE/tap_check" PG_CONFIG="$LG_BINDIR/pg_config" LG_SOURCE_DIR="$STAGE" \
-    prove --verbose -I "$LG_PGXS_DIR/src/test/perl" -I test/t $(tap_tests) >"$OUT/tap.log" 2>&1
+  lg_as_postgres make -s --no-print-directory prove_installcheck PG_CONFIG="$LG_BINDIR/pg_config" \
+    PROVE_FLAGS=--verbose PROVE_TESTS="$(tap_tests | tr '\n' ' ')" LG_SOURCE_DIR="$STAGE" >"$OUT/tap.log" 2>&1
   local rc=$?
   cat "$OUT/tap.log"
+  # A PostgreSQL configured without --enable-tap-tests makes prove_installcheck an echo.
+  grep -q 'TAP tests not enabled' "$OUT/tap.log" && rc=1
   count_tap tap "$OUT/tap.log" $rc
 }
 
@@ -204,9 +206,9 @@ check_server_logs() {
   lines=$(lg_crash_lines "$STAGE/cluster/data/server.log" "$STAGE/bench-quick/cluster/data/server.log" \
             "$STAGE/bench-quick/stock/data/server.log" \
             "$STAGE/chaos/cluster/data/server.log" \
-            $(find "$STAGE/tap_check" -name '*.log' ! -name '*_crash_*' 2>/dev/null) \
+            $(find "$STAGE/tmp_check" -name '*.log' ! -name '*_crash_*' 2>/dev/null) \
             $(find "$STAGE/patroni" -path '*/pglog/*' 2>/dev/null))
-  for log in $(find "$STAGE/tap_check" -name '*_crash_*.log' 2>/dev/null); do
+  for log in $(find "$STAGE/tmp_check" -name '*_crash_*.log' 2>/dev/null); do
     lines+=$(lg_crash_lines "$log" | grep -v 'terminated by signal 9: Killed')
   done
   if [ -n "$lines" ]; then

@@ -7,7 +7,7 @@
 #
 #   LG_BENCH_STAGE=/tmp/lockguard-test LG_BENCH_PORT=54342 bash test/bench/quick-layer.sh
 set -uo pipefail
-source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/bench-lib.sh"
 lg_require_root
 lg_ensure_packages libpq-dev gnuplot-nox python3

@@ -792,7 +792,7 @@ def markdown_view_reads(rows, w):
     w("Each view read 5 times with psql on the same cluster (server defaults: JIT on, `jit_above_cost` 100000), "
       "all rows fetched; client wall time, median and range. *JIT* says whether `EXPLAIN (ANALYZE)` of the view "
       "showed a JIT section (it must not: every view's plan is estimated below `jit_above_cost`, "
-      "`sql/monitoring_cost.sql`). With waiters: 64 sessions wait for locks one session holds, half in "
+      "`test/sql/monitoring_cost.sql`). With waiters: 64 sessions wait for locks one session holds, half in "
       "`lockguard_acquire_row` (row 1), half in a plain `UPDATE` (row 2).\n")
     w("| view | nothing waiting: median (min–max) ms | JIT | 64 waiters: median (min–max) ms | JIT |")
     w("| --- | --- | --- | --- | --- |")

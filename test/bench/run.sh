@@ -20,7 +20,7 @@
 # LG_BENCH_PRIVATE_PG (default 1: install lockguard into a private copy of PostgreSQL, see
 # lg_private_pg in scripts/lib.sh; 0: into the system's PostgreSQL).
 set -uo pipefail
-source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/bench-lib.sh"
 
 MODE=full

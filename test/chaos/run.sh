@@ -10,7 +10,7 @@
 #
 # LG_CHAOS_CLIENTS (default 32) and LG_CHAOS_SEED (default 1) vary the load.
 set -uo pipefail
-source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 lg_require_root
 lg_ensure_packages libpq-dev g++
 

@@ -382,44 +382,24 @@ def wal_timeline(node):
     return sql(node, "SELECT ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int")
 
 
-SCHEMA = """
-CREATE TABLE accounts (id integer PRIMARY KEY, balance bigint NOT NULL, token bigint);
-INSERT INTO accounts SELECT g, %(balance)s FROM generate_series(1, %(accounts)s) g;
-CREATE TRIGGER fence BEFORE INSERT OR UPDATE ON accounts FOR EACH ROW
-    EXECUTE FUNCTION lockguard.fencing_token_guard('=bank', 'token');
--- lsn: where the transfer wrote, which orders transfers across timelines like their commits
-CREATE TABLE transfer_log (
-    key text NOT NULL, src integer NOT NULL, dst integer NOT NULL, amount bigint NOT NULL,
-    token bigint NOT NULL, lsn pg_lsn NOT NULL DEFAULT pg_current_wal_insert_lsn());
+# The bank: the fixture the Perl failover test (test/t/010_failover.pl) sets up too, run with psql
+# (it sets the fixture's variables).
+FIXTURE = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'fixtures', 'failover.sql')
 
--- One transfer, run once (docs/failover.md): claim the key, take the lock, get a token under it,
--- move the money (the trigger checks the token), record the result with the claim.
-CREATE FUNCTION transfer(op_key text, src integer, dst integer, amount bigint) RETURNS jsonb
-LANGUAGE plpgsql AS $$
-DECLARE
-    op record;
-    my_token bigint;
-BEGIN
-    SELECT * INTO op FROM lockguard.claim_operation(op_key);
-    IF NOT op.claimed THEN
-        RETURN op.result || jsonb_build_object('replayed', true);
-    END IF;
-    PERFORM lockguard_acquire('bank', timeout_ms => 5000);
-    my_token := lockguard.fencing_token('bank');
-    UPDATE accounts SET balance = balance - amount, token = my_token WHERE id = src;
-    UPDATE accounts SET balance = balance + amount, token = my_token WHERE id = dst;
-    INSERT INTO transfer_log (key, src, dst, amount, token) VALUES (op_key, src, dst, amount, my_token);
-    PERFORM lockguard.complete_operation(op_key, jsonb_build_object('token', my_token));
-    RETURN jsonb_build_object('token', my_token, 'replayed', false);
-END
-$$;
 
+def create_bank(node):
+    subprocess.run([os.path.join(BINDIR, 'psql'), '-X', '-q', '-v', 'ON_ERROR_STOP=1',
+                    '-v', 'accounts=%d' % ACCOUNTS, '-v', 'initial_balance=%d' % INITIAL_BALANCE,
+                    '-f', FIXTURE, '-d', dsn(node)], check=True, stdout=subprocess.DEVNULL)
+
+
+ETCD_LEDGER = """
 -- Written by holders of an etcd lock; the etcd revision is the fencing token (docs/failover.md).
 CREATE TABLE etcd_ledger (id serial PRIMARY KEY, resource text NOT NULL, writer text NOT NULL,
                           fence bigint);
 CREATE TRIGGER fence BEFORE INSERT OR UPDATE ON etcd_ledger FOR EACH ROW
     EXECUTE FUNCTION lockguard.fencing_token_guard('resource', 'fence');
-""" % {'balance': INITIAL_BALANCE, 'accounts': ACCOUNTS}
+"""
 
 
 # ---------------------------------------------------------------- the client
@@ -609,7 +589,8 @@ def scenario():
     tap.eq(sql(leader, "SELECT extversion FROM pg_extension WHERE extname = 'lockguard'"),
            sql(leader, "SELECT default_version FROM pg_available_extensions WHERE name = 'lockguard'"),
            'post_bootstrap created the extension (its default version) on the leader')
-    sql(leader, SCHEMA)
+    create_bank(leader)
+    sql(leader, ETCD_LEDGER)
     require(wait_for('the schema on the standby', 60,
                      lambda: sql(standby, "SELECT to_regproc('transfer') IS NOT NULL AND "
                                           "EXISTS (SELECT FROM pg_extension WHERE extname = 'lockguard')")),

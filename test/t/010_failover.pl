@@ -13,6 +13,7 @@ use warnings;
 # PostgreSQL::Test::Utils creates $TESTDIR/tmp_check at start-up but not $TESTDIR itself.
 BEGIN { mkdir $ENV{TESTDIR} if defined $ENV{TESTDIR} && !-d $ENV{TESTDIR}; }
 
+use FindBin;
 use IPC::Run;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
@@ -27,38 +28,10 @@ $primary->init(allows_streaming => 1);
 $primary->append_conf('postgresql.conf', "shared_preload_libraries = 'lockguard'\n");
 $primary->start;
 
-$primary->safe_psql('postgres', qq{
-CREATE EXTENSION lockguard;
-CREATE TABLE accounts (id integer PRIMARY KEY, balance bigint NOT NULL, token bigint);
-INSERT INTO accounts SELECT g, $initial_balance FROM generate_series(1, $accounts) g;
-CREATE TRIGGER fence BEFORE INSERT OR UPDATE ON accounts FOR EACH ROW
-    EXECUTE FUNCTION lockguard.fencing_token_guard('=bank', 'token');
-CREATE TABLE transfer_log (
-    key text NOT NULL, src integer NOT NULL, dst integer NOT NULL, amount bigint NOT NULL,
-    token bigint NOT NULL);
-
--- One transfer, run once: claim the key, take the lock, get a token under it, move the money
--- (the trigger checks the token), record the result with the claim. One transaction.
-CREATE FUNCTION transfer(op_key text, src integer, dst integer, amount bigint) RETURNS jsonb
-LANGUAGE plpgsql AS \$\$
-DECLARE
-    op record;
-    my_token bigint;
-BEGIN
-    SELECT * INTO op FROM lockguard.claim_operation(op_key);
-    IF NOT op.claimed THEN
-        RETURN op.result || jsonb_build_object('replayed', true);
-    END IF;
-    PERFORM lockguard_acquire('bank', timeout_ms => 5000);
-    my_token := lockguard.fencing_token('bank');
-    UPDATE accounts SET balance = balance - amount, token = my_token WHERE id = src;
-    UPDATE accounts SET balance = balance + amount, token = my_token WHERE id = dst;
-    INSERT INTO transfer_log VALUES (op_key, src, dst, amount, my_token);
-    PERFORM lockguard.complete_operation(op_key, jsonb_build_object('token', my_token));
-    RETURN jsonb_build_object('token', my_token, 'replayed', false);
-END
-\$\$;
-});
+$primary->safe_psql('postgres', 'CREATE EXTENSION lockguard');
+# The bank: the fixture the Patroni scenario (test/patroni/scenario.py) sets up too.
+$primary->safe_psql('postgres', slurp_file("$FindBin::RealBin/../fixtures/failover.sql"),
+	extra_params => [ '-v', "accounts=$accounts", '-v', "initial_balance=$initial_balance" ]);
 
 # Does a lockguard background worker run here? (Checked again on the new primary.)
 my $worker_query =

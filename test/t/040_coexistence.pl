@@ -15,8 +15,10 @@ use IPC::Run;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use LgPrereq;
 
-my $source = $ENV{LG_SOURCE_DIR} or die 'LG_SOURCE_DIR (the built source tree) is not set';
+require_libraries(pgaudit => 'postgresql-15-pgaudit', pg_wait_sampling => 'postgresql-15-pg-wait-sampling');
+my $source = source_dir();
 
 my @orders = (
 	[ 'lockguard_last', 'pg_stat_statements, pgaudit, pg_wait_sampling, lockguard' ],
@@ -130,13 +132,12 @@ SELECT count(*) > 0 FROM pg_wait_sampling_profile WHERE pid = $waiter_pid AND ev
 		1, "$name: lockguard counted the wait");
 
 	# lockguard's own suites against this node.
-	my $regress = run_suite($node, $ENV{PG_REGRESS}, $source, 'contrib_regression', "--schedule=$source/test/regress_schedule");
+	my $regress = run_suite($node, $ENV{PG_REGRESS}, "$source/test", 'contrib_regression', makefile_list('REGRESS'));
 	ok($regress > 0, "$name: lockguard's pg_regress suite passes ($regress tests)");
 	if ($name eq 'lockguard_last')
 	{
 		(my $isolation = $ENV{PG_REGRESS}) =~ s{regress/pg_regress$}{isolation/pg_isolation_regress};
-		my @specs = map { basename($_, '.spec') } sort glob("$source/test/specs/*.spec");
-		my $passed = run_suite($node, $isolation, "$source/test", 'isolation_regression', @specs);
+		my $passed = run_suite($node, $isolation, "$source/test/isolation", 'isolation_regression', makefile_list('ISOLATION'));
 		ok($passed > 0, "$name: lockguard's isolation suite passes ($passed specs)");
 	}
 	$node->stop;

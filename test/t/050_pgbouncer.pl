@@ -16,6 +16,9 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use LgDeployment;
+use LgPrereq;
+
+my $pgbouncer = require_program('pgbouncer', 'pgbouncer');
 
 my $node = PostgreSQL::Test::Cluster->new('pgbouncer');
 $node->init;
@@ -56,7 +59,7 @@ max_client_conn = 50
 admin_users = postgres
 });
 my $log = $node->basedir . '/pgbouncer.log';
-start_server('pgbouncer', [ find_program('pgbouncer'), "$dir/pgbouncer.ini" ], $log);
+start_server('pgbouncer', [ $pgbouncer, "$dir/pgbouncer.ini" ], $log);
 ok(wait_for_port($port), 'PgBouncer listens on 127.0.0.1');
 
 my $client_count = 0;

@@ -15,8 +15,12 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use LgDeployment;
+use LgPrereq;
 
-my $source = $ENV{LG_SOURCE_DIR} or die 'LG_SOURCE_DIR (the built source tree) is not set';
+my $exporter = require_program('prometheus-postgres-exporter', 'prometheus-postgres-exporter');
+my $prometheus_program = require_program('prometheus', 'prometheus');
+
+my $source = source_dir();
 my $queries = "$source/docs/prometheus/lockguard-queries.yaml";
 my $alerts = "$source/docs/prometheus/lockguard-alerts.yaml";
 
@@ -45,7 +49,7 @@ my $port = free_loopback_port();
 my $exporter_log = $node->basedir . '/postgres_exporter.log';
 start_server(
 	'postgres_exporter',
-	[ find_program('prometheus-postgres-exporter'), "--extend.query-path=$queries",
+	[ $exporter, "--extend.query-path=$queries",
 	  "--web.listen-address=127.0.0.1:$port" ],
 	$exporter_log,
 	DATA_SOURCE_NAME => 'host=' . $node->host . ' port=' . $node->port
@@ -133,7 +137,7 @@ scrape_configs:
 });
 my $prometheus = start_server(
 	'prometheus',
-	[ find_program('prometheus'), "--config.file=$prometheus_dir/prometheus.yml",
+	[ $prometheus_program, "--config.file=$prometheus_dir/prometheus.yml",
 	  "--storage.tsdb.path=$prometheus_dir/data", "--web.listen-address=127.0.0.1:$prometheus_port" ],
 	$node->basedir . '/prometheus.log');
 ok(wait_for_port($prometheus_port), 'Prometheus listens on 127.0.0.1');

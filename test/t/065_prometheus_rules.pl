@@ -13,10 +13,11 @@ use IPC::Run;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use LgDeployment;
+use LgPrereq;
 
-my $source = $ENV{LG_SOURCE_DIR} or die 'LG_SOURCE_DIR (the built source tree) is not set';
+my $source = source_dir();
 my $dir = "$source/docs/prometheus";
-my $promtool = find_program('promtool');
+my $promtool = require_program('promtool', 'prometheus');
 
 sub promtool
 {

@@ -12,8 +12,9 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use LgDeployment;
+use LgPrereq;
 
-my $dot = find_program('dot');
+my $dot = require_program('dot', 'graphviz');
 
 # Renders DOT text to SVG; returns (exit ok, svg, stderr).
 sub render

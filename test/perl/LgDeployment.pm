@@ -8,29 +8,15 @@ use strict;
 use warnings;
 
 use Exporter 'import';
-use File::Spec;
 use IO::Socket::INET;
 use IPC::Run;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-our @EXPORT = qw(find_program free_loopback_port start_server stop_server wait_for_port
+our @EXPORT = qw(free_loopback_port start_server stop_server wait_for_port
   slurp_log wait_until);
 
 my @servers;    # [name, harness] of every server started and not yet stopped
-
-# The absolute path of a program installed by test/run-all.sh (lg_ensure_packages). Dies when it
-# is missing: the run is meant to have it, and a skipped deployment test would prove nothing.
-sub find_program
-{
-	my ($name) = @_;
-	for my $dir (split(/:/, $ENV{PATH} // ''), qw(/usr/sbin /usr/bin /sbin /bin))
-	{
-		my $path = File::Spec->catfile($dir, $name);
-		return $path if -x $path && !-d $path;
-	}
-	die "$name is not installed (test/run-all.sh installs it)";
-}
 
 # A TCP port on 127.0.0.1 that nothing listens on, from LG_TAP_PORT_RANGE (default
 # 56000-56199), starting at a random place so that concurrent runs rarely collide.

@@ -8,143 +8,62 @@ CREATE TABLE tk_pair (a int, b text, PRIMARY KEY (a, b));
 INSERT INTO tk_pair VALUES (1, 'x');
 CREATE VIEW tk_mine AS
   SELECT scope, mode, granted FROM lockguard.locks WHERE pid = pg_backend_pid() ORDER BY scope, mode;
+
 BEGIN;
 PREPARE row_untyped AS SELECT lockguard_acquire_row('tk_accounts', $1);
 EXECUTE row_untyped('1');
- lockguard_acquire_row 
------------------------
- t
-(1 row)
-
 EXECUTE row_untyped(2);  -- no such row
- lockguard_acquire_row 
------------------------
- f
-(1 row)
-
 PREPARE pair_untyped AS SELECT lockguard_acquire_row('tk_pair', ARRAY[$1, $2], 'FOR SHARE');
 EXECUTE pair_untyped(1, 'x');
- lockguard_acquire_row 
------------------------
- t
-(1 row)
-
 PREPARE multi_untyped AS
   SELECT * FROM lockguard_acquire_all(ARRAY[lockguard.row_lock('tk_accounts', $1, 'FOR KEY SHARE'),
                                             lockguard.row_lock('tk_pair', ARRAY[$2, $3], 'FOR KEY SHARE')]);
 EXECUTE multi_untyped('4', '1', 'x');
- locks | rows_missing 
--------+--------------
-     2 |            0
-(1 row)
-
 PREPARE try_untyped AS SELECT lockguard_try_acquire_row('tk_accounts', $1, timeout_ms => 0);
 EXECUTE try_untyped('3');  -- missing: nothing more held
- lockguard_try_acquire_row 
----------------------------
- missing
-(1 row)
-
 SELECT * FROM tk_mine;
- scope |     mode      | granted 
--------+---------------+---------
- row   | FOR KEY SHARE | t
- row   | FOR KEY SHARE | t
- row   | FOR SHARE     | t
- row   | FOR UPDATE    | t
- row   | FOR UPDATE    | t
-(5 rows)
-
 -- Typed values and row values still take the "any" form, with the same result.
 SELECT lockguard_acquire_row('tk_accounts', 1) AS typed, lockguard_acquire_row('tk_pair', ROW(1, 'x'), 'FOR SHARE') AS row_value;
- typed | row_value 
--------+-----------
- t     | t
-(1 row)
-
 -- The three forms side by side (none of them ambiguous for the calls above).
 SELECT p.oid::regprocedure AS form
 FROM pg_proc p WHERE p.proname = 'lockguard_acquire_row' ORDER BY 1;
-                            form                             
--------------------------------------------------------------
- lockguard_acquire_row(regclass,"any",text,integer,integer)
- lockguard_acquire_row(regclass,text,text,integer,integer)
- lockguard_acquire_row(regclass,text[],text,integer,integer)
-(3 rows)
-
 ROLLBACK;
 DEALLOCATE ALL;
+
 -- The try-lock in one session: acquired and missing for each scope (busy needs a second
--- session: test/specs/acquire_bounds.spec). Missing leaves nothing held.
+-- session: test/isolation/specs/acquire_bounds.spec). Missing leaves nothing held.
 BEGIN;
 SELECT lockguard_try_acquire('tk:one') AS named,
        lockguard_try_acquire_row('tk_accounts', 1) AS row,
        lockguard_try_acquire_row('tk_accounts', 99) AS missing_row,
        lockguard_try_acquire_row('tk_pair', ARRAY['1', 'y']) AS missing_pair,
        lockguard_try_acquire_table('tk_accounts', 'ROW SHARE') AS table;
-  named   |   row    | missing_row | missing_pair |  table   
-----------+----------+-------------+--------------+----------
- acquired | acquired | missing     | missing      | acquired
-(1 row)
-
 SELECT lockguard_try_acquire_all(ARRAY[lockguard.named_lock('tk:two'), lockguard.row_lock('tk_accounts', 98)])
   AS all_with_missing_row;
- all_with_missing_row 
-----------------------
- missing
-(1 row)
-
 SELECT lockguard_try_acquire_all(ARRAY[lockguard.named_lock('tk:three'), lockguard.row_lock('tk_accounts', '4')])
   AS all_present;
- all_present 
--------------
- acquired
-(1 row)
-
 SELECT * FROM tk_mine;
- scope |    mode    | granted 
--------+------------+---------
- named | exclusive  | t
- named | exclusive  | t
- row   | FOR UPDATE | t
- row   | FOR UPDATE | t
- table | ROW SHARE  | t
-(5 rows)
-
 ROLLBACK;
+
 -- Bad text keys are rejected before anything is taken.
 BEGIN;
 SELECT lockguard_acquire_row('tk_pair', ARRAY['1']);
-ERROR:  the primary key of "tk_pair" has 2 column(s), but the key given has 1 value(s)
-HINT:  Pass a composite key as a row value, for example ROW(1, 'a').
 ROLLBACK;
 BEGIN;
 SELECT lockguard_acquire_row('tk_pair', ARRAY['1', NULL]);
-ERROR:  row key must not contain nulls
-DETAIL:  Value 2 of the key is null.
 ROLLBACK;
 BEGIN;
 SELECT lockguard_acquire_row('tk_pair', '{}'::text[]);
-ERROR:  row key must have at least one value
 ROLLBACK;
 BEGIN;
 SELECT lockguard_acquire_row('tk_accounts', 'abc');
-ERROR:  invalid input syntax for type integer: "abc"
 ROLLBACK;
 BEGIN;
 SELECT lockguard_acquire_row('tk_accounts', NULL::text);
-ERROR:  row key must not be null
 ROLLBACK;
 -- Outside a transaction block the try-lock would release at once: refused like the others.
 SELECT lockguard_try_acquire('tk:one');
-ERROR:  lockguard_try_acquire can only be used in transaction blocks
-DETAIL:  Its lock is released when the transaction ends, which outside a transaction block is the end of this statement.
-HINT:  Call it after BEGIN, or from the function that does the protected work.
 SELECT count(*) AS left_held FROM lockguard.locks WHERE pid = pg_backend_pid();
- left_held 
------------
-         0
-(1 row)
 
 DROP VIEW tk_mine;
 DROP TABLE tk_accounts, tk_pair;
