@@ -20,7 +20,7 @@ set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 lg_require_root
 
-LAYERS=${LG_LAYERS:-"unit regress isolation matrix pgtap docs tap bench patroni chaos"}
+LAYERS=${LG_LAYERS:-"structure unit regress isolation matrix pgtap docs tap bench patroni chaos"}
 # Only the packages of the layers that run (test/lib.sh), before the private copy of PostgreSQL is
 # made: the extensions among them are copied along.
 # shellcheck disable=SC2046 # one word per package
@@ -43,6 +43,32 @@ summary=()
 record() {  # record LAYER PASSED FAILED
   total_pass=$((total_pass + $2)); total_fail=$((total_fail + $3))
   summary+=("$(printf '%-10s %4d passed, %d failed' "$1" "$2" "$3")")
+}
+
+run_structure() {
+  lg_log "layer structure: the include rules of src/ and clang-tidy (test/structure/)"
+  local rc passed failed line
+  # The wing rules (CONTRIBUTING.md), then the check's own proof that it catches each breach.
+  lg_as_postgres python3 test/structure/check_includes.py >"$OUT/structure.log" 2>&1
+  rc=$?
+  line=$(grep -oE '[0-9]+ passed, [0-9]+ failed$' "$OUT/structure.log" | tail -n 1)
+  passed=$(echo "${line:-0 passed, 0 failed}" | awk '{print $1}'); failed=$(echo "${line:-0 passed, 1 failed}" | awk '{print $3}')
+  [ $rc -ne 0 ] && [ "$failed" = 0 ] && failed=1
+  if lg_as_postgres python3 test/structure/check_includes.py --self-test >>"$OUT/structure.log" 2>&1; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+  fi
+  # clang-tidy over src/ and test/unit: zero warnings, every NOLINT with its reason.
+  LG_TIDY_LOG="$OUT/clang_tidy.log"
+  lg_as_postgres env PG_CONFIG="$LG_BINDIR/pg_config" bash test/structure/clang_tidy.sh >"$LG_TIDY_LOG" 2>&1
+  rc=$?
+  line=$(grep -oE '^[0-9]+ passed, [0-9]+ failed$' "$LG_TIDY_LOG" | tail -n 1)
+  local tp tf
+  tp=$(echo "${line:-0 passed, 1 failed}" | awk '{print $1}'); tf=$(echo "${line:-0 passed, 1 failed}" | awk '{print $3}')
+  [ $rc -ne 0 ] && [ "$tf" = 0 ] && tf=1
+  cat "$OUT/structure.log"; grep -E '^(FAILED|clang-tidy:)' -A3 "$LG_TIDY_LOG" | head -n 60
+  record structure $((passed + tp)) $((failed + tf))
 }
 
 run_unit() {
@@ -222,6 +248,7 @@ check_server_logs() {
 trap 'lg_cluster_stop "$STAGE/cluster/data"' EXIT
 for layer in $LAYERS; do
   case $layer in
+    structure) run_structure ;;
     unit) run_unit ;;
     regress|isolation|pgtap|matrix|docs)
       [ -f "$STAGE/cluster/data/postmaster.pid" ] || start_cluster

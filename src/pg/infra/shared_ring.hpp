@@ -52,7 +52,9 @@ public:
     }
 
     [[nodiscard]] int64 last_seq() const { return read_under_lock([](const RingCursor &c) { return c.next_seq - 1; }); }
-    [[nodiscard]] int64 overwritten() const { return read_under_lock([](const RingCursor &c) { return c.overwritten; }); }
+    [[nodiscard]] int64 overwritten() const {
+        return read_under_lock([](const RingCursor &c) { return c.overwritten; });
+    }
 
     // Set once when shared memory is set up: read without the lock.
     [[nodiscard]] TimestampTz epoch() const { return header_->epoch; }
