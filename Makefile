@@ -77,12 +77,22 @@ UNIT_TESTS = $(sort $(wildcard test/unit/*_test.cpp))
 UNIT_BIN = test/unit/lockguard_unit_tests
 GTEST_LIBS = -lgtest -lgtest_main -pthread
 
-$(UNIT_BIN): $(CORE_SRCS) $(UNIT_TESTS) $(wildcard src/core/*.hpp)
-	$(CXX) -std=c++17 -O1 -g -Wall -Wextra $(LG_SANITIZE_FLAGS) -Isrc -o $@ $(CORE_SRCS) $(UNIT_TESTS) $(GTEST_LIBS)
+UNIT_CXXFLAGS = -std=c++17 -O1 -g -Wall -Wextra -Isrc
+# One object per source under test/unit/build (the extension's own objects of src/core are built
+# with PostgreSQL's flags), so `make -j` compiles them side by side.
+UNIT_OBJDIR = test/unit/build
+UNIT_OBJS = $(patsubst %.cpp,$(UNIT_OBJDIR)/%.o,$(CORE_SRCS) $(UNIT_TESTS))
+
+$(UNIT_OBJDIR)/%.o: %.cpp
+	@mkdir -p $(dir $@)
+	$(CXX) $(UNIT_CXXFLAGS) $(LG_SANITIZE_FLAGS) -MMD -MP -c -o $@ $<
+
+$(UNIT_BIN): $(UNIT_OBJS)
+	$(CXX) $(UNIT_CXXFLAGS) $(LG_SANITIZE_FLAGS) -o $@ $(UNIT_OBJS) $(GTEST_LIBS)
 
 unit: $(UNIT_BIN)
 	./$(UNIT_BIN)
 
 .PHONY: unit prove_installcheck test-lists-complete
-EXTRA_CLEAN = $(UNIT_BIN) $(OBJS:.o=.d)
--include $(OBJS:.o=.d)
+EXTRA_CLEAN = $(UNIT_BIN) $(UNIT_OBJDIR) $(OBJS:.o=.d)
+-include $(OBJS:.o=.d) $(UNIT_OBJS:.o=.d)

@@ -73,7 +73,7 @@ run_structure() {
 
 run_unit() {
   lg_log "layer unit: GoogleTest for src/core"
-  lg_as_postgres make -s unit >"$OUT/unit.log" 2>&1
+  lg_as_postgres make -s -j"$(nproc)" unit >"$OUT/unit.log" 2>&1
   local rc=$? passed failed
   cat "$OUT/unit.log"
   passed=$(grep -oE '^\[  PASSED  \] [0-9]+' "$OUT/unit.log" | grep -oE '[0-9]+$' || true)
@@ -247,6 +247,7 @@ check_server_logs() {
 
 trap 'lg_cluster_stop "$STAGE/cluster/data"' EXIT
 for layer in $LAYERS; do
+  layer_started=$SECONDS
   case $layer in
     structure) run_structure ;;
     unit) run_unit ;;
@@ -259,6 +260,7 @@ for layer in $LAYERS; do
     chaos) run_chaos ;;
     *) lg_die "unknown layer $layer" ;;
   esac
+  lg_log "layer $layer took $((SECONDS - layer_started)) s"  # for the CI budget (docs/hardening.md)
 done
 lg_cluster_stop "$STAGE/cluster/data"
 check_server_logs

@@ -16,7 +16,8 @@ ext_flags=$(printf 'lg-print-flags:\n\t@echo $(CXX) $(CXXFLAGS) $(CPPFLAGS)\n' |
             make -s --no-print-directory -f Makefile -f - lg-print-flags PG_CONFIG="$PG_CONFIG")
 ext_flags=$(printf '%s\n' $ext_flags | grep -vxE -- '-MMD|-MP' | tr '\n' ' ')
 # The Makefile's unit-test rule: the core and GoogleTest, no PostgreSQL header.
-unit_flags="c++ -std=c++17 -O1 -g -Wall -Wextra -Isrc"
+unit_flags=$(printf 'lg-print-flags:\n\t@echo $(CXX) $(UNIT_CXXFLAGS)\n' |
+             make -s --no-print-directory -f Makefile -f - lg-print-flags PG_CONFIG="$PG_CONFIG")
 
 entry() {  # entry FLAGS FILE
   local file=$1 flags=$2
