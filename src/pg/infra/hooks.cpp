@@ -107,21 +107,26 @@ void startup_shmem() {
     attach_shmem_parts();
 }
 
+// Registration runs in _PG_init: a full table is a programming error, refused in every build
+// (an Assert would let a production build write past the array).
+template <typename Handler>
+void add_handler(Handler *handlers, int *count, Handler handler, const char *kind) {
+    if (*count >= kMaxHandlers) elog(ERROR, "lockguard registers more than %d handlers of kind %s", kMaxHandlers, kind);
+    handlers[(*count)++] = handler;
+}
+
 }  // namespace
 
 void add_utility_check(UtilityCheck check) {
-    Assert(utility_check_count < kMaxHandlers);
-    utility_checks[utility_check_count++] = check;
+    add_handler(utility_checks, &utility_check_count, check, "utility check");
 }
 
 void add_executor_start_check(ExecutorStartCheck check) {
-    Assert(executor_start_check_count < kMaxHandlers);
-    executor_start_checks[executor_start_check_count++] = check;
+    add_handler(executor_start_checks, &executor_start_check_count, check, "executor-start check");
 }
 
 void add_log_observer(LogObserver observer) {
-    Assert(log_observer_count < kMaxHandlers);
-    log_observers[log_observer_count++] = observer;
+    add_handler(log_observers, &log_observer_count, observer, "log observer");
 }
 
 void install_hooks() {

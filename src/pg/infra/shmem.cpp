@@ -40,7 +40,8 @@ void attach_shmem_parts() {
 }
 
 void register_shmem_part(const ShmemPart &part) {
-    Assert(part_count < kMaxParts);
+    // Called from _PG_init: a full table is a programming error, refused in every build.
+    if (part_count >= kMaxParts) elog(ERROR, "lockguard registers more than %d shared-memory parts", kMaxParts);
     parts[part_count++] = part;
 }
 
