@@ -2,6 +2,7 @@
 // register function (settings, shared-memory parts, hook handlers, the worker) and then
 // installs the hooks, once, in the postmaster. Nothing else lives here.
 #include "pg/guard/guardrails.hpp"
+#include "pg/infra/compat.hpp"
 #include "pg/infra/hooks.hpp"
 #include "pg/infra/settings.hpp"
 #include "pg/observe/deadlock_capture.hpp"
@@ -12,7 +13,7 @@
 #include "pg/tenants/tenants.hpp"
 
 extern "C" {
-PG_MODULE_MAGIC;
+LG_MODULE_MAGIC;
 
 PGDLLEXPORT void _PG_init(void);
 }

@@ -1,6 +1,7 @@
 #include "pg/acquire/lock_wait.hpp"
 
 #include "pg/infra/boundary.hpp"
+#include "pg/infra/compat.hpp"
 #include "pg/observe/deadlock_capture.hpp"
 #include "pg/state/queue_order.hpp"
 #include "pg/infra/resource_names.hpp"
@@ -89,10 +90,10 @@ void remember_first_blockers(const LOCKTAG *tag, LOCKMODE mode) {
     int32 pids[kMaxBlockersShown];
     int found = 0;
     for (int i = 0; i < count && found < kMaxBlockersShown; i++) {
-        PGPROC *proc = BackendIdGetProc(holders[i].backendId);
-        // A prepared transaction keeps the BackendId of the session that prepared it: a holder
+        PGPROC *proc = virtual_xid_proc(holders[i]);
+        // A prepared transaction keeps the process number of the session that prepared it: a holder
         // is that backend only if the backend runs the very transaction (same local xid).
-        if (proc != nullptr && proc != MyProc && proc->pid != 0 && proc->lxid == holders[i].localTransactionId)
+        if (proc != nullptr && proc != MyProc && proc->pid != 0 && proc_local_xid(proc) == holders[i].localTransactionId)
             pids[found++] = proc->pid;
     }
     if (found > 0) {
@@ -218,7 +219,7 @@ LockOutcome take_lock(LockRequest *request) {
     if (lock.budget_charged) reserve_held(lock.tenant_slot);
 
     // Conditional first: also refuses when others already queue (no queue jumping).
-    LockAcquireResult result = LockAcquireExtended(&tag, lock.ref.mode, false, true, true, nullptr);
+    LockAcquireResult result = lock_acquire_extended(&tag, lock.ref.mode, false, true, true, nullptr);
     LockOutcome outcome = LockOutcome::Granted;
     if (result == LOCKACQUIRE_NOT_AVAIL) {
         int budget = deadline.wait_budget_ms(now_us());

@@ -4,6 +4,7 @@
 // number of attempts and a total deadline. The caller's transaction survives every attempt.
 #include "core/backoff.hpp"
 #include "pg/infra/boundary.hpp"
+#include "pg/infra/compat.hpp"
 #include "pg/infra/clip.hpp"
 #include "pg/observe/deadlock_capture.hpp"
 #include "pg/acquire/multi_acquire.hpp"
@@ -70,7 +71,7 @@ void prepare_work(Work *work, Oid function) {
                         errdetail("The work must be a function or procedure that takes no argument or one jsonb "
                                   "argument, and returns no set."),
                         errhint("Wrap the work in a function such as my_work(arg jsonb) RETURNS jsonb.")));
-    if (pg_proc_aclcheck(function, GetUserId(), ACL_EXECUTE) != ACLCHECK_OK)
+    if (!may_execute_function(function, GetUserId()))
         aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_FUNCTION, get_func_name(function));
     work->function = function;
     fmgr_info(function, &work->flinfo);

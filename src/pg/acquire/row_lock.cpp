@@ -4,6 +4,7 @@
 // contended waiters queue once, in priority order, instead of all waking on every commit.
 #include "core/resource_key.hpp"
 #include "pg/infra/boundary.hpp"
+#include "pg/infra/compat.hpp"
 #include "pg/infra/clip.hpp"
 #include "pg/infra/resource_names.hpp"
 #include "pg/acquire/row_table_cache.hpp"
@@ -78,7 +79,7 @@ SPIPlanPtr row_plan(const ScopedRequest *request, RowQueryForm form) {
             return row_plans[i].plan;
 
     Relation rel = relation_open(request->relation, NoLock);  // the caller holds AccessShareLock
-    Oid pk_index = RelationGetPrimaryKeyIndex(rel);
+    Oid pk_index = primary_key_index(rel);
     Relation index = relation_open(pk_index, AccessShareLock);
     StringInfoData query;
     initStringInfo(&query);

@@ -1,6 +1,7 @@
 #include "pg/acquire/row_table_cache.hpp"
 
 #include "pg/infra/clip.hpp"
+#include "pg/infra/compat.hpp"
 #include "pg/infra/resource_names.hpp"
 
 extern "C" {
@@ -38,7 +39,7 @@ void build(RowTableInfo *info, Oid relation) {
     format_resource_label(&label, info->relnamespace, info->relname, nullptr, 0);
     copy_clipped(info->resource_class, sizeof(info->resource_class), label.data, label.len);
     pfree(label.data);
-    Oid pk_index = RelationGetPrimaryKeyIndex(rel);
+    Oid pk_index = primary_key_index(rel);
     if (OidIsValid(pk_index)) {
         Relation index = relation_open(pk_index, AccessShareLock);
         info->key_count = index->rd_index->indnkeyatts;

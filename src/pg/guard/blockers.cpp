@@ -8,6 +8,7 @@
 // direct call can neither end a session that blocks nobody nor write a misleading audit entry.
 #include "pg/observe/audit.hpp"
 #include "pg/infra/boundary.hpp"
+#include "pg/infra/compat.hpp"
 #include "pg/guard/guardrails.hpp"
 #include "pg/infra/shmem.hpp"
 #include "pg/guard/sql_functions.hpp"
@@ -97,7 +98,7 @@ void copy_session_query(int32 pid, char *out, size_t size) {
     out[0] = '\0';
     int count = pgstat_fetch_stat_numbackends();
     for (int i = 1; i <= count; i++) {
-        LocalPgBackendStatus *local = pgstat_fetch_stat_local_beentry(i);
+        LocalPgBackendStatus *local = local_backend_status(i);
         if (local == nullptr || local->backendStatus.st_procpid != pid) continue;
         char *query = pgstat_clip_activity(local->backendStatus.st_activity_raw);
         int length = pg_mbcliplen(query, static_cast<int>(strlen(query)), static_cast<int>(size) - 1);
@@ -145,7 +146,7 @@ Datum lockguard::pg::sql_end_blocker(FunctionCallInfo fcinfo) {
             ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("lockguard will not end its own session")));
         PGPROC *proc = BackendPidGetProc(pid);
         if (proc == nullptr) return BoolGetDatum(false);  // ended meanwhile, or no backend at all
-        if (proc->isBackgroundWorker)
+        if (proc_is_background_process(proc))
             ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
                             errmsg("process %d is a background worker, not a client session", pid)));
         if (superuser_arg(proc->roleId) && !superuser())

@@ -7,6 +7,7 @@
 #include "core/lock_mode.hpp"
 #include "core/policy.hpp"
 #include "pg/infra/boundary.hpp"
+#include "pg/infra/compat.hpp"
 
 extern "C" {
 #include "access/genam.h"
@@ -90,9 +91,6 @@ void check_view(const StatementCheck &check, Oid view, LOCKMODE mode, List *ance
 
 bool walk_view_query(Node *node, ViewWalk *walk);
 
-// The tree walkers take an untyped callback (C's `bool (*)()`).
-bool (*view_walker())() { return reinterpret_cast<bool (*)()>(reinterpret_cast<void (*)()>(walk_view_query)); }
-
 bool walk_view_query(Node *node, ViewWalk *walk) {
     if (node == nullptr) return false;
     if (IsA(node, Query)) {
@@ -110,9 +108,9 @@ bool walk_view_query(Node *node, ViewWalk *walk) {
                                  via);
             }
         }
-        return query_tree_walker(query, view_walker(), walk, QTW_IGNORE_JOINALIASES);
+        return query_tree_walker(query, tree_walker(walk_view_query), walk, QTW_IGNORE_JOINALIASES);
     }
-    return expression_tree_walker(node, view_walker(), walk);
+    return expression_tree_walker(node, tree_walker(walk_view_query), walk);
 }
 
 void check_view(const StatementCheck &check, Oid view, LOCKMODE mode, List *ancestors) {

@@ -1,5 +1,6 @@
 #include "pg/infra/hooks.hpp"
 
+#include "pg/infra/compat.hpp"
 #include "pg/infra/shmem.hpp"
 #include "pg/infra/statement_depth.hpp"
 
@@ -59,14 +60,14 @@ void start_executor(QueryDesc *query, int eflags) {
         standard_ExecutorStart(query, eflags);
 }
 
-void run_executor(QueryDesc *query, ScanDirection direction, uint64 count, bool execute_once) {
+void run_executor(LG_EXECUTOR_RUN_PARAMS(query, direction, count)) {
     enter_executor();
     PG_TRY();
     {
         if (previous_executor_run)
-            previous_executor_run(query, direction, count, execute_once);
+            previous_executor_run(LG_EXECUTOR_RUN_ARGS(query, direction, count));
         else
-            standard_ExecutorRun(query, direction, count, execute_once);
+            standard_ExecutorRun(LG_EXECUTOR_RUN_ARGS(query, direction, count));
     }
     PG_FINALLY();
     {

@@ -3,6 +3,7 @@
 // of other roles' sessions are shown to members of lockguard_monitor as well, and hidden from
 // everyone else exactly as pg_stat_activity hides them.
 #include "pg/infra/boundary.hpp"
+#include "pg/infra/compat.hpp"
 #include "pg/infra/privileges.hpp"
 #include "pg/observe/sql_functions.hpp"
 
@@ -16,24 +17,6 @@ extern "C" {
 
 using namespace lockguard::pg;
 
-namespace {
-
-// pg_stat_activity's names of the states.
-const char *state_name(BackendState state) {
-    switch (state) {
-        case STATE_IDLE: return "idle";
-        case STATE_RUNNING: return "active";
-        case STATE_IDLEINTRANSACTION: return "idle in transaction";
-        case STATE_FASTPATH: return "fastpath function call";
-        case STATE_IDLEINTRANSACTION_ABORTED: return "idle in transaction (aborted)";
-        case STATE_DISABLED: return "disabled";
-        case STATE_UNDEFINED: break;
-    }
-    return nullptr;
-}
-
-}  // namespace
-
 // lockguard._activity(OUT pid, OUT usesysid, OUT usename, OUT application_name, OUT backend_type,
 //                     OUT state, OUT xact_start, OUT query)
 Datum lockguard::pg::sql_activity(FunctionCallInfo fcinfo) {
@@ -43,7 +26,7 @@ Datum lockguard::pg::sql_activity(FunctionCallInfo fcinfo) {
         bool all = may_see_all_sessions();
         int count = pgstat_fetch_stat_numbackends();
         for (int i = 1; i <= count; i++) {
-            LocalPgBackendStatus *local = pgstat_fetch_stat_local_beentry(i);
+            LocalPgBackendStatus *local = local_backend_status(i);
             if (local == nullptr) continue;
             PgBackendStatus *session = &local->backendStatus;
             if (session->st_procpid <= 0) continue;
@@ -65,7 +48,7 @@ Datum lockguard::pg::sql_activity(FunctionCallInfo fcinfo) {
             values[4] = CStringGetTextDatum(type != nullptr ? type : "");
             nulls[4] = type == nullptr;
             if (may_see_session_of(session->st_userid, all)) {
-                const char *state = state_name(session->st_state);
+                const char *state = backend_state_name(session->st_state);
                 values[5] = state != nullptr ? CStringGetTextDatum(state) : static_cast<Datum>(0);
                 nulls[5] = state == nullptr;
                 values[6] = TimestampTzGetDatum(session->st_xact_start_timestamp);

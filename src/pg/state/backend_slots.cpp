@@ -1,5 +1,6 @@
 #include "pg/state/backend_slots.hpp"
 
+#include "pg/infra/compat.hpp"
 #include "pg/infra/settings.hpp"
 #include "pg/infra/shmem.hpp"
 #include "pg/state/tenant_hooks.hpp"
@@ -69,7 +70,7 @@ struct SlotChange {
 // belongs to another wing (tenant budgets), happens before or after this call.
 void apply_slot_change(const SlotChange &change) noexcept {
     BackendSlot *slot = my_backend_slot();
-    int pgprocno = MyProc->pgprocno;
+    int pgprocno = my_proc_number();
     pg_atomic_fetch_add_u32(&slot->change_count, 1);  // odd: readers retry (a full barrier)
     if (change.pid != 0) slot->pid = change.pid;
     if (change.wait == SlotChange::Wait::Publish) {
@@ -116,7 +117,7 @@ BackendSlot *backend_slot(int pgprocno) {
 
 BackendSlot *my_backend_slot() {
     if (slot_array == nullptr || MyProc == nullptr) return nullptr;
-    return backend_slot(MyProc->pgprocno);
+    return backend_slot(my_proc_number());
 }
 
 Size backend_slot_size() { return slot_array->stride; }

@@ -2,6 +2,7 @@
 
 #include "core/wait_order.hpp"
 #include "pg/state/backend_slots.hpp"
+#include "pg/infra/compat.hpp"
 #include "pg/infra/settings.hpp"
 #include "pg/infra/shmem.hpp"
 #include "pg/state/tenant_hooks.hpp"
@@ -46,13 +47,11 @@ void attach_shared(void *memory, bool found) {
 // The LOCK for `tag` among this backend's own PROCLOCKs: changed only under the partition lock
 // we hold, so this is race-free (a waiter's waitLock pointer read elsewhere could be recycled).
 LOCK *find_my_lock(const LOCKTAG *tag, uint32 hashcode) {
-    SHM_QUEUE *proc_locks = &MyProc->myProcLocks[LockHashPartition(hashcode)];
-    auto *proclock = reinterpret_cast<PROCLOCK *>(SHMQueueNext(proc_locks, proc_locks, offsetof(PROCLOCK, procLink)));
-    while (proclock != nullptr) {
+    int partition = static_cast<int>(LockHashPartition(hashcode));
+    for (PROCLOCK *proclock = my_proclock_next(partition, nullptr); proclock != nullptr;
+         proclock = my_proclock_next(partition, proclock)) {
         LOCK *lock = proclock->tag.myLock;
         if (memcmp(&lock->tag, tag, sizeof(LOCKTAG)) == 0) return proclock->holdMask != 0 ? lock : nullptr;
-        proclock = reinterpret_cast<PROCLOCK *>(
-            SHMQueueNext(proc_locks, &proclock->procLink, offsetof(PROCLOCK, procLink)));
     }
     return nullptr;
 }
@@ -73,17 +72,17 @@ double queue_tenant_share(int32 tenant_slot, int *distinct) {
 }
 
 // Reads the queue into the scratch arrays. Only a queue of identical requests whose waiters
-// hold nothing else on this lock may be permuted: ProcSleep places a waiter that already
-// holds a mode ahead on purpose, and undoing that could hide a deadlock.
+// hold nothing else on this lock may be permuted: the lock manager (ProcSleep until 17,
+// JoinWaitQueue from 18) places a waiter that already holds a mode ahead on purpose, and undoing
+// that could hide a deadlock. The queue must hold exactly `count` waiters.
 QueueShape read_queue(LOCK *lock, const LockRef &ref, int count, TimestampTz now) {
-    PROC_QUEUE *queue = &lock->waitProcs;
-    SHM_QUEUE *node = queue->links.next;
+    PGPROC *proc = nullptr;
     LOCKMODE mode = 0;
     int distinct_tenants = 0;
     for (int i = 0; i < count; i++) {
-        auto *proc = reinterpret_cast<PGPROC *>(node);  // links is PGPROC's first field
-        if (node == &queue->links || proc->waitLock != lock || proc->waitStatus != PROC_WAIT_STATUS_WAITING ||
-            proc->pgprocno < 0 || proc->pgprocno >= backend_slot_count())
+        proc = wait_queue_next(lock, proc);
+        if (proc == nullptr || proc->waitLock != lock || proc->waitStatus != PROC_WAIT_STATUS_WAITING ||
+            proc_number(proc) < 0 || proc_number(proc) >= backend_slot_count())
             return QueueShape::Inconsistent;
         if (i == 0) mode = proc->waitLockMode;
         if (proc->waitLockMode != mode || proc->heldLocks != 0) return QueueShape::Mixed;
@@ -91,25 +90,19 @@ QueueShape read_queue(LOCK *lock, const LockRef &ref, int count, TimestampTz now
         PublishedWait wait;  // read under the waiter's change counter (pg/infra/shmem.hpp)
         WaiterInfo &info = scratch_waiters[i];
         info = WaiterInfo{};
-        info.registered = read_published_wait(proc->pgprocno, &wait) && wait.lock.ref.same_tag(ref);
+        info.registered = read_published_wait(proc_number(proc), &wait) && wait.lock.ref.same_tag(ref);
         info.priority = info.registered ? wait.lock.priority : 0;
         info.tenant_share = info.registered ? queue_tenant_share(wait.lock.tenant_slot, &distinct_tenants) : 0.0;
         info.enqueued_us = info.registered ? wait.wait_start : now;
         scratch_procs[i] = proc;
-        node = proc->links.next;
     }
-    return node == &queue->links ? QueueShape::Orderable : QueueShape::Inconsistent;
+    return wait_queue_next(lock, proc) == nullptr ? QueueShape::Orderable : QueueShape::Inconsistent;
 }
 
 // Rebuilds the queue in the new order, as DeadLockCheck does when it rearranges one. A
 // permutation changes none of waitMask, requested[] or nRequested.
 void rewrite_queue(LOCK *lock, int count) {
-    PROC_QUEUE *queue = &lock->waitProcs;
-    ProcQueueInit(queue);
-    for (int i = 0; i < count; i++) {
-        SHMQueueInsertBefore(&queue->links, &scratch_procs[scratch_order[i]]->links);
-        queue->size++;
-    }
+    wait_queue_rebuild(lock, scratch_procs, scratch_order, count);
     ProcLockWakeup(GetLocksMethodTable(lock), lock);
 }
 
@@ -122,7 +115,7 @@ void order_one_queue(const LockRef &ref) {
 
     LWLockAcquire(partition_lock, LW_EXCLUSIVE);
     LOCK *lock = find_my_lock(&tag, hashcode);
-    int count = lock != nullptr ? lock->waitProcs.size : 0;
+    int count = lock != nullptr ? wait_queue_length(lock) : 0;
     if (count >= 2 && count <= backend_slot_count()) {
         OrderPolicy policy{static_cast<int64_t>(settings.aging_ms) * 1000,
                            static_cast<int64_t>(settings.aging_grace_ms) * 1000};

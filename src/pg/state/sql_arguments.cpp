@@ -2,6 +2,7 @@
 
 #include "core/wait_order.hpp"
 #include "pg/state/backend_slots.hpp"
+#include "pg/infra/compat.hpp"
 #include "pg/infra/settings.hpp"
 
 extern "C" {
