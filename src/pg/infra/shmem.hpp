@@ -14,7 +14,7 @@
 //    see two counters of one event at different moments: nothing derives a decision from two.
 //  - Shared memory dies with a crash restart: nothing persists a half-written entry.
 //
-// Backend slots ("lockguard backend slots", pg/backend_slots.cpp), one per PGPROC (pgprocno)
+// Backend slots ("lockguard backend slots", pg/backend_slots.cpp), one per PGPROC (by process number)
 //  - Writer: only the backend that owns the PGPROC, and only through apply_slot_change(), which
 //    takes the new values ready-made and, between two increments of the slot's change_count
 //    (a seqlock: odd while written), only stores; nothing between can raise, so the count is
@@ -24,7 +24,7 @@
 //    retry if it moved. The releaser's reader spins without CHECK_FOR_INTERRUPTS (it runs under a
 //    partition lock in a transaction callback); the views' reader checks for interrupts.
 //  - The owner reads its own slot without the counter: nobody else writes it.
-//  - wait_keys[pgprocno] (a fingerprint of the awaited tag, 0 = none) and waiting_backends (the
+//  - wait_keys[procno] (a fingerprint of the awaited tag, 0 = none) and waiting_backends (the
 //    number of published waits) are atomics, written by the owner inside its edit and read
 //    without a lock by releasers as hints: 0 waiters means no queue needs ordering, and a
 //    fingerprint match (false positives possible) means one may. A waiter publishes before
@@ -101,7 +101,7 @@ bool shmem_ready();
 // Raises 55000 with a hint unless lockguard was preloaded.
 void require_preloaded();
 
-// Every PGPROC has a pgprocno below this (regular backends, auxiliary processes, prepared
+// Every PGPROC has a process number below this (regular backends, auxiliary processes, prepared
 // transactions' dummy procs), so a per-proc array of this size needs no other lookup.
 int total_proc_slots();
 

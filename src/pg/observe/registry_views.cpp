@@ -59,7 +59,7 @@ Datum lockguard::pg::sql_lock_registry(FunctionCallInfo fcinfo) {
         for (int i = 0; i < backend_slot_count(); i++) {
             read_backend_slot(i, copy);
             if (copy->pid == 0) continue;
-            // Slots are indexed by pgprocno: the PGPROC says whose session it is.
+            // Slots are indexed by process number: the PGPROC says whose session it is.
             bool visible = copy->pid == MyProcPid || may_see_session_of(GetPGProcByNumber(i)->roleId, all);
             for (int h = 0; h < copy->held_count; h++)
                 put_registry_row(rsinfo, copy->pid, copy->held[h], false, 0, visible);

@@ -38,7 +38,7 @@ void put_row(ReturnSetInfo *rsinfo, const char *part, int slot, int pid, int64 h
 }
 
 // Anomalies a reader can see in one backend slot, as a comma-separated note (empty: none).
-void describe_slot(int pgprocno, const BackendSlot &copy, bool waiting, uint64 wait_key, StringInfo note) {
+void describe_slot(int procno, const BackendSlot &copy, bool waiting, uint64 wait_key, StringInfo note) {
     resetStringInfo(note);
     auto add = [note](const char *text) {
         if (note->len > 0) appendStringInfoString(note, ", ");
@@ -48,7 +48,7 @@ void describe_slot(int pgprocno, const BackendSlot &copy, bool waiting, uint64 w
     if (!waiting && wait_key != 0) add("fingerprint left without a wait");
     // The slot belongs to whichever process has this PGPROC now: a different pid means its
     // publisher is gone and nobody will clean the slot.
-    if (ProcGlobal->allProcs[pgprocno].pid != copy.pid) add("publisher is gone");
+    if (ProcGlobal->allProcs[procno].pid != copy.pid) add("publisher is gone");
 }
 
 }  // namespace

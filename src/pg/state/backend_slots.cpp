@@ -70,18 +70,18 @@ struct SlotChange {
 // belongs to another wing (tenant budgets), happens before or after this call.
 void apply_slot_change(const SlotChange &change) noexcept {
     BackendSlot *slot = my_backend_slot();
-    int pgprocno = my_proc_number();
+    int procno = my_proc_number();
     pg_atomic_fetch_add_u32(&slot->change_count, 1);  // odd: readers retry (a full barrier)
     if (change.pid != 0) slot->pid = change.pid;
     if (change.wait == SlotChange::Wait::Publish) {
         slot->wait = *change.awaited;
         slot->wait_start = change.wait_start;
         pg_atomic_write_u32(&slot->waiting, 1);
-        pg_atomic_write_u64(&slot_array->wait_keys[pgprocno], wait_fingerprint(change.awaited->ref));
+        pg_atomic_write_u64(&slot_array->wait_keys[procno], wait_fingerprint(change.awaited->ref));
         pg_atomic_fetch_add_u32(&slot_array->waiting_backends, 1);
     } else if (change.wait == SlotChange::Wait::Clear) {
         pg_atomic_write_u32(&slot->waiting, 0);
-        pg_atomic_write_u64(&slot_array->wait_keys[pgprocno], 0);
+        pg_atomic_write_u64(&slot_array->wait_keys[procno], 0);
         pg_atomic_fetch_sub_u32(&slot_array->waiting_backends, 1);
     }
     if (change.added_held != nullptr) slot->held[slot->held_count++] = *change.added_held;
@@ -110,9 +110,9 @@ void register_backend_slots() { register_shmem_part({"lockguard backend slots", 
 
 int backend_slot_count() { return slot_array ? slot_array->slot_count : 0; }
 
-BackendSlot *backend_slot(int pgprocno) {
+BackendSlot *backend_slot(int procno) {
     char *base = reinterpret_cast<char *>(slot_array) + slot_array->slots_offset;
-    return reinterpret_cast<BackendSlot *>(base + static_cast<Size>(pgprocno) * slot_array->stride);
+    return reinterpret_cast<BackendSlot *>(base + static_cast<Size>(procno) * slot_array->stride);
 }
 
 BackendSlot *my_backend_slot() {
@@ -151,7 +151,7 @@ uint32 lockguard_waiter_count() {
     return slot_array != nullptr ? pg_atomic_read_u32(&slot_array->waiting_backends) : 0;
 }
 
-uint64 wait_key_of(int pgprocno) { return pg_atomic_read_u64(&slot_array->wait_keys[pgprocno]); }
+uint64 wait_key_of(int procno) { return pg_atomic_read_u64(&slot_array->wait_keys[procno]); }
 
 bool may_have_waiter_for(const LockRef &ref) {
     uint64 fingerprint = wait_fingerprint(ref);
@@ -226,8 +226,8 @@ void forget_all_held_locks() {
     apply_slot_change(change);
 }
 
-void read_backend_slot(int pgprocno, BackendSlot *copy) {
-    BackendSlot *slot = backend_slot(pgprocno);
+void read_backend_slot(int procno, BackendSlot *copy) {
+    BackendSlot *slot = backend_slot(procno);
     for (;;) {
         uint32 before = pg_atomic_read_u32(&slot->change_count);
         if ((before & 1) == 0) {
@@ -243,8 +243,8 @@ void read_backend_slot(int pgprocno, BackendSlot *copy) {
     }
 }
 
-bool read_published_wait(int pgprocno, PublishedWait *out) {
-    BackendSlot *slot = backend_slot(pgprocno);
+bool read_published_wait(int procno, PublishedWait *out) {
+    BackendSlot *slot = backend_slot(procno);
     for (;;) {
         uint32 before = pg_atomic_read_u32(&slot->change_count);
         if ((before & 1) == 0) {

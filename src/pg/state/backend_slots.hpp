@@ -1,4 +1,4 @@
-// One shared slot per PGPROC (indexed by pgprocno) where each backend publishes the lockguard
+// One shared slot per PGPROC (by process number) where each backend publishes the lockguard
 // locks it holds and the one it waits for, for the views and for releasers ordering a wait
 // queue. Who writes and reads which field, under which change counter: pg/infra/shmem.hpp.
 #pragma once
@@ -35,7 +35,7 @@ struct BackendSlot {
 void register_backend_slots();
 
 int backend_slot_count();
-BackendSlot *backend_slot(int pgprocno);
+BackendSlot *backend_slot(int procno);
 BackendSlot *my_backend_slot();  // nullptr before shared memory is attached
 
 // Cheap checks for releasers: is anyone waiting at all, and maybe for this tag (a compact
@@ -60,11 +60,11 @@ void forget_all_held_locks();
 
 // For lockguard._shared_state(): the count of published waits, and one slot's wait fingerprint.
 uint32 lockguard_waiter_count();
-uint64 wait_key_of(int pgprocno);
+uint64 wait_key_of(int procno);
 
 // Reader side: a consistent copy of another backend's slot (`copy` has room for
 // lockguard.max_locks_per_backend held entries).
-void read_backend_slot(int pgprocno, BackendSlot *copy);
+void read_backend_slot(int procno, BackendSlot *copy);
 
 // The releaser's read: a consistent copy of one slot's wait only, under the same change counter.
 // Returns whether the backend publishes a wait. Never raises (it spins, without checking for
@@ -74,7 +74,7 @@ struct PublishedWait {
     TimestampTz wait_start;
     PublishedLock lock;
 };
-bool read_published_wait(int pgprocno, PublishedWait *out);
+bool read_published_wait(int procno, PublishedWait *out);
 Size backend_slot_size();
 
 }  // namespace lockguard::pg
