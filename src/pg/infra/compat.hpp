@@ -180,15 +180,14 @@ auto tree_walker(bool (*walker)(Node *, Context *)) {
 
 // ---- Executor and module magic (macros: they shape declarations) ----------------------------
 // 18: ExecutorRun and its hook lost `execute_once`. A hook is declared
-// `void f(LG_EXECUTOR_RUN_PARAMS(query, direction, count))` and forwards
-// `LG_EXECUTOR_RUN_ARGS(query, direction, count)`.
+// `void f(LG_EXECUTOR_RUN_PARAMS)` and forwards `LG_EXECUTOR_RUN_ARGS`: the parameters are named
+// query, direction and count (and execute_once until 17).
 #if PG_VERSION_NUM >= 180000
-#define LG_EXECUTOR_RUN_PARAMS(query, direction, count) QueryDesc *query, ScanDirection direction, uint64 count
-#define LG_EXECUTOR_RUN_ARGS(query, direction, count) query, direction, count
+#define LG_EXECUTOR_RUN_PARAMS QueryDesc *query, ScanDirection direction, uint64 count
+#define LG_EXECUTOR_RUN_ARGS query, direction, count
 #else
-#define LG_EXECUTOR_RUN_PARAMS(query, direction, count) \
-    QueryDesc *query, ScanDirection direction, uint64 count, bool execute_once
-#define LG_EXECUTOR_RUN_ARGS(query, direction, count) query, direction, count, execute_once
+#define LG_EXECUTOR_RUN_PARAMS QueryDesc *query, ScanDirection direction, uint64 count, bool execute_once
+#define LG_EXECUTOR_RUN_ARGS query, direction, count, execute_once
 #endif
 
 // 18: PG_MODULE_MAGIC_EXT names the module (shown by pg_get_loaded_modules()).

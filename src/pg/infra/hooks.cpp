@@ -60,14 +60,14 @@ void start_executor(QueryDesc *query, int eflags) {
         standard_ExecutorStart(query, eflags);
 }
 
-void run_executor(LG_EXECUTOR_RUN_PARAMS(query, direction, count)) {
+void run_executor(LG_EXECUTOR_RUN_PARAMS) {
     enter_executor();
     PG_TRY();
     {
         if (previous_executor_run)
-            previous_executor_run(LG_EXECUTOR_RUN_ARGS(query, direction, count));
+            previous_executor_run(LG_EXECUTOR_RUN_ARGS);
         else
-            standard_ExecutorRun(LG_EXECUTOR_RUN_ARGS(query, direction, count));
+            standard_ExecutorRun(LG_EXECUTOR_RUN_ARGS);
     }
     PG_FINALLY();
     {
