@@ -2,6 +2,7 @@
 // recursion into inheritance children and partitions, behind a lockguard gate per table.
 #include "pg/infra/boundary.hpp"
 #include "pg/infra/clip.hpp"
+#include "pg/infra/compat.hpp"
 #include "pg/infra/resource_names.hpp"
 #include "pg/guard/guardrails.hpp"
 #include "pg/acquire/scoped_lock.hpp"
@@ -20,13 +21,9 @@ namespace lockguard::pg {
 
 namespace {
 
-// The privileges LOCK TABLE asks for (lockcmds.c): SELECT for ACCESS SHARE, a write privilege
-// for ROW EXCLUSIVE, UPDATE, DELETE or TRUNCATE for the rest.
+// The privileges LOCK TABLE asks for (lockcmds.c; they differ between majors: infra/compat).
 void check_table_privileges(Oid relation, LOCKMODE mode, const char *relname, char relkind) {
-    AclMode needed = mode == AccessShareLock    ? ACL_SELECT
-                     : mode == RowExclusiveLock ? (ACL_INSERT | ACL_UPDATE | ACL_DELETE | ACL_TRUNCATE)
-                                                : (ACL_UPDATE | ACL_DELETE | ACL_TRUNCATE);
-    if (pg_class_aclcheck(relation, GetUserId(), needed) != ACLCHECK_OK)
+    if (!may_lock_table(relation, GetUserId(), mode))
         aclcheck_error(ACLCHECK_NO_PRIV, get_relkind_objtype(relkind), relname);
 }
 

@@ -27,6 +27,22 @@ bool may_execute_function(Oid function, Oid role) {
 #endif
 }
 
+bool may_lock_table(Oid relation, Oid role, LOCKMODE mode) {
+#if PG_VERSION_NUM >= 160000
+    AclMode mask = ACL_UPDATE | ACL_DELETE | ACL_TRUNCATE;
+#if PG_VERSION_NUM >= 170000
+    mask |= ACL_MAINTAIN;
+#endif
+    if (mode <= AccessShareLock) mask |= ACL_SELECT;
+    if (mode <= RowExclusiveLock) mask |= ACL_INSERT;
+#else
+    AclMode mask = mode == AccessShareLock    ? ACL_SELECT
+                   : mode == RowExclusiveLock ? (ACL_INSERT | ACL_UPDATE | ACL_DELETE | ACL_TRUNCATE)
+                                              : (ACL_UPDATE | ACL_DELETE | ACL_TRUNCATE);
+#endif
+    return pg_class_aclcheck(relation, role, mask) == ACLCHECK_OK;
+}
+
 Oid primary_key_index(Relation relation) {
 #if PG_VERSION_NUM >= 180000
     return RelationGetPrimaryKeyIndex(relation, false);

@@ -151,6 +151,12 @@ inline PROCLOCK *my_proclock_next(int partition, PROCLOCK *proclock) {
 // 16: pg_proc_aclcheck is gone (object_aclcheck on ProcedureRelationId).
 bool may_execute_function(Oid function, Oid role);
 
+// Whether `role` may LOCK TABLE `relation` in `mode`: lockguard asks what lockcmds.c asks.
+// Until 15: SELECT for ACCESS SHARE, a write privilege for ROW EXCLUSIVE, UPDATE, DELETE or
+// TRUNCATE for the rest. 16: UPDATE, DELETE or TRUNCATE permit any mode, SELECT also ACCESS
+// SHARE, INSERT also ROW EXCLUSIVE and below. 17: MAINTAIN permits any mode too.
+bool may_lock_table(Oid relation, Oid role, LOCKMODE mode);
+
 // 18: RelationGetPrimaryKeyIndex(rel, deferrable_ok). Until 17 it never returned a DEFERRABLE
 // primary key; lockguard keeps that (deferrable_ok = false): a deferrable key does not identify a
 // row at every moment of a transaction.
