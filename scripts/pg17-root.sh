@@ -98,7 +98,8 @@ printf '#!/bin/sh\n# lockguard: no service starts in this root\nexit 101\n' >"$R
 chmod 755 "$ROOT/usr/sbin/policy-rc.d"
 mkdir -p "$ROOT/etc/postgresql-common"
 echo "create_main_cluster = false" >"$ROOT/etc/postgresql-common/createcluster.conf"
-uid=$(id -u postgres 2>/dev/null) && gid=$(id -g postgres) || lg_die "the host has no postgres user (install postgresql-15 first)"
+id postgres >/dev/null 2>&1 || lg_die "the host has no postgres user (install postgresql-15 first)"
+uid=$(id -u postgres); gid=$(id -g postgres)
 chroot "$ROOT" groupadd -r -g "$gid" postgres || lg_die "adding the postgres group in the root failed"
 chroot "$ROOT" useradd -r -u "$uid" -g "$gid" -d /var/lib/postgresql -s /bin/bash -c "PostgreSQL administrator" postgres \
   || lg_die "adding the postgres user in the root failed"
