@@ -22,7 +22,9 @@ lg_require_root
 CACHE=${LG_PG_CACHE:-/var/cache/lockguard}
 ROOT=$CACHE/pg17-root-trixie
 SUITE=trixie
-PACKAGES=(postgresql-17 postgresql-server-dev-17 postgresql-client-17 gcc g++ make libc6-dev libicu-dev)
+# libicu-dev: PostgreSQL's pg_locale.h includes ICU's headers; pgTAP: the pgtap test layer.
+PACKAGES=(postgresql-17 postgresql-server-dev-17 postgresql-client-17 gcc g++ make libc6-dev libicu-dev
+          postgresql-17-pgtap)
 
 root_mounts() { findmnt -rn -o TARGET | grep -E "^$ROOT(/|$)" | sort -r; }
 
@@ -64,7 +66,22 @@ report() {
   echo "$ROOT"
 }
 
+# Packages of PACKAGES missing from the cached root (a root made before one was added).
+install_missing() {
+  local missing=() pkg
+  for pkg in "${PACKAGES[@]}"; do
+    chroot "$ROOT" dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  lg_log "installing in the root: ${missing[*]}"
+  do_mount
+  { chroot "$ROOT" apt-get update -qq &&
+    chroot "$ROOT" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" &&
+    chroot "$ROOT" apt-get clean; } >>"$CACHE/pg17-root.log" 2>&1 || lg_die "installing ${missing[*]} in the root failed (log: $CACHE/pg17-root.log)"
+}
+
 if [ $REBUILD = 0 ] && [ -f "$ROOT/.lockguard-complete" ]; then
+  install_missing
   report
   exit 0
 fi
