@@ -45,8 +45,6 @@ void register_shmem_part(const ShmemPart &part) {
     parts[part_count++] = part;
 }
 
-bool shmem_ready() { return attached; }
-
 LWLock *lockguard_lwlock(LockguardLWLock which) { return &lwlocks[static_cast<int>(which)].lock; }
 
 void require_preloaded() {

@@ -95,8 +95,6 @@ void attach_shmem_parts();
 enum class LockguardLWLock { AuditRing = 0, WaitStats, Tenants, Deadlocks, Count };
 LWLock *lockguard_lwlock(LockguardLWLock which);
 
-// True once _PG_init ran from shared_preload_libraries and shared memory is attached.
-bool shmem_ready();
 
 // Raises 55000 with a hint unless lockguard was preloaded.
 void require_preloaded();
