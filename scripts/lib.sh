@@ -4,7 +4,9 @@
 # Everything runs on a fresh Debian 12 machine as root; servers run as the `postgres` user
 # in private clusters under a staging directory, never in the system's default cluster.
 
-LG_PG_MAJOR=15
+# The major of Debian's PostgreSQL packages a run uses: 15 on Debian 12; 17 inside the Debian 13
+# root of scripts/pg17-root.sh (test/on-17.sh sets it).
+LG_PG_MAJOR=${LG_PG_MAJOR:-15}
 # LG_PRIVATE_PG=DIR: use the private copy of PostgreSQL in DIR (made by lg_private_pg) instead of
 # the system's, so that concurrent runs on one machine cannot install over each other.
 LG_PG_ROOT=${LG_PRIVATE_PG:-}

@@ -90,11 +90,12 @@ start_cluster() {
   lg_cluster_start "$STAGE/cluster/data" "$PORT"
 }
 
-# pg_regress prints one line per test: "test name ... ok" / "... FAILED" (PG15 format).
+# pg_regress prints one line per test: "test name ... ok" / "... FAILED" up to 15, TAP lines
+# "ok 1 - name" / "not ok 1 - name" from 16 (its output became TAP).
 count_regress() {  # count_regress LAYER LOGFILE RC
   local passed failed
-  passed=$(grep -cE '\.\.\. +ok' "$2" || true)
-  failed=$(grep -cE '\.\.\. +FAILED' "$2" || true)
+  passed=$(grep -cE '\.\.\. +ok|^ok [0-9]+ +[-+]' "$2" || true)
+  failed=$(grep -cE '\.\.\. +FAILED|^not ok [0-9]+ +[-+]' "$2" || true)
   [ "$3" -ne 0 ] && [ "$failed" = 0 ] && failed=1
   record "$1" "$passed" "$failed"
 }
