@@ -1,15 +1,52 @@
-# lockguard: PostgreSQL 15 extension in C++17, built with PGXS.
+# lockguard: PostgreSQL extension in C++17 for PostgreSQL 15, 17 and 18, built with PGXS.
+#
+# Each major builds in a directory of its own, build/pg<major>/ (a VPATH build of this Makefile):
+# `make` in the source tree asks $(PG_CONFIG) which server it builds for and runs the same goals
+# there, so objects made for 15 can never look up to date to a 17 build.
+PG_CONFIG ?= pg_config
+LG_SRCDIR := $(patsubst %/,%,$(dir $(abspath $(firstword $(MAKEFILE_LIST)))))
+LG_PG_VERSION := $(shell $(PG_CONFIG) --version 2>/dev/null)
+# "PostgreSQL 17.12 (Debian 17.12-0+deb13u1)", "PostgreSQL 18devel": the major is 17, 18.
+LG_PG_MAJOR := $(shell echo '$(LG_PG_VERSION)' | sed -nE 's/^PostgreSQL ([0-9]+).*/\1/p')
+ifeq ($(LG_PG_MAJOR),)
+$(error $(PG_CONFIG) did not say which PostgreSQL it is (pg_config --version: "$(LG_PG_VERSION)"); set PG_CONFIG=/path/to/pg_config)
+endif
+ifeq ($(filter 15 16 17 18,$(LG_PG_MAJOR)),)
+$(error lockguard builds for PostgreSQL 15, 17 and 18; $(PG_CONFIG) is $(LG_PG_VERSION))
+endif
+ifeq ($(LG_PG_MAJOR),16)
+$(warning PostgreSQL 16: lockguard has been neither built nor tested on it (docs/installation.md))
+endif
+LG_BUILD_DIR = build/pg$(LG_PG_MAJOR)
+
+ifeq ($(LG_SRCDIR),$(CURDIR))
+# In the source tree: every goal runs once, in the build directory of this server's major.
+LG_GOALS := $(or $(MAKECMDGOALS),all)
+$(firstword $(LG_GOALS)):
+	@mkdir -p $(LG_BUILD_DIR)
+	+@$(MAKE) --no-print-directory -C $(LG_BUILD_DIR) -f $(LG_SRCDIR)/Makefile VPATH=$(LG_SRCDIR) $(LG_GOALS)
+$(filter-out $(firstword $(LG_GOALS)),$(LG_GOALS)):
+	@:
+.PHONY: $(LG_GOALS)
+else
+# In build/pg<major>/: PGXS's own VPATH build; sources are found in $(LG_SRCDIR).
+ifneq ($(notdir $(CURDIR)),pg$(LG_PG_MAJOR))
+$(error this directory ($(CURDIR)) is not the build directory of PostgreSQL $(LG_PG_MAJOR) ($(PG_CONFIG)): run make in the source tree)
+endif
+# Source-relative names: PGXS installs $(srcdir)/<name>, and make finds sources through VPATH.
+lg_sources = $(patsubst $(LG_SRCDIR)/%,%,$(sort $(wildcard $(addprefix $(LG_SRCDIR)/,$(1)))))
+
 MODULE_big = lockguard
 EXTENSION = lockguard
-DATA = $(wildcard sql/lockguard--*.sql)
+DATA = $(call lg_sources,sql/lockguard--*.sql)
 PGFILEDESC = "lockguard - priority lock queues, budgets and lock monitoring"
 
-CORE_SRCS = $(sort $(wildcard src/core/*.cpp))
-GLUE_SRCS = $(sort $(wildcard src/pg/*.cpp src/pg/*/*.cpp))
+CORE_SRCS = $(call lg_sources,src/core/*.cpp)
+GLUE_SRCS = $(call lg_sources,src/pg/*.cpp src/pg/*/*.cpp)
 OBJS = $(CORE_SRCS:.cpp=.o) $(GLUE_SRCS:.cpp=.o)
 
 # PostgreSQL 15 headers use `register` (rejected by C++17 without -Wno-register).
-LG_CXXFLAGS = -std=c++17 -Wno-register -Isrc
+LG_CXXFLAGS = -std=c++17 -Wno-register -I$(LG_SRCDIR)/src
 # -MMD -MP: objects are rebuilt when a header they include changes (PGXS tracks only .c files).
 PG_CXXFLAGS = $(LG_CXXFLAGS) -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -MMD -MP $(LG_SANITIZE_FLAGS)
 # The shared library needs the C++ runtime: postgres itself is C.
@@ -33,17 +70,17 @@ REGRESS = helpers audit_stats bad_input failover fencing_wal_boundary guardrails
 	tenants wrong_key_arity privileges hostile_input defects
 # PostgreSQL 15's pg_regress has no --expecteddir (16 has): --inputdir gives both sql/ (or specs/)
 # and expected/, so each suite has its own input directory.
-REGRESS_OPTS = --inputdir=test --load-extension=lockguard
+REGRESS_OPTS = --inputdir=$(LG_SRCDIR)/test --load-extension=lockguard
 ISOLATION = acquire_bounds audit_rollback blocker_end cancel_waiter deadlock fencing_stale \
 	guardrail_policy multi_no_deadlock named_release named_timeout priority_aging priority_fifo \
 	priority_order privileges_visibility retry_succeeds row_conflicts row_priority row_timeout \
 	run_deadlock_recorded runonce_concurrent table_lock_blocking tenant_budget tenant_fair_share
-ISOLATION_OPTS = --inputdir=test/isolation --load-extension=lockguard
-# TAP tests start their own servers: `make prove_installcheck` (below), not installcheck.
+ISOLATION_OPTS = --inputdir=$(LG_SRCDIR)/test/isolation --load-extension=lockguard
+# TAP tests start their own servers: `make prove_installcheck` (below), not installcheck. prove runs
+# in the source tree; the servers' files go to tmp_check/ in the build directory.
 TAP_TESTS = 1
-PROVE_TESTS = $(sort $(wildcard test/t/*.pl))
+PROVE_TESTS = $(call lg_sources,test/t/*.pl)
 
-PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
@@ -63,8 +100,8 @@ prove_installcheck:
 # A test file left out of REGRESS or ISOLATION would silently never run. Only a suite that runs is
 # checked (test/run-all.sh runs one at a time: `make installcheck ISOLATION=`).
 REGRESS_PREP = test-lists-complete
-LG_UNLISTED = $(if $(REGRESS),$(filter-out $(REGRESS),$(patsubst test/sql/%.sql,%,$(wildcard test/sql/*.sql)))) \
-	$(if $(ISOLATION),$(filter-out $(ISOLATION),$(patsubst test/isolation/specs/%.spec,%,$(wildcard test/isolation/specs/*.spec))))
+LG_UNLISTED = $(if $(REGRESS),$(filter-out $(REGRESS),$(patsubst test/sql/%.sql,%,$(call lg_sources,test/sql/*.sql)))) \
+	$(if $(ISOLATION),$(filter-out $(ISOLATION),$(patsubst test/isolation/specs/%.spec,%,$(call lg_sources,test/isolation/specs/*.spec))))
 test-lists-complete:
 	@$(if $(strip $(LG_UNLISTED)),echo "in test/ but not in the Makefile's REGRESS or ISOLATION: $(strip $(LG_UNLISTED))" >&2; exit 1,:)
 
@@ -73,14 +110,14 @@ print-%:
 	@echo '$($*)'
 
 # Pure C++ core unit tests (GoogleTest); no PostgreSQL header is involved.
-UNIT_TESTS = $(sort $(wildcard test/unit/*_test.cpp))
-UNIT_BIN = test/unit/lockguard_unit_tests
+UNIT_TESTS = $(call lg_sources,test/unit/*_test.cpp)
+UNIT_BIN = lockguard_unit_tests
 GTEST_LIBS = -lgtest -lgtest_main -pthread
 
-UNIT_CXXFLAGS = -std=c++17 -O1 -g -Wall -Wextra -Isrc
-# One object per source under test/unit/build (the extension's own objects of src/core are built
-# with PostgreSQL's flags), so `make -j` compiles them side by side.
-UNIT_OBJDIR = test/unit/build
+UNIT_CXXFLAGS = -std=c++17 -O1 -g -Wall -Wextra -I$(LG_SRCDIR)/src
+# One object per source under unit/ of the build directory (the extension's own objects of
+# src/core are built with PostgreSQL's flags), so `make -j` compiles them side by side.
+UNIT_OBJDIR = unit
 UNIT_OBJS = $(patsubst %.cpp,$(UNIT_OBJDIR)/%.o,$(CORE_SRCS) $(UNIT_TESTS))
 
 $(UNIT_OBJDIR)/%.o: %.cpp
@@ -93,6 +130,15 @@ $(UNIT_BIN): $(UNIT_OBJS)
 unit: $(UNIT_BIN)
 	./$(UNIT_BIN)
 
+# The object directories of this build directory, made as the Makefile is read: PGXS's compile
+# rules do not make them, and a rule for them would find the source tree's folders through VPATH.
+LG_OBJ_DIRS = $(sort $(dir $(OBJS) $(UNIT_OBJS)))
+$(shell mkdir -p $(LG_OBJ_DIRS))
+
+# The compile line of src/ (test/structure/compile_db.sh): `make -s print-LG_COMPILE_FLAGS`.
+LG_COMPILE_FLAGS = $(CXX) $(CXXFLAGS) $(CPPFLAGS)
+
 .PHONY: unit prove_installcheck test-lists-complete
-EXTRA_CLEAN = $(UNIT_BIN) $(UNIT_OBJDIR) $(OBJS:.o=.d)
+EXTRA_CLEAN = $(UNIT_BIN) $(UNIT_OBJDIR) $(OBJS:.o=.d) $(LG_OBJ_DIRS)
 -include $(OBJS:.o=.d) $(UNIT_OBJS:.o=.d)
+endif

@@ -79,7 +79,7 @@ lg_stage_and_install() {
   LG_STAGE=$1
   rm -rf "$LG_STAGE"
   mkdir -p "$LG_STAGE"
-  rsync -a --exclude .git --exclude '*.o' --exclude '*.bc' --exclude '*.so' "$LG_REPO"/ "$LG_STAGE"/
+  rsync -a --exclude .git --exclude /build/ --exclude '*.o' --exclude '*.bc' --exclude '*.so' "$LG_REPO"/ "$LG_STAGE"/
   lg_log "building lockguard in $LG_STAGE"
   make -C "$LG_STAGE" -s -j"$(nproc)" PG_CONFIG="$LG_BINDIR/pg_config" >"$LG_STAGE/build.log" 2>&1 \
     || { cat "$LG_STAGE/build.log" >&2; lg_die "build failed"; }

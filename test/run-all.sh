@@ -182,7 +182,7 @@ tap_tests() {
   done
 }
 
-# make prove_installcheck: the servers' files and logs are in $STAGE/tmp_check.
+# make prove_installcheck: the servers' files and logs are in $STAGE/build/pg<major>/tmp_check.
 run_tap() {
   lg_log "layer tap: PostgreSQL::Test::Cluster (test/t/)"
   lg_as_postgres make -s --no-print-directory prove_installcheck PG_CONFIG="$LG_BINDIR/pg_config" \
@@ -233,9 +233,9 @@ check_server_logs() {
   lines=$(lg_crash_lines "$STAGE/cluster/data/server.log" "$STAGE/bench-quick/cluster/data/server.log" \
             "$STAGE/bench-quick/stock/data/server.log" \
             "$STAGE/chaos/cluster/data/server.log" \
-            $(find "$STAGE/tmp_check" -name '*.log' ! -name '*_crash_*' 2>/dev/null) \
+            $(find "$STAGE/build" -path '*/tmp_check/*' -name '*.log' ! -name '*_crash_*' 2>/dev/null) \
             $(find "$STAGE/patroni" -path '*/pglog/*' 2>/dev/null))
-  for log in $(find "$STAGE/tmp_check" -name '*_crash_*.log' 2>/dev/null); do
+  for log in $(find "$STAGE/build" -path '*/tmp_check/*' -name '*_crash_*.log' 2>/dev/null); do
     lines+=$(lg_crash_lines "$log" | grep -v 'terminated by signal 9: Killed')
   done
   if [ -n "$lines" ]; then

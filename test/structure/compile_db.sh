@@ -12,12 +12,10 @@ PG_CONFIG=${PG_CONFIG:-pg_config}
 # CXXFLAGS (PostgreSQL's, then the Makefile's PG_CXXFLAGS and -fPIC) and CPPFLAGS (the server's
 # include directories), exactly as PGXS puts them on the compile line. Dependency-file flags
 # are dropped: a lint run must not write .d files into the tree.
-ext_flags=$(printf 'lg-print-flags:\n\t@echo $(CXX) $(CXXFLAGS) $(CPPFLAGS)\n' |
-            make -s --no-print-directory -f Makefile -f - lg-print-flags PG_CONFIG="$PG_CONFIG")
+ext_flags=$(make -s --no-print-directory print-LG_COMPILE_FLAGS PG_CONFIG="$PG_CONFIG")
 ext_flags=$(printf '%s\n' $ext_flags | grep -vxE -- '-MMD|-MP' | tr '\n' ' ')
 # The Makefile's unit-test rule: the core and GoogleTest, no PostgreSQL header.
-unit_flags=$(printf 'lg-print-flags:\n\t@echo $(CXX) $(UNIT_CXXFLAGS)\n' |
-             make -s --no-print-directory -f Makefile -f - lg-print-flags PG_CONFIG="$PG_CONFIG")
+unit_flags="$(make -s --no-print-directory print-CXX PG_CONFIG="$PG_CONFIG") $(make -s --no-print-directory print-UNIT_CXXFLAGS PG_CONFIG="$PG_CONFIG")"
 
 entry() {  # entry FLAGS FILE
   local file=$1 flags=$2
