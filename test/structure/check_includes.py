@@ -10,6 +10,8 @@ Rules (each reported as passed or failed):
   resolved       every "pg/..." or "core/..." include names an existing file
   hook-owner     only src/pg/infra/hooks.cpp assigns a PostgreSQL hook variable (..._hook = ...)
   entry-points   PG_FUNCTION_INFO_V1 (a wing's SQL face) appears only in <wing>/sql_functions.cpp
+  version-compat PG_VERSION_NUM (a difference between PostgreSQL majors) appears only in
+                 src/pg/infra/compat.hpp and compat.cpp
 
 Usage: check_includes.py [--root DIR] [--self-test]
 Exit 0 when every rule passes, 1 otherwise (one line per finding).
@@ -36,9 +38,12 @@ shared_mutex sstream stack stdexcept streambuf string string_view strstream syst
 tuple type_traits typeindex typeinfo unordered_map unordered_set utility valarray variant vector
 """.split())
 
-RULES = ["wing-order", "wing-layout", "no-cycle", "core-pure", "resolved", "hook-owner", "entry-points"]
+RULES = ["wing-order", "wing-layout", "no-cycle", "core-pure", "resolved", "hook-owner", "entry-points",
+         "version-compat"]
 HOOK_ASSIGNMENT = re.compile(r"^[^/\n]*\b[A-Za-z_]+_hook\s*=(?!=)", re.M)
 ENTRY_POINT = re.compile(r"^\s*PG_FUNCTION_INFO_V1\(", re.M)
+VERSION_TEST = re.compile(r"\bPG_(?:MAJOR)?VERSION_NUM\b")
+COMPAT_FILES = {os.path.join("pg", "infra", "compat.hpp"), os.path.join("pg", "infra", "compat.cpp")}
 
 
 def read_wings(root):
@@ -133,6 +138,11 @@ def check(root, quiet=False):
                 line = text.count("\n", 0, match.start()) + 1
                 findings["entry-points"].append(
                     f"src/{rel}:{line}: an fmgr entry point outside {where}/sql_functions.cpp")
+        if rel not in COMPAT_FILES:
+            for match in VERSION_TEST.finditer(text):
+                line = text.count("\n", 0, match.start()) + 1
+                findings["version-compat"].append(
+                    f"src/{rel}:{line}: a PostgreSQL version test outside infra/compat (CONTRIBUTING.md)")
         for match in INCLUDE.finditer(text):
             bracket, target = match.group(1), match.group(2)
             line = text.count("\n", 0, match.start()) + 1
@@ -198,6 +208,7 @@ def self_test(root):
         ("wing-layout", "pg/stray.cpp", "int stray;\n"),
         ("hook-owner", "pg/guard/guardrails.cpp", "void f() { ProcessUtility_hook = nullptr; }\n"),
         ("entry-points", "pg/observe/graph_views.cpp", "PG_FUNCTION_INFO_V1(lockguard_stray);\n"),
+        ("version-compat", "pg/state/queue_order.cpp", "#if PG_VERSION_NUM >= 170000\n#endif\n"),
     ]
     ok = True
     for rule, rel, text in cases:
