@@ -49,6 +49,10 @@ OBJS = $(CORE_SRCS:.cpp=.o) $(GLUE_SRCS:.cpp=.o)
 LG_CXXFLAGS = -std=c++17 -Wno-register -I$(LG_SRCDIR)/src
 # -MMD -MP: objects are rebuilt when a header they include changes (PGXS tracks only .c files).
 PG_CXXFLAGS = $(LG_CXXFLAGS) -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -MMD -MP $(LG_SANITIZE_FLAGS)
+# LG_WERROR=1 (every build of the test command): a warning fails the build, on every major.
+ifneq ($(LG_WERROR),)
+PG_CXXFLAGS += -Werror
+endif
 # The shared library needs the C++ runtime: postgres itself is C.
 SHLIB_LINK = -lstdc++
 

@@ -81,7 +81,8 @@ lg_stage_and_install() {
   mkdir -p "$LG_STAGE"
   rsync -a --exclude .git --exclude /build/ --exclude '*.o' --exclude '*.bc' --exclude '*.so' "$LG_REPO"/ "$LG_STAGE"/
   lg_log "building lockguard in $LG_STAGE"
-  make -C "$LG_STAGE" -s -j"$(nproc)" PG_CONFIG="$LG_BINDIR/pg_config" >"$LG_STAGE/build.log" 2>&1 \
+  # LG_WERROR: a compiler warning fails the build (Makefile), on every major.
+  make -C "$LG_STAGE" -s -j"$(nproc)" PG_CONFIG="$LG_BINDIR/pg_config" LG_WERROR=1 >"$LG_STAGE/build.log" 2>&1 \
     || { cat "$LG_STAGE/build.log" >&2; lg_die "build failed"; }
   make -C "$LG_STAGE" -s install PG_CONFIG="$LG_BINDIR/pg_config" >>"$LG_STAGE/build.log" 2>&1 \
     || { cat "$LG_STAGE/build.log" >&2; lg_die "install failed"; }
