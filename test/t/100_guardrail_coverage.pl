@@ -76,8 +76,9 @@ my %T = (
 my @ALL4 = qw(it pt pt_1 it_c);
 my @LEAF3 = qw(it pt_1 it_c);    # tables with storage of their own
 
-# ---- ALTER TABLE subcommands: every AlterTableType value of PostgreSQL 15 --------------------
+# ---- ALTER TABLE subcommands: every AlterTableType value of PostgreSQL 15 to 18 --------------
 # [ subcommand as written, declared mode, targets ] or 'internal: why no statement reaches it'.
+# A value that only some majors have is listed in %AT_MAJORS below.
 my %AT = (
 	AT_AddColumn                 => [ 'ADD COLUMN z int', 'AEL', [qw(it pt it_c)] ],
 	AT_AddColumnRecurse          => 'internal: ALTER TABLE recursing into children',
@@ -87,6 +88,7 @@ my %AT = (
 	AT_DropNotNull               => [ 'ALTER COLUMN x DROP NOT NULL', 'AEL', \@ALL4 ],
 	AT_SetNotNull                => [ 'ALTER COLUMN x SET NOT NULL', 'AEL', \@ALL4 ],
 	AT_DropExpression            => [ 'ALTER COLUMN g DROP EXPRESSION', 'AEL', [qw(it pt)] ],
+	AT_SetExpression             => [ 'ALTER COLUMN g SET EXPRESSION AS (id * 3)', 'AEL', [qw(it pt)] ],
 	AT_CheckNotNull              => 'internal: ALTER TABLE recursing into partitions',
 	AT_SetStatistics             => [ 'ALTER COLUMN k SET STATISTICS 100', 'SUE', \@ALL4 ],
 	AT_SetOptions                => [ 'ALTER COLUMN k SET (n_distinct = 10)', 'SUE', \@ALL4 ],
@@ -151,6 +153,32 @@ my %AT = (
 	AT_SetIdentity               => [ 'ALTER COLUMN idn SET INCREMENT BY 2', 'AEL', ['it'] ],
 	AT_DropIdentity              => [ 'ALTER COLUMN idn DROP IDENTITY', 'AEL', ['it'] ],
 	AT_ReAddStatistics           => 'internal: rebuilding statistics objects after ALTER COLUMN TYPE',);
+
+# The values that only some majors have: [ first major, last major ] (undef: no bound), each with
+# the release that added or removed it. The server under test must have exactly the values of its
+# major; a statement of a value the server lacks is not generated (the docs table says from when).
+my %AT_MAJORS = (
+	# 16 dropped the recursion markers of ALTER TABLE (recursion is a flag of the command now)
+	AT_AddColumnRecurse          => [ undef, 15 ],
+	AT_DropColumnRecurse         => [ undef, 15 ],
+	AT_AddConstraintRecurse      => [ undef, 15 ],
+	AT_ValidateConstraintRecurse => [ undef, 15 ],
+	AT_DropConstraintRecurse     => [ undef, 15 ],
+	# 17 added ALTER COLUMN ... SET EXPRESSION AS
+	AT_SetExpression             => [ 17, undef ],
+	# 18 dropped AT_CheckNotNull (not-null constraints are catalogued constraints)
+	AT_CheckNotNull              => [ undef, 17 ],);
+sub at_on_major
+{
+	my ($name, $major) = @_;
+	my ($first, $last) = @{ $AT_MAJORS{$name} // [ undef, undef ] };
+	return (!defined $first || $major >= $first) && (!defined $last || $major <= $last);
+}
+sub at_note
+{
+	my ($first, $last) = @{ $AT_MAJORS{ $_[0] } // [ undef, undef ] };
+	return defined $first ? " (PostgreSQL $first and later)" : defined $last ? " (up to PostgreSQL $last)" : '';
+}
 
 # ---- Every other statement, per kind of object -----------------------------------------------
 # { kind, doc (the statement's shape in the docs), sql ({T} and the target's fixture names),
@@ -338,7 +366,7 @@ for my $name (sort keys %AT) {
 	$doc =~ s/\s+$//;
 	add_case(kind => 'ALTER TABLE', doc => $doc, sql => "$word {T} $subcommand", mode => $mode,
 		on => $on // 'the table (and its children unless ONLY)',
-		targets => $targets, at => $name);
+		targets => $targets, at => $name, doc_note => at_note($name));
 }
 
 # ---- The server's AlterTableType values ------------------------------------------------------
@@ -354,13 +382,19 @@ my @unclassified = grep { !exists $AT{$_} } @server_values;
 is_deeply(\@unclassified, [], 'every AlterTableType value of the server under test is classified here')
   or diag("classify these (a statement that reaches them, or why none does): @unclassified");
 my %on_server = map { $_ => 1 } @server_values;
-my @stale = grep { !$on_server{$_} } sort keys %AT;
-is_deeply(\@stale, [], 'every classified AlterTableType value exists on the server');
+chomp(my $server_version = `$pg_config --version`);
+my ($server_major) = $server_version =~ /^PostgreSQL (\d+)/;
+die "no major in \"$server_version\"" unless $server_major;
+my @stale = grep { !$on_server{$_} && at_on_major($_, $server_major) } sort keys %AT;
+my @misplaced = grep { $on_server{$_} && !at_on_major($_, $server_major) } sort keys %AT;
+is_deeply([ @stale, @misplaced ], [],
+	"every classified AlterTableType value of PostgreSQL $server_major exists on the server, and no other");
 for (@server_values) { $at_classified++; ref $AT{$_} ? $at_generated++ : $at_internal++ if exists $AT{$_}; }
 
 # ---- Expand cases into statements ------------------------------------------------------------
 my @STATEMENTS;    # { id, case, target, sql }
 for my $case (@CASES) {
+	next if $case->{at} && !$on_server{ $case->{at} };    # a value of other majors (%AT_MAJORS)
 	for my $target (@{ $case->{targets} }) {
 		my %names = (T => $target, %{ $T{$target} });
 		my $sql = $case->{sql};
@@ -382,7 +416,10 @@ sub docs_table
 		'| --- | --- | --- | --- |');
 	my %at_by_mode;
 	for my $case (@CASES) {
-		if ($case->{at}) { push @{ $at_by_mode{"$case->{mode}|$case->{on}"} }, $case->{doc}; next; }
+		if ($case->{at}) {
+			push @{ $at_by_mode{"$case->{mode}|$case->{on}"} }, "`$case->{doc}`" . ($case->{doc_note} // '');
+			next;
+		}
 		my $mode = $SHORT{ $case->{mode} };
 		push @rows, "| $case->{kind} | `$case->{doc}` | $mode | $case->{on} |";
 	}
@@ -390,7 +427,7 @@ sub docs_table
 		my ($short, $on) = split /\|/, $key, 2;
 		my %seen;
 		my @forms = grep { !$seen{$_}++ } @{ $at_by_mode{$key} };
-		push @rows, "| ALTER TABLE | " . join(', ', map {"`$_`"} @forms) . " | $SHORT{$short} | $on |";
+		push @rows, "| ALTER TABLE | " . join(', ', @forms) . " | $SHORT{$short} | $on |";
 	}
 	return join("\n", @rows) . "\n";
 }
