@@ -41,10 +41,12 @@ case $mode in
     use_cassert_build pg18-build.sh
     export LG_PRIVATE_PG=${LG_PRIVATE_PG:-/tmp/lockguard-cassert-pg}
     export LG_TEST_STAGE=${LG_TEST_STAGE:-/tmp/lockguard-cassert-test}
-    # Every layer of the newest major that needs no other build (the deployment layers run in
-    # test/run-all.sh). The unit layer includes no PostgreSQL header and is the same program on
-    # any major; it runs here so that this run is the whole list of the major's layers.
-    export LG_LAYERS=${LG_LAYERS:-"unit regress isolation matrix pgtap tap chaos"}
+    # Every layer of the newest major but structure, docs and bench (the same on every major):
+    # the TAP deployment tests (PgBouncer, postgres_exporter, Prometheus) and the Patroni layer
+    # (Debian 12's Patroni 3.0 manages 18's servers) included. The unit layer includes no
+    # PostgreSQL header and is the same program on any major; it runs here so that this run is
+    # the whole list of the major's layers.
+    export LG_LAYERS=${LG_LAYERS:-"unit regress isolation matrix pgtap tap patroni chaos"}
     export LG_CHAOS_SECONDS=${LG_CHAOS_SECONDS:-60}
     export LG_CHAOS_CLIENTS=${LG_CHAOS_CLIENTS:-40}
     # pgaudit and pg_wait_sampling are built for Debian's PostgreSQL, not for this one.
