@@ -76,7 +76,7 @@ my %T = (
 my @ALL4 = qw(it pt pt_1 it_c);
 my @LEAF3 = qw(it pt_1 it_c);    # tables with storage of their own
 
-# ---- ALTER TABLE subcommands: every AlterTableType value of PostgreSQL 15 --------------------
+# ---- ALTER TABLE subcommands: every AlterTableType value of PostgreSQL 15, 17 and 18 ------------
 # [ subcommand as written, declared mode, targets ] or 'internal: why no statement reaches it'.
 my %AT = (
 	AT_AddColumn                 => [ 'ADD COLUMN z int', 'AEL', [qw(it pt it_c)] ],
@@ -87,6 +87,7 @@ my %AT = (
 	AT_DropNotNull               => [ 'ALTER COLUMN x DROP NOT NULL', 'AEL', \@ALL4 ],
 	AT_SetNotNull                => [ 'ALTER COLUMN x SET NOT NULL', 'AEL', \@ALL4 ],
 	AT_DropExpression            => [ 'ALTER COLUMN g DROP EXPRESSION', 'AEL', [qw(it pt)] ],
+	AT_SetExpression             => [ 'ALTER COLUMN g SET EXPRESSION AS (id * 3)', 'AEL', [qw(it pt)] ],
 	AT_CheckNotNull              => 'internal: ALTER TABLE recursing into partitions',
 	AT_SetStatistics             => [ 'ALTER COLUMN k SET STATISTICS 100', 'SUE', \@ALL4 ],
 	AT_SetOptions                => [ 'ALTER COLUMN k SET (n_distinct = 10)', 'SUE', \@ALL4 ],
@@ -151,6 +152,24 @@ my %AT = (
 	AT_SetIdentity               => [ 'ALTER COLUMN idn SET INCREMENT BY 2', 'AEL', ['it'] ],
 	AT_DropIdentity              => [ 'ALTER COLUMN idn DROP IDENTITY', 'AEL', ['it'] ],
 	AT_ReAddStatistics           => 'internal: rebuilding statistics objects after ALTER COLUMN TYPE',);
+
+# Values that exist only on some majors: [first, last] (undef: open). A value outside the server's
+# range is neither generated nor expected on it; the docs table lists it with its majors.
+# 16 removed the *Recurse values (recursion became a flag of the command);
+# 17 added ALTER COLUMN ... SET EXPRESSION AS; 18 removed AT_CheckNotNull (NOT NULL became a
+# catalogued constraint).
+my %AT_MAJORS = (
+	(map { $_ => [ undef, 15 ] } qw(AT_AddColumnRecurse AT_DropColumnRecurse AT_AddConstraintRecurse
+		  AT_ValidateConstraintRecurse AT_DropConstraintRecurse)),
+	AT_SetExpression => [ 17, undef ],
+	AT_CheckNotNull  => [ undef, 17 ],);
+my $pg_config = $ENV{PG_CONFIG} // 'pg_config';
+my ($pg_major) = `$pg_config --version` =~ /PostgreSQL (\d+)/ or die "no major in $pg_config --version";
+sub at_on_server
+{
+	my ($first, $last) = @{ $AT_MAJORS{ $_[0] } // [] };
+	return (!defined $first || $pg_major >= $first) && (!defined $last || $pg_major <= $last);
+}
 
 # ---- Every other statement, per kind of object -----------------------------------------------
 # { kind, doc (the statement's shape in the docs), sql ({T} and the target's fixture names),
@@ -336,13 +355,14 @@ for my $name (sort keys %AT) {
 	$doc =~ s/\{\w+\}|\b[a-z_][a-z0-9_]*\b|\b\d+\b|'v'/.../g;
 	$doc =~ s/(\.\.\.)(\s*\.\.\.)+/.../g;
 	$doc =~ s/\s+$//;
+	my ($first, $last) = @{ $AT_MAJORS{$name} // [] };
 	add_case(kind => 'ALTER TABLE', doc => $doc, sql => "$word {T} $subcommand", mode => $mode,
 		on => $on // 'the table (and its children unless ONLY)',
-		targets => $targets, at => $name);
+		targets => $targets, at => $name, first_major => $first, last_major => $last,
+		off_server => !at_on_server($name));
 }
 
 # ---- The server's AlterTableType values ------------------------------------------------------
-my $pg_config = $ENV{PG_CONFIG} // 'pg_config';
 chomp(my $includedir = `$pg_config --includedir-server`);
 my $header = slurp_file("$includedir/nodes/parsenodes.h");
 my ($enum) = $header =~ /typedef enum AlterTableType\s*\{(.*?)\}\s*AlterTableType;/s;
@@ -354,13 +374,15 @@ my @unclassified = grep { !exists $AT{$_} } @server_values;
 is_deeply(\@unclassified, [], 'every AlterTableType value of the server under test is classified here')
   or diag("classify these (a statement that reaches them, or why none does): @unclassified");
 my %on_server = map { $_ => 1 } @server_values;
-my @stale = grep { !$on_server{$_} } sort keys %AT;
-is_deeply(\@stale, [], 'every classified AlterTableType value exists on the server');
+my @stale = grep { !$on_server{$_} && at_on_server($_) } sort keys %AT;
+is_deeply(\@stale, [], "every classified AlterTableType value of PostgreSQL $pg_major exists on the server");
+my @early = grep { $on_server{$_} && !at_on_server($_) } sort keys %AT_MAJORS;
+is_deeply(\@early, [], "no value exists on the server outside the majors given for it");
 for (@server_values) { $at_classified++; ref $AT{$_} ? $at_generated++ : $at_internal++ if exists $AT{$_}; }
 
 # ---- Expand cases into statements ------------------------------------------------------------
 my @STATEMENTS;    # { id, case, target, sql }
-for my $case (@CASES) {
+for my $case (grep { !$_->{off_server} } @CASES) {
 	for my $target (@{ $case->{targets} }) {
 		my %names = (T => $target, %{ $T{$target} });
 		my $sql = $case->{sql};
@@ -382,7 +404,13 @@ sub docs_table
 		'| --- | --- | --- | --- |');
 	my %at_by_mode;
 	for my $case (@CASES) {
-		if ($case->{at}) { push @{ $at_by_mode{"$case->{mode}|$case->{on}"} }, $case->{doc}; next; }
+		if ($case->{at}) {
+			my $form = "`$case->{doc}`";
+			$form .= " (PostgreSQL $case->{first_major} and later)" if defined $case->{first_major};
+			$form .= " (PostgreSQL $case->{last_major} and earlier)" if defined $case->{last_major};
+			push @{ $at_by_mode{"$case->{mode}|$case->{on}"} }, $form;
+			next;
+		}
 		my $mode = $SHORT{ $case->{mode} };
 		push @rows, "| $case->{kind} | `$case->{doc}` | $mode | $case->{on} |";
 	}
@@ -390,7 +418,7 @@ sub docs_table
 		my ($short, $on) = split /\|/, $key, 2;
 		my %seen;
 		my @forms = grep { !$seen{$_}++ } @{ $at_by_mode{$key} };
-		push @rows, "| ALTER TABLE | " . join(', ', map {"`$_`"} @forms) . " | $SHORT{$short} | $on |";
+		push @rows, "| ALTER TABLE | " . join(', ', @forms) . " | $SHORT{$short} | $on |";
 	}
 	return join("\n", @rows) . "\n";
 }
