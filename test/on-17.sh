@@ -9,7 +9,7 @@
 #   bash test/on-17.sh                       # as root
 #   LG_LAYERS="regress isolation" bash test/on-17.sh
 #
-# Honours LG_TEST_STAGE, LG_TEST_PORT, LG_LAYERS and LG_CHAOS_SECONDS as test/run-all.sh does;
+# Honours LG_TEST_STAGE, LG_TEST_PORT, LG_LAYERS, LG_CHAOS_SECONDS and LG_TAP_SKIP as test/run-all.sh does;
 # the stage is a path inside the root (ROOT/STAGE on the host), its results-all/ is copied to
 # STAGE/results-all on the host at the end. The checkout is copied (rsync, without .git) into
 # the root at /usr/src/lockguard; nothing of the host is mounted into the root, and the root's
@@ -55,7 +55,7 @@ rsync -a --delete --exclude .git --exclude '*.o' --exclude '*.bc' --exclude '*.s
 started=$SECONDS
 bash "$LG_REPO/scripts/pg17-root.sh" run env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
   LG_PG_MAJOR=17 LG_TEST_STAGE="$STAGE" LG_TEST_PORT="$PORT" LG_LAYERS="$LAYERS" \
-  ${LG_CHAOS_SECONDS:+LG_CHAOS_SECONDS="$LG_CHAOS_SECONDS"} \
+  ${LG_CHAOS_SECONDS:+LG_CHAOS_SECONDS="$LG_CHAOS_SECONDS"} ${LG_TAP_SKIP:+LG_TAP_SKIP="$LG_TAP_SKIP"} \
   bash "$SRC/test/run-all.sh"
 rc=$?
 lg_log "PostgreSQL 17 run took $((SECONDS - started)) s"
