@@ -15,20 +15,18 @@
 # the root at /usr/src/lockguard; nothing of the host is mounted into the root, and the root's
 # proc and /dev/shm mounts are released at the end, whatever happened.
 #
-# Layers by default: every layer of run-all except these, each for its reason:
+# Layers by default: every layer of run-all, the deployment parts included (the TAP tests 040-070
+# with Debian 13's pgbouncer, prometheus-postgres-exporter, prometheus, pgaudit and
+# pg_wait_sampling for 17; patroni with Debian 13's patroni 4.0 and etcd 3.5), except these:
 # - structure: clang-tidy and the include check read the source, not the server: the same on
 #   every major (run on 15);
-# - docs: the runnable examples show 15's output where it differs (run on 15);
-# - bench: benchmark numbers of a root under chroot are not comparable (run on 15);
-# - patroni: see PATRONI_17 below.
+# - docs: the runnable examples read the documentation, written against 15 (run on 15);
+# - bench: benchmark numbers from inside a root are not comparable (run on 15).
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 lg_require_root
 
-DEFAULT_LAYERS="unit regress isolation matrix pgtap tap chaos"
-# patroni: Debian 13's patroni (4.0) and etcd-server (3.5) exist; the layer runs when asked for
-# (LG_LAYERS="... patroni"); see test/README.md for the state on 17.
-LAYERS=${LG_LAYERS:-$DEFAULT_LAYERS}
+LAYERS=${LG_LAYERS:-"unit regress isolation matrix pgtap tap patroni chaos"}
 STAGE=${LG_TEST_STAGE:-/tmp/lockguard-test-17}
 PORT=${LG_TEST_PORT:-54339}
 
