@@ -44,23 +44,22 @@ cleanup() {
   bash "$LG_REPO/scripts/pg17-root.sh" umount
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM HUP  # the EXIT trap then runs too
 
 lg_log "copying the checkout into the root ($ROOT$SRC)"
 mkdir -p "$ROOT$SRC"
 rsync -a --delete --exclude .git --exclude '*.o' --exclude '*.bc' --exclude '*.so' "$LG_REPO"/ "$ROOT$SRC"/ \
   || lg_die "copying the checkout into the root failed"
 
-started=$SECONDS
+lg_log "the root ready in $SECONDS s; results go to $ROOT$STAGE/results-all, copied to $STAGE/results-all at the end"
 bash "$LG_REPO/scripts/pg17-root.sh" run env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
   LG_PG_MAJOR=17 LG_TEST_STAGE="$STAGE" LG_TEST_PORT="$PORT" LG_LAYERS="$LAYERS" \
   ${LG_CHAOS_SECONDS:+LG_CHAOS_SECONDS="$LG_CHAOS_SECONDS"} ${LG_TAP_SKIP:+LG_TAP_SKIP="$LG_TAP_SKIP"} \
   bash "$SRC/test/run-all.sh"
 rc=$?
-lg_log "PostgreSQL 17 run took $((SECONDS - started)) s"
-
+# Nothing is printed after run-all's own "N passed, N failed" line.
 if [ -d "$ROOT$STAGE/results-all" ]; then
   mkdir -p "$STAGE"
   rsync -a --delete "$ROOT$STAGE/results-all"/ "$STAGE/results-all"/
-  lg_log "results: $STAGE/results-all (the stage itself: $ROOT$STAGE)"
 fi
 exit $rc
