@@ -128,6 +128,10 @@ check "the tight budget refused requests" "SELECT rejected > 0 FROM lockguard.te
 check "releasers found every wait queue consistent" \
   "SELECT inconsistent_queues FROM lockguard.queue_stats()" 0
 check "lockguard waits happened and were counted" "SELECT waits > 0 FROM lockguard.queue_stats()" t
+# The clients ask with random priorities: the queue reordering ran amid the cancels, terminations
+# and deadlocks (on each major's own wait queue), and the releasers above found it consistent.
+echo "# queue_stats: $(lg_psql -d postgres -At -c "SELECT format('waits %s, reorders %s, moved %s, inconsistent %s', waits, reorders, moved, inconsistent_queues) FROM lockguard.queue_stats()" 2>&1)"
+check "priority reorderings happened" "SELECT reorders > 0 FROM lockguard.queue_stats()" t
 check "the worker is the one that started with the server (it never failed)" \
   "SELECT pid FROM lockguard.worker_status" "$worker_before"
 check "the worker sampled waits into history during the run" "SELECT count(*) > 0 FROM lockguard.wait_history" t

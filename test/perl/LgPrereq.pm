@@ -17,7 +17,7 @@ use IPC::Run;
 use Test::More;
 
 use Exporter 'import';
-our @EXPORT = qw(require_program require_libraries source_dir makefile_list);
+our @EXPORT = qw(require_program require_libraries source_dir makefile_list pg_major);
 
 sub skip_or_fail
 {
@@ -58,6 +58,16 @@ sub require_libraries
 		skip_or_fail("$library is not installed in $pkglibdir (Debian package $packages{$library})")
 		  unless -f "$pkglibdir/$library.so";
 	}
+}
+
+# The major version of the server under test (its pg_config), for Debian package names such as
+# postgresql-17-pgaudit.
+sub pg_major
+{
+	my $version = '';
+	IPC::Run::run([ 'pg_config', '--version' ], '>', \$version) or die "pg_config --version failed";
+	$version =~ /PostgreSQL (\d+)/ or die "unexpected pg_config --version: $version";
+	return $1;
 }
 
 # lockguard's source tree: LG_SOURCE_DIR, or the tree this module is in (test/perl/..).

@@ -17,7 +17,8 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use LgPrereq;
 
-require_libraries(pgaudit => 'postgresql-15-pgaudit', pg_wait_sampling => 'postgresql-15-pg-wait-sampling');
+require_libraries(pgaudit => 'postgresql-' . pg_major() . '-pgaudit',
+	pg_wait_sampling => 'postgresql-' . pg_major() . '-pg-wait-sampling');
 my $source = source_dir();
 
 my @orders = (
