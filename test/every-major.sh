@@ -10,7 +10,9 @@
 #                                    with a 60 s chaos run: the hardening run of the newest major
 #       test/hardening.sh sanitize   lockguard built with AddressSanitizer and UBSan on that server
 #   17  test/on-17.sh                Debian 13's PostgreSQL 17 packages in a Debian 13 root
-#   15  test/run-all.sh              Debian 12's PostgreSQL 15 packages: every layer
+#   15  test/run-all.sh              Debian 12's PostgreSQL 15 packages: every layer; its tap
+#                                    layer also upgrades 15 clusters to the 18 above with
+#                                    pg_upgrade (test/t/120_pg_upgrade.pl), so 15 runs last
 #
 # LG_MAJORS picks parts ("18 sanitize 17 15", in that order by default). Each part prints its own
 # per-layer lines; the closing summary has one line per part other than 15's and 15's layers.
