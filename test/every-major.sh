@@ -10,7 +10,9 @@
 #                                    with a 60 s chaos run: the hardening run of the newest major
 #       test/hardening.sh sanitize   lockguard built with AddressSanitizer and UBSan on that server
 #   17  test/on-17.sh                Debian 13's PostgreSQL 17 packages in a Debian 13 root
-#   15  test/run-all.sh              Debian 12's PostgreSQL 15 packages: every layer
+#   15  test/run-all.sh              Debian 12's PostgreSQL 15 packages: every layer; its tap
+#                                    layer also upgrades 15 clusters to the 18 above with
+#                                    pg_upgrade (test/t/120_pg_upgrade.pl), so 15 runs last
 #
 # LG_MAJORS picks parts ("18 sanitize 17 15", in that order by default). Each part prints its own
 # per-layer lines; the closing summary has one line per part other than 15's and 15's layers.
@@ -48,6 +50,13 @@ for p in $PARTS; do
     *) lg_die "unknown part $p (18 sanitize 17 15)" ;;
   esac
 done
+
+# The pg_upgrade test of the 15 run upgrades to 18 with lockguard: the 18 part's private copy
+# of the assert-enabled 18 has it, built from this tree (otherwise run-all.sh makes one).
+cassert_pg=${LG_PRIVATE_PG:-/tmp/lockguard-cassert-pg}
+if [[ " $PARTS " == *" 18 "* ]] && [ -z "${LG_UPGRADE_TO:-}" ] && [ -f "$("$cassert_pg/bin/pg_config" --pkglibdir 2>/dev/null)/lockguard.so" ]; then
+  export LG_UPGRADE_TO=$cassert_pg
+fi
 
 # 15 last: run-all.sh's closing summary adds the parts above (LG_PRIOR_RESULTS) to its layers.
 # Its "N passed, N failed" stays the last line (the layers log their own wall times).

@@ -183,8 +183,30 @@ tap_tests() {
 }
 
 # make prove_installcheck: the servers' files and logs are in $STAGE/build/pg<major>/tmp_check.
+# test/t/120_pg_upgrade.pl upgrades a 15 cluster to 18: in a 15 run, LG_UPGRADE_TO names a copy
+# of the cached assert-enabled 18 (scripts/pg18-build.sh; test/every-major.sh's 18 part makes it,
+# a 15-only run on a fresh machine builds it) with this tree's lockguard built and installed into
+# it. When that fails, LG_UPGRADE_TO stays unset and the test fails (LG_REQUIRE_ALL_TOOLS).
+prepare_upgrade_target() {
+  [[ " ${LG_TAP_SKIP:-} " == *" 120_pg_upgrade "* ]] && return 0
+  "$LG_BINDIR/pg_config" --version | grep -q '^PostgreSQL 15\.' || return 0
+  [ -n "${LG_UPGRADE_TO:-}" ] && return 0
+  local started=$SECONDS prefix dir=$STAGE/pg18-upgrade
+  prefix=$(bash scripts/pg18-build.sh | tail -n 1)
+  if [ -x "$prefix/bin/pg_upgrade" ] && rm -rf "$dir" && cp -a "$prefix" "$dir" &&
+    make -C "$STAGE" -s -j"$(nproc)" PG_CONFIG="$dir/bin/pg_config" >"$OUT/upgrade-target.log" 2>&1 &&
+    make -C "$STAGE" -s install PG_CONFIG="$dir/bin/pg_config" >>"$OUT/upgrade-target.log" 2>&1; then
+    chown -R postgres:postgres "$dir" "$STAGE/build"
+    export LG_UPGRADE_TO=$dir
+  else
+    lg_log "no PostgreSQL 18 with lockguard to upgrade to ($OUT/upgrade-target.log)"
+  fi
+  lg_log "the PostgreSQL 18 to upgrade to took $((SECONDS - started)) s"
+}
+
 run_tap() {
   lg_log "layer tap: PostgreSQL::Test::Cluster (test/t/)"
+  prepare_upgrade_target
   lg_as_postgres make -s --no-print-directory prove_installcheck PG_CONFIG="$LG_BINDIR/pg_config" \
     PROVE_FLAGS=--verbose PROVE_TESTS="$(tap_tests | tr '\n' ' ')" LG_SOURCE_DIR="$STAGE" >"$OUT/tap.log" 2>&1
   local rc=$?

@@ -4,7 +4,7 @@
 -- extension without a decision here fails the "exactly these" checks.
 -- Run by pg_prove in a database where CREATE EXTENSION pgtap, lockguard were done.
 BEGIN;
-SELECT plan(64);
+SELECT plan(66);
 
 -- Roles.
 SELECT has_role('lockguard_monitor', 'role lockguard_monitor exists');
@@ -127,6 +127,10 @@ SELECT sequence_privs_are('lockguard', 'fencing_counter', 'public', ARRAY[]::tex
                           'nobody but the owner may use the fencing counter');
 SELECT sequence_privs_are('lockguard', 'fencing_counter', 'lockguard_admin', ARRAY[]::text[],
                           'not even lockguard_admin');
+SELECT sequence_privs_are('lockguard', 'fencing_epoch', 'public', ARRAY[]::text[],
+                          'nobody but the owner may move the fencing epoch');
+SELECT sequence_privs_are('lockguard', 'fencing_epoch', 'lockguard_admin', ARRAY[]::text[],
+                          'not even lockguard_admin may move the fencing epoch');
 SELECT is_empty($$SELECT c.oid::regclass FROM pg_class c
                   JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e'
                   JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'lockguard'
@@ -135,7 +139,7 @@ SELECT is_empty($$SELECT c.oid::regclass FROM pg_class c
                                           'worker_status', 'metrics', 'audit', 'audit_log', 'wait_history',
                                           'deadlock_log', 'conflict_counts', 'tenant_budgets', 'tenant_roles',
                                           'lock_policies', 'blocker_exempt_roles', 'operations', 'fencing_seen',
-                                          'fencing_counter')$$,
+                                          'fencing_counter', 'fencing_epoch')$$,
                 'every table, view and sequence of the extension is checked above');
 
 -- The checks behind the model hold for a role with no grant at all.

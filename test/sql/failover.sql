@@ -242,10 +242,10 @@ ROLLBACK;
 SELECT lockguard.expire_operations(NULL);
 SELECT lockguard.expire_operations('-1 day');
 
--- pg_dump keeps the tables and the counter.
+-- pg_dump keeps the tables, the counter and the epoch.
 SELECT c.relname
 FROM pg_extension e, unnest(e.extconfig) AS config(oid) JOIN pg_class c ON c.oid = config.oid
-WHERE e.extname = 'lockguard' AND c.relname IN ('fencing_counter', 'fencing_seen', 'operations')
+WHERE e.extname = 'lockguard' AND c.relname IN ('fencing_counter', 'fencing_epoch', 'fencing_seen', 'operations')
 ORDER BY c.relname;
 
 DELETE FROM lockguard.operations WHERE key LIKE 'transfer:%';

@@ -1,7 +1,8 @@
 # The lockguard background worker: it starts, samples a staged blocking chain into history,
 # survives a SIGHUP and a kill (the postmaster restarts it), stays idle on a standby and writes
-# history after the standby is promoted. Deadlocks are captured as they happen, with every
-# query involved, and agree with pg_stat_database.deadlocks.
+# history after the standby is promoted, and does not start in binary-upgrade mode (pg_upgrade).
+# Deadlocks are captured as they happen, with every query involved, and agree with
+# pg_stat_database.deadlocks.
 use strict;
 use warnings;
 
@@ -157,6 +158,23 @@ $holder->query_safe('COMMIT');
 $waiter->query_safe('COMMIT');
 $holder->quit;
 $waiter->quit;
+$standby->stop;
+
+# Binary-upgrade mode (pg_upgrade starts both servers with -b): no worker. It would hold a
+# connection to a database that pg_upgrade drops and re-creates. The worker starts as soon as the
+# server can accept connections; 3 s is ample for it to show up if it were registered (a normal
+# start of the same server, below, shows it).
+command_ok(['pg_ctl', '-D', $standby->data_dir, '-l', $standby->logfile, '-o', '-b', '-w', 'start'],
+	'the server starts in binary-upgrade mode');
+sleep 3;
+is($standby->safe_psql('postgres',
+		"SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'lockguard worker'"),
+	'0', 'no worker in binary-upgrade mode');
+command_ok(['pg_ctl', '-D', $standby->data_dir, '-m', 'fast', '-w', 'stop'], 'and stops');
+$standby->start;
+ok($standby->poll_query_until('postgres',
+		"SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'lockguard worker'"),
+	'the worker runs again after a normal start');
 $standby->stop;
 
 done_testing();

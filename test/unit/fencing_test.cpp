@@ -80,3 +80,70 @@ TEST(FencingToken, RefusesNegativeTokenWhenDecomposing) {
     EXPECT_EQ(zero.timeline, 0u);
     EXPECT_EQ(zero.counter, 0u);
 }
+
+// The epoch across promotions and pg_upgrade (docs/failover.md, "Why tokens are monotonic").
+TEST(FencingEpoch, PacksAndUnpacks) {
+    FencingEpochState state{0x7fffffffU, 3, 9};
+    FencingEpochState back = unpack_fencing_epoch(pack_fencing_epoch(state));
+    EXPECT_EQ(back.system, state.system);
+    EXPECT_EQ(back.base, 3u);
+    EXPECT_EQ(back.epoch, 9u);
+    EXPECT_GE(pack_fencing_epoch(FencingEpochState{0x7fffffffU, 65535, 65535}), 0);
+}
+
+TEST(FencingEpoch, RefusesInconsistentState) {
+    try {
+        unpack_fencing_epoch(pack_fencing_epoch(FencingEpochState{1, 5, 4}));
+        FAIL() << "expected an error";
+    } catch (...) {
+        EXPECT_EQ(describe_exception(std::current_exception()).sqlstate, "22023");
+    }
+}
+
+TEST(FencingEpoch, IsTheTimelineOnAFreshCluster) {
+    FencingEpochState state = next_fencing_epoch(FencingEpochState{7, 0, 1}, 7, 1);
+    EXPECT_EQ(state.epoch, 1u);
+    EXPECT_EQ(next_fencing_epoch(state, 7, 2).epoch, 2u);  // a promotion
+    EXPECT_EQ(next_fencing_epoch(state, 7, 5).epoch, 5u);  // several
+}
+
+TEST(FencingEpoch, GoesUpAcrossAnUpgradeOfAPromotedCluster) {
+    // Promoted twice (timeline 3), then upgraded: the new cluster is on timeline 1.
+    FencingEpochState old_cluster = next_fencing_epoch(FencingEpochState{7, 0, 1}, 7, 3);
+    ASSERT_EQ(old_cluster.epoch, 3u);
+    FencingEpochState upgraded = next_fencing_epoch(old_cluster, 9, 1);
+    EXPECT_EQ(upgraded.epoch, 4u);
+    EXPECT_EQ(upgraded.base, 3u);
+    EXPECT_EQ(upgraded.system, 9u);
+    EXPECT_EQ(next_fencing_epoch(upgraded, 9, 1).epoch, 4u);  // stays while nothing happens
+    EXPECT_EQ(next_fencing_epoch(upgraded, 9, 2).epoch, 5u);  // a standby of it promoted
+    EXPECT_EQ(next_fencing_epoch(next_fencing_epoch(upgraded, 9, 2), 11, 1).epoch, 6u);  // upgraded again
+}
+
+TEST(FencingEpoch, GoesUpAcrossAnUpgradeOfANeverPromotedCluster) {
+    FencingEpochState upgraded = next_fencing_epoch(FencingEpochState{7, 0, 1}, 9, 1);
+    EXPECT_EQ(upgraded.epoch, 2u);
+}
+
+TEST(FencingEpoch, GoesUpWhenTheTimelineGoesBack) {
+    // pg_resetwal -l with a lower timeline on the same cluster.
+    EXPECT_EQ(next_fencing_epoch(FencingEpochState{7, 0, 4}, 7, 2).epoch, 5u);
+}
+
+TEST(FencingEpoch, StartsAboveARecordedFloor) {
+    // Updated from 1.2 with a checked token of epoch 6 on a cluster on timeline 1.
+    EXPECT_EQ(next_fencing_epoch(FencingEpochState{7, 0, 6}, 7, 1).epoch, 7u);
+    EXPECT_EQ(next_fencing_epoch(FencingEpochState{7, 0, 6}, 7, 8).epoch, 8u);
+}
+
+TEST(FencingEpoch, RefusesEpochOutOfRange) {
+    try {
+        next_fencing_epoch(FencingEpochState{7, 0, 65535}, 9, 1);
+        FAIL() << "expected an error";
+    } catch (...) {
+        ErrorReport report = describe_exception(std::current_exception());
+        EXPECT_EQ(report.sqlstate, "54000");
+        EXPECT_EQ(report.message, "cannot issue fencing tokens in epoch 65536");
+    }
+    EXPECT_EQ(next_fencing_epoch(FencingEpochState{7, 65534, 65534}, 7, 1).epoch, 65535u);
+}

@@ -1,9 +1,10 @@
-// Fencing tokens: issued from a sequence and the WAL timeline, checked against the newest token
-// seen per resource (a function, and a row trigger). Their fmgr entry points are in
-// failover/sql_functions.cpp. The state lives in WAL-logged tables and one sequence in schema
-// lockguard, so it survives restarts and reaches a standby with the rest of the data; nothing
-// here uses shared memory. Every function holds only trivially destructible objects, so the
-// PostgreSQL errors raised here (SPI included) may longjmp through it.
+// Fencing tokens: issued from a sequence and an epoch (the WAL timeline plus a base that lifts it
+// across pg_upgrade), checked against the newest token seen per resource (a function, and a row
+// trigger). Their fmgr entry points are in failover/sql_functions.cpp. The state lives in
+// WAL-logged tables and two sequences in schema lockguard, so it survives restarts, pg_upgrade
+// and reaches a standby with the rest of the data; nothing here uses shared memory. Every function
+// holds only trivially destructible objects, so the PostgreSQL errors raised here (SPI included)
+// may longjmp through it.
 #include "core/fencing.hpp"
 #include "pg/infra/boundary.hpp"
 #include "pg/infra/privileges.hpp"
@@ -20,6 +21,7 @@ extern "C" {
 #include "catalog/pg_type.h"
 #include "commands/sequence.h"
 #include "commands/trigger.h"
+#include "storage/lmgr.h"
 #include "executor/spi.h"
 #include "funcapi.h"
 #include "tcop/utility.h"
@@ -131,6 +133,66 @@ XLogRecPtr inserted_wal_end() {
     return next;
 }
 
+// The epoch state (core/fencing.hpp) lives in the sequence lockguard.fencing_epoch: setval is
+// not undone by a rollback, so an epoch handed out with a token stays recorded even if the
+// caller's transaction aborts, like the counter. Read and written through SPI as the sequence's
+// owner (callers have no privileges on it).
+struct EpochAccess {
+    bool write;
+    int64 value;
+};
+
+void run_epoch_access(void *arg) {
+    auto *access = static_cast<EpochAccess *>(arg);
+    connect_spi();
+    if (access->write) {
+        Oid types[1] = {INT8OID};
+        Datum values[1] = {Int64GetDatum(access->value)};
+        run_statement("SELECT pg_catalog.setval('lockguard.fencing_epoch', $1, true)", 1, types, values, nullptr,
+                      SPI_OK_SELECT);
+    } else {
+        run_statement("SELECT last_value FROM lockguard.fencing_epoch", 0, nullptr, nullptr, nullptr, SPI_OK_SELECT);
+        bool isnull;
+        access->value = int64_column(1, &isnull);
+    }
+    SPI_finish();
+}
+
+int64 access_epoch(Oid sequence, bool write, int64 value) {
+    EpochAccess access{write, value};
+    run_as_owner_of(sequence, run_epoch_access, &access);
+    return access.value;
+}
+
+// The epoch of a token issued now: the timeline plus the base of this cluster, moved past every
+// epoch recorded before when this is another cluster than the one that recorded it (pg_upgrade).
+// Usually one read; the first token after a promotion or an upgrade also writes, under a lock
+// that serializes writers of the state only (ShareUpdateExclusiveLock conflicts with itself, not
+// with nextval or a read), released at once.
+uint32 fencing_epoch(TimeLineID timeline) {
+    Oid schema = get_namespace_oid("lockguard", true);
+    Oid sequence = OidIsValid(schema) ? get_relname_relid("fencing_epoch", schema) : InvalidOid;
+    if (!OidIsValid(sequence)) {
+        (void) lockguard_table("fencing_counter");  // no extension at all: say so
+        ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+                        errmsg("the lockguard extension in this database is older than its library"),
+                        errdetail("lockguard.fencing_epoch does not exist: fencing tokens of this library would not "
+                                  "stay above those of a cluster this one was upgraded from."),
+                        errhint("Update it: ALTER EXTENSION lockguard UPDATE;")));
+    }
+    auto system = static_cast<uint32>(GetSystemIdentifier() & kFencingSystemMask);
+    FencingEpochState state = unpack_fencing_epoch(access_epoch(sequence, false, 0));
+    FencingEpochState next = next_fencing_epoch(state, system, timeline);
+    if (next.system == state.system && next.base == state.base && next.epoch == state.epoch) return next.epoch;
+    LockRelationOid(sequence, ShareUpdateExclusiveLock);
+    state = unpack_fencing_epoch(access_epoch(sequence, false, 0));  // another writer may have been first
+    next = next_fencing_epoch(state, system, timeline);
+    if (next.system != state.system || next.base != state.base || next.epoch != state.epoch)
+        (void) access_epoch(sequence, true, pack_fencing_epoch(next));
+    UnlockRelationOid(sequence, ShareUpdateExclusiveLock);
+    return next.epoch;
+}
+
 const char *trigger_usage_hint() {
     return "Create it as: CREATE TRIGGER fence BEFORE INSERT OR UPDATE ON t FOR EACH ROW EXECUTE FUNCTION "
            "lockguard.fencing_token_guard('resource_column', 'token_column'), or with '=name' instead of "
@@ -145,7 +207,8 @@ Datum lockguard::pg::sql_fencing_token(FunctionCallInfo fcinfo) {
         require_preloaded();
         (void) resource_name_argument(fcinfo, 0);  // the counter is shared; the name is checked
         require_writable_primary("lockguard.fencing_token()");
-        TimeLineID timeline = GetWALInsertionTimeLine();
+        // The epoch before the counter: recorded (and WAL-logged) before any token of it exists.
+        uint32 epoch = fencing_epoch(GetWALInsertionTimeLine());
         // A sequence, not a row: nextval is not rolled back, so a token handed out by a
         // transaction that later aborts is never handed out again.
         int64 counter = nextval_internal(lockguard_table("fencing_counter"), true);
@@ -153,7 +216,7 @@ Datum lockguard::pg::sql_fencing_token(FunctionCallInfo fcinfo) {
         // crash on this timeline cannot hand out a token the caller may already have used. The
         // record may be another backend's (it logged the values ahead): flush all WAL inserted.
         XLogFlush(inserted_wal_end());
-        return Int64GetDatum(compose_fencing_token(timeline, static_cast<uint64_t>(counter)));
+        return Int64GetDatum(compose_fencing_token(epoch, static_cast<uint64_t>(counter)));
     });
 }
 

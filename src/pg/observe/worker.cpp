@@ -155,6 +155,11 @@ void run_cycle(CycleState *state) {
 void register_worker() {
     register_shmem_part({"lockguard worker statistics", worker_stats_size, attach_worker_stats});
     if (settings.database == nullptr || settings.database[0] == '\0') return;
+    // Not during pg_upgrade: its servers run in binary-upgrade mode (-b), where nothing but
+    // pg_upgrade may write, and it drops and re-creates databases (postgres among them) that the
+    // worker would hold a connection to. pg_cron does the same. The upgraded cluster's first
+    // normal start starts the worker.
+    if (IsBinaryUpgrade) return;
     BackgroundWorker worker;
     memset(&worker, 0, sizeof(worker));
     worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
