@@ -43,10 +43,10 @@ case $mode in
     export LG_TEST_STAGE=${LG_TEST_STAGE:-/tmp/lockguard-cassert-test}
     # Every layer of the newest major but structure, docs and bench (the same on every major):
     # the TAP deployment tests (PgBouncer, postgres_exporter, Prometheus) and the Patroni layer
-    # (Debian 12's Patroni 3.0 manages 18's servers) included. The unit layer includes no
-    # PostgreSQL header and is the same program on any major; it runs here so that this run is
-    # the whole list of the major's layers.
-    export LG_LAYERS=${LG_LAYERS:-"unit regress isolation matrix pgtap tap patroni chaos"}
+    # (Debian 12's Patroni 3.0 manages 18's servers) included. The unit layer (no PostgreSQL
+    # header: the same program on any server) runs on 18 in the sanitizer run, built with the
+    # sanitizers; here it would be the program the 15 run already ran.
+    export LG_LAYERS=${LG_LAYERS:-"regress isolation matrix pgtap tap patroni chaos"}
     export LG_CHAOS_SECONDS=${LG_CHAOS_SECONDS:-60}
     export LG_CHAOS_CLIENTS=${LG_CHAOS_CLIENTS:-40}
     # pgaudit and pg_wait_sampling are built for Debian's PostgreSQL, not for this one.
