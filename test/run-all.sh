@@ -20,7 +20,7 @@ set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 lg_require_root
 
-LAYERS=${LG_LAYERS:-"structure unit regress isolation matrix pgtap docs tap bench patroni chaos"}
+LAYERS=${LG_LAYERS:-"structure unit regress isolation matrix pgtap docs client tap bench patroni chaos"}
 # Only the packages of the layers that run (test/lib.sh), before the private copy of PostgreSQL is
 # made: the extensions among them are copied along.
 # shellcheck disable=SC2046 # one word per package
@@ -81,6 +81,26 @@ run_unit() {
   passed=${passed:-0}; failed=${failed:-0}
   [ $rc -ne 0 ] && [ "$failed" = 0 ] && failed=1
   record unit "$passed" "$failed"
+}
+
+# The C++ client library (client/, docs/client.md): its GoogleTest suite (test/client/) against
+# this run's cluster, in a database of its own. It freezes the cluster's postmaster and backends
+# for a second or two (the client-side deadline), sets synchronous_standby_names for a moment
+# (a COMMIT whose outcome is unknown) and terminates backends: it runs after the suites that
+# read the cluster's state, and puts every setting back.
+run_client() {
+  lg_log "layer client: the C++ client library (test/client/)"
+  lg_psql -d postgres -c "DROP DATABASE IF EXISTS lockguard_client" -c "CREATE DATABASE lockguard_client"
+  lg_psql -d lockguard_client -c "CREATE EXTENSION lockguard"
+  lg_as_postgres env PGHOST="$LG_SOCK" PGPORT="$LG_PORT" PGUSER=postgres PGDATABASE=lockguard_client \
+    make -s --no-print-directory -j"$(nproc)" client-check PG_CONFIG="$LG_BINDIR/pg_config" >"$OUT/client.log" 2>&1
+  local rc=$? passed failed
+  cat "$OUT/client.log"
+  passed=$(grep -oE '^\[  PASSED  \] [0-9]+' "$OUT/client.log" | grep -oE '[0-9]+$' || true)
+  failed=$(grep -oE '^\[  FAILED  \] [0-9]+ tests?,' "$OUT/client.log" | grep -oE '[0-9]+' || true)
+  passed=${passed:-0}; failed=${failed:-0}
+  [ $rc -ne 0 ] && [ "$failed" = 0 ] && failed=1
+  record client "$passed" "$failed"
 }
 
 start_cluster() {
@@ -252,7 +272,7 @@ for layer in $LAYERS; do
   case $layer in
     structure) run_structure ;;
     unit) run_unit ;;
-    regress|isolation|pgtap|matrix|docs)
+    regress|isolation|pgtap|matrix|docs|client)
       [ -f "$STAGE/cluster/data/postmaster.pid" ] || start_cluster
       "run_$layer" ;;
     tap) run_tap ;;
