@@ -12,7 +12,8 @@
 # runs on one machine do not install over each other. LG_PG_PREFIX=DIR runs everything against a
 # PostgreSQL installed into DIR instead of Debian's (test/hardening.sh: an assert-enabled build).
 # The patroni layer uses LG_PATRONI_PORT and the five ports above it (default: LG_TEST_PORT + 2);
-# the chaos layer LG_TEST_PORT + 8; the client layer starts PgBouncer on 127.0.0.1, LG_TEST_PORT + 3.
+# the chaos layer LG_TEST_PORT + 8; the client layer starts PgBouncer on 127.0.0.1, LG_TEST_PORT + 3,
+# and a primary and standby on LG_TEST_PORT + 4 and + 5.
 #
 # The regression and isolation layers are `make installcheck` against this run's cluster, the tap
 # layer `make prove_installcheck`: the Makefile's lists are the only lists (test/README.md).
@@ -93,7 +94,8 @@ run_client() {
   lg_psql -d postgres -c "DROP DATABASE IF EXISTS lockguard_client" -c "CREATE DATABASE lockguard_client"
   lg_psql -d lockguard_client -c "CREATE EXTENSION lockguard"
   # PgBouncer in transaction mode on loopback (LG_TEST_PORT + 3), two server connections for the
-  # test's four clients (test/client/pgbouncer_test.cpp).
+  # test's four clients (test/client/pgbouncer_test.cpp). The failover test starts a primary and
+  # a standby of its own on unix sockets, LG_TEST_PORT + 4 and + 5 (test/client/failover_test.cpp).
   local bdir="$STAGE/client-pgbouncer" bport=$((PORT + 3))
   lg_as_postgres mkdir -p "$bdir"
   printf '"postgres" ""\n' | lg_as_postgres tee "$bdir/userlist.txt" >/dev/null
@@ -107,6 +109,7 @@ run_client() {
   # LG_CLIENT_SANITIZE=thread: the library and its tests under ThreadSanitizer (a finding fails).
   lg_as_postgres env PGHOST="$LG_SOCK" PGPORT="$LG_PORT" PGUSER=postgres PGDATABASE=lockguard_client \
     LG_CLIENT_PGBOUNCER="host=127.0.0.1 port=$bport dbname=lockguard_client user=postgres" \
+    LG_CLIENT_PGBIN="$LG_BINDIR" LG_CLIENT_FAILOVER_DIR="$STAGE/client-failover" LG_CLIENT_FAILOVER_PORT=$((PORT + 4)) \
     TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
     make -s --no-print-directory -j"$(nproc)" client-check PG_CONFIG="$LG_BINDIR/pg_config" \
     LG_CLIENT_SANITIZE="${LG_CLIENT_SANITIZE:-}" >"$OUT/client.log" 2>&1

@@ -72,6 +72,8 @@ std::unique_ptr<Connection> Connection::open(const std::string &conninfo, Clock:
         }
         st = PQconnectPoll(pg);
     }
+    // Server notices (a WARNING as the server shuts down) are not the library's to print.
+    PQsetNoticeProcessor(pg, [](void *, const char *) {}, nullptr);
     if (PQsetnonblocking(pg, 1) != 0) {
         std::string msg = trimmed(PQerrorMessage(pg));
         PQfinish(pg);
