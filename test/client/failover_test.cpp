@@ -195,3 +195,92 @@ TEST(Failover, AcknowledgedTransfersSurviveAPromotionExactlyOnce) {
     std::printf("failover: %d transfers acknowledged before the primary stopped, %d in all\n", before, acked.load());
     PQfinish(p);
 }
+
+// A restart (pg_ctl restart -m fast) under a stream of run-once transfers: the sessions end with
+// 57P01, connections are refused (57P03, then no server) while it restarts; the clients go on,
+// and every acknowledged transfer is there exactly once.
+TEST(Restart, ClientsGoOnAcrossAFastRestart) {
+    const std::string bin = env("LG_CLIENT_PGBIN"), base = env("LG_CLIENT_FAILOVER_DIR"),
+                      port = env("LG_CLIENT_FAILOVER_PORT");
+    if (bin.empty() || base.empty() || port.empty()) {
+        if (env("LG_REQUIRE_ALL_TOOLS") == "1") FAIL() << "LG_CLIENT_PGBIN, LG_CLIENT_FAILOVER_DIR or LG_CLIENT_FAILOVER_PORT is not set";
+        GTEST_SKIP() << "no PostgreSQL programs and directory for the restart test";
+    }
+    Cluster c(bin, base);
+    sh("rm -rf " + base + " && mkdir -p " + base + "/sock");
+    c.primary = {base + "/restart", base + "/sock", port};
+    ASSERT_EQ(sh(bin + "/initdb -D " + c.primary.dir + " -A trust -U postgres --no-sync >/dev/null"), 0);
+    {
+        std::ofstream conf(c.primary.dir + "/postgresql.conf", std::ios::app);
+        conf << "shared_preload_libraries = 'lockguard'\nlisten_addresses = ''\nunix_socket_directories = '"
+             << c.primary.sock << "'\nport = " << c.primary.port << "\n";
+    }
+    ASSERT_EQ(sh(c.pg_ctl(c.primary, "start")), 0);
+    PGconn *p = PQconnectdb(c.primary.conninfo().c_str());
+    ASSERT_EQ(PQstatus(p), CONNECTION_OK);
+    for (const char *sql : {"CREATE EXTENSION lockguard", "CREATE TABLE transfers (key text PRIMARY KEY, n int)"}) {
+        PGresult *r = PQexec(p, sql);
+        EXPECT_EQ(PQresultStatus(r), PGRES_COMMAND_OK) << sql;
+        PQclear(r);
+    }
+    PQfinish(p);
+
+    std::mutex mu;
+    std::vector<std::string> acknowledged;
+    std::atomic<int> acked{0}, retried_attempts{0};
+    std::atomic<bool> stop{false};
+    std::vector<std::string> errors(2);
+    auto client = [&](int me) {
+        LockContext ctx(c.primary.conninfo());
+        for (int i = 0; !stop.load(); ++i) {
+            Options o;
+            o.operation_key = "restart:" + std::to_string(me) + ":" + std::to_string(i);
+            o.deadline_ms = 60000;
+            o.max_attempts = 1000;
+            o.backoff = {50, 500, 2.0};
+            try {
+                RunResult r = ctx.run_with_lock({Resource::named("restart:" + std::to_string(i % 3))},
+                                                [&](Transaction &tx) {
+                                                    tx.exec("INSERT INTO transfers VALUES ($1, 1)", {o.operation_key});
+                                                    return std::string("{}");
+                                                },
+                                                o);
+                retried_attempts += r.stats.attempts - 1;
+                std::lock_guard<std::mutex> g(mu);
+                acknowledged.push_back(o.operation_key);
+                ++acked;
+            } catch (const std::exception &e) {
+                errors[static_cast<size_t>(me)] = e.what();
+                return;
+            }
+        }
+    };
+    std::thread t1(client, 0), t2(client, 1);
+    for (int i = 0; i < 3000 && acked.load() < 40; ++i) sleep_ms(10);
+    const int before = acked.load();
+    EXPECT_EQ(sh(c.pg_ctl(c.primary, "-m fast restart")), 0);
+    for (int i = 0; i < 3000 && acked.load() < before + 40; ++i) sleep_ms(10);
+    stop = true;
+    t1.join();
+    t2.join();
+    EXPECT_EQ(errors[0], "");
+    EXPECT_EQ(errors[1], "");
+    EXPECT_GE(acked.load(), before + 40) << "the clients did not go on after the restart";
+    EXPECT_GT(retried_attempts.load(), 0) << "no attempt was cut by the restart";
+    p = PQconnectdb(c.primary.conninfo().c_str());
+    ASSERT_EQ(PQstatus(p), CONNECTION_OK);
+    int missing = 0;
+    for (const auto &key : acknowledged) {
+        const char *v[] = {key.c_str()};
+        PGresult *r = PQexecParams(p, "SELECT count(*) FROM transfers WHERE key = $1", 1, nullptr, v, nullptr, nullptr, 0);
+        if (std::string(PQgetvalue(r, 0, 0)) != "1") ++missing;
+        PQclear(r);
+    }
+    EXPECT_EQ(missing, 0);
+    PGresult *r = PQexec(p, "SELECT (SELECT count(*) FROM transfers) = (SELECT count(*) FROM lockguard.operations)");
+    EXPECT_STREQ(PQgetvalue(r, 0, 0), "t") << "a transfer without its run-once key, or the reverse";
+    PQclear(r);
+    PQfinish(p);
+    std::printf("restart: %d transfers acknowledged before the restart, %d in all, %d attempts retried\n", before,
+                acked.load(), retried_attempts.load());
+}
