@@ -134,15 +134,72 @@ $(UNIT_BIN): $(UNIT_OBJS)
 unit: $(UNIT_BIN)
 	./$(UNIT_BIN)
 
+# The C++ client library (client/, docs/client.md) on libpq, with the core's sources of its own
+# build (position-independent, without PostgreSQL's flags): `make client` builds the library and
+# the example; `make client-check` its tests against the server of PGHOST/PGPORT/PGDATABASE (or
+# LG_CLIENT_CONNINFO); `make install-client` installs header, library and pkg-config file under
+# CLIENT_PREFIX (/usr/local; DESTDIR is honoured).
+LG_PG_INCLUDEDIR := $(shell $(PG_CONFIG) --includedir)
+LG_PG_LIBDIR := $(shell $(PG_CONFIG) --libdir)
+CLIENT_CXXFLAGS = -std=c++17 -O2 -g -fPIC -Wall -Wextra -I$(LG_SRCDIR)/src -I$(LG_SRCDIR)/client/include \
+	-I$(LG_SRCDIR)/client/src -I$(LG_PG_INCLUDEDIR) $(LG_CLIENT_SANITIZE_FLAGS)
+# LG_CLIENT_SANITIZE=thread builds the library, the example and the tests with ThreadSanitizer,
+# into names of their own (suffix -thread), so the two builds never mix objects.
+ifneq ($(LG_CLIENT_SANITIZE),)
+LG_CLIENT_SANITIZE_FLAGS = -fsanitize=$(LG_CLIENT_SANITIZE) -fno-omit-frame-pointer
+LG_CLIENT_SUFFIX = -$(subst $(comma),-,$(LG_CLIENT_SANITIZE))
+endif
+comma := ,
+CLIENT_SRCS = $(call lg_sources,client/src/*.cpp) $(CORE_SRCS)
+CLIENT_OBJDIR = client-obj$(LG_CLIENT_SUFFIX)
+CLIENT_OBJS = $(patsubst %.cpp,$(CLIENT_OBJDIR)/%.o,$(CLIENT_SRCS))
+CLIENT_LIB = liblockguard_client$(LG_CLIENT_SUFFIX).a
+CLIENT_LDLIBS = -L$(LG_PG_LIBDIR) -lpq -pthread
+CLIENT_EXAMPLES = $(patsubst client/examples/%.cpp,%,$(call lg_sources,client/examples/*.cpp))
+CLIENT_TESTS = $(call lg_sources,test/client/*_test.cpp)
+CLIENT_TEST_OBJS = $(patsubst %.cpp,$(CLIENT_OBJDIR)/%.o,$(CLIENT_TESTS))
+CLIENT_TEST_BIN = lockguard_client_tests$(LG_CLIENT_SUFFIX)
+CLIENT_EXAMPLE_BINS = $(addsuffix $(LG_CLIENT_SUFFIX),$(CLIENT_EXAMPLES))
+CLIENT_PREFIX ?= /usr/local
+
+$(CLIENT_OBJDIR)/%.o: %.cpp
+	@mkdir -p $(dir $@)
+	$(CXX) $(CLIENT_CXXFLAGS) -MMD -MP -c -o $@ $<
+
+$(CLIENT_LIB): $(CLIENT_OBJS)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(CLIENT_EXAMPLE_BINS): %$(LG_CLIENT_SUFFIX): $(CLIENT_OBJDIR)/client/examples/%.o $(CLIENT_LIB)
+	$(CXX) $(CLIENT_CXXFLAGS) -o $@ $< $(CLIENT_LIB) $(CLIENT_LDLIBS)
+
+lockguard-client.pc: client/lockguard-client.pc.in
+	sed -e 's|@PREFIX@|$(CLIENT_PREFIX)|' -e 's|@PQ_LIBDIR@|$(LG_PG_LIBDIR)|' -e 's|@PQ_INCLUDEDIR@|$(LG_PG_INCLUDEDIR)|' $< >$@
+
+client: $(CLIENT_LIB) $(CLIENT_EXAMPLE_BINS) lockguard-client.pc
+
+$(CLIENT_TEST_BIN): $(CLIENT_TEST_OBJS) $(CLIENT_LIB)
+	$(CXX) $(CLIENT_CXXFLAGS) -o $@ $(CLIENT_TEST_OBJS) $(CLIENT_LIB) $(CLIENT_LDLIBS) $(GTEST_LIBS)
+
+# LG_CLIENT_EXAMPLE: the example program the tests run (test/client/example_test.cpp).
+client-check: $(CLIENT_TEST_BIN) $(CLIENT_EXAMPLE_BINS)
+	LG_CLIENT_EXAMPLE=$(CURDIR)/transfer_service$(LG_CLIENT_SUFFIX) ./$(CLIENT_TEST_BIN) $(CLIENT_TEST_ARGS)
+
+install-client: client
+	install -d $(DESTDIR)$(CLIENT_PREFIX)/include/lockguard $(DESTDIR)$(CLIENT_PREFIX)/lib/pkgconfig
+	install -m 644 $(LG_SRCDIR)/client/include/lockguard/client.hpp $(DESTDIR)$(CLIENT_PREFIX)/include/lockguard/
+	install -m 644 $(CLIENT_LIB) $(DESTDIR)$(CLIENT_PREFIX)/lib/
+	install -m 644 lockguard-client.pc $(DESTDIR)$(CLIENT_PREFIX)/lib/pkgconfig/
+
 # The object directories of this build directory, made as the Makefile is read: PGXS's compile
 # rules do not make them, and a rule for them would find the source tree's folders through VPATH.
-LG_OBJ_DIRS = $(sort $(dir $(OBJS) $(UNIT_OBJS)))
+LG_OBJ_DIRS = $(sort $(dir $(OBJS) $(UNIT_OBJS) $(CLIENT_OBJS) $(CLIENT_TEST_OBJS) $(patsubst %,$(CLIENT_OBJDIR)/client/examples/%.o,$(CLIENT_EXAMPLES))))
 $(shell mkdir -p $(LG_OBJ_DIRS))
 
 # The compile line of src/ (test/structure/compile_db.sh): `make -s print-LG_COMPILE_FLAGS`.
 LG_COMPILE_FLAGS = $(CXX) $(CXXFLAGS) $(CPPFLAGS)
 
-.PHONY: unit prove_installcheck test-lists-complete
-EXTRA_CLEAN = $(UNIT_BIN) $(UNIT_OBJDIR) $(OBJS:.o=.d) $(LG_OBJ_DIRS)
--include $(OBJS:.o=.d) $(UNIT_OBJS:.o=.d)
+.PHONY: unit prove_installcheck test-lists-complete client client-check install-client
+EXTRA_CLEAN = $(UNIT_BIN) $(UNIT_OBJDIR) $(CLIENT_OBJDIR) $(CLIENT_LIB) $(CLIENT_EXAMPLE_BINS) $(CLIENT_TEST_BIN) lockguard-client.pc $(OBJS:.o=.d) $(LG_OBJ_DIRS)
+-include $(OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(CLIENT_OBJS:.o=.d) $(CLIENT_TEST_OBJS:.o=.d)
 endif

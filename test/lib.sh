@@ -15,6 +15,7 @@ lg_crash_lines() {
 lg_layer_packages() {
   case $1 in
     unit) echo libgtest-dev ;;
+    client) echo "libpq-dev libgtest-dev pgbouncer" ;;  # the client library is built on libpq
     structure) echo "python3 clang-tidy libgtest-dev" ;;  # clang-tidy reads the unit tests too
     pgtap) echo "postgresql-$LG_PG_MAJOR-pgtap libtap-parser-sourcehandler-pgtap-perl" ;;
     matrix) echo python3-psycopg2 ;;

@@ -12,7 +12,8 @@
 # runs on one machine do not install over each other. LG_PG_PREFIX=DIR runs everything against a
 # PostgreSQL installed into DIR instead of Debian's (test/hardening.sh: an assert-enabled build).
 # The patroni layer uses LG_PATRONI_PORT and the five ports above it (default: LG_TEST_PORT + 2);
-# the chaos layer LG_TEST_PORT + 8.
+# the chaos layer LG_TEST_PORT + 8; the client layer starts PgBouncer on 127.0.0.1, LG_TEST_PORT + 3,
+# and a primary and standby on LG_TEST_PORT + 4 and + 5.
 #
 # The regression and isolation layers are `make installcheck` against this run's cluster, the tap
 # layer `make prove_installcheck`: the Makefile's lists are the only lists (test/README.md).
@@ -20,7 +21,7 @@ set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 lg_require_root
 
-LAYERS=${LG_LAYERS:-"structure unit regress isolation matrix pgtap docs tap bench patroni chaos"}
+LAYERS=${LG_LAYERS:-"structure unit regress isolation matrix pgtap docs client tap bench patroni chaos"}
 # Only the packages of the layers that run (test/lib.sh), before the private copy of PostgreSQL is
 # made: the extensions among them are copied along.
 # shellcheck disable=SC2046 # one word per package
@@ -81,6 +82,45 @@ run_unit() {
   passed=${passed:-0}; failed=${failed:-0}
   [ $rc -ne 0 ] && [ "$failed" = 0 ] && failed=1
   record unit "$passed" "$failed"
+}
+
+# The C++ client library (client/, docs/client.md): its GoogleTest suite (test/client/) against
+# this run's cluster, in a database of its own. It freezes the cluster's postmaster and backends
+# for a second or two (the client-side deadline), sets synchronous_standby_names for a moment
+# (a COMMIT whose outcome is unknown) and terminates backends: it runs after the suites that
+# read the cluster's state, and puts every setting back.
+run_client() {
+  lg_log "layer client: the C++ client library (test/client/)"
+  lg_psql -d postgres -c "DROP DATABASE IF EXISTS lockguard_client" -c "CREATE DATABASE lockguard_client"
+  lg_psql -d lockguard_client -c "CREATE EXTENSION lockguard"
+  # PgBouncer in transaction mode on loopback (LG_TEST_PORT + 3), two server connections for the
+  # test's four clients (test/client/pgbouncer_test.cpp). The failover test starts a primary and
+  # a standby of its own on unix sockets, LG_TEST_PORT + 4 and + 5 (test/client/failover_test.cpp).
+  local bdir="$STAGE/client-pgbouncer" bport=$((PORT + 3))
+  lg_as_postgres mkdir -p "$bdir"
+  printf '"postgres" ""\n' | lg_as_postgres tee "$bdir/userlist.txt" >/dev/null
+  printf '%s\n' "[databases]" \
+    "lockguard_client = host=$LG_SOCK port=$LG_PORT dbname=lockguard_client pool_size=2" \
+    "[pgbouncer]" "listen_addr = 127.0.0.1" "listen_port = $bport" "unix_socket_dir =" \
+    "auth_type = trust" "auth_file = $bdir/userlist.txt" "pool_mode = transaction" \
+    "max_client_conn = 50" "logfile = $bdir/pgbouncer.log" "pidfile = $bdir/pgbouncer.pid" \
+    | lg_as_postgres tee "$bdir/pgbouncer.ini" >/dev/null
+  lg_as_postgres /usr/sbin/pgbouncer -d "$bdir/pgbouncer.ini" || lg_log "PgBouncer did not start"
+  # LG_CLIENT_SANITIZE=thread: the library and its tests under ThreadSanitizer (a finding fails).
+  lg_as_postgres env PGHOST="$LG_SOCK" PGPORT="$LG_PORT" PGUSER=postgres PGDATABASE=lockguard_client \
+    LG_CLIENT_PGBOUNCER="host=127.0.0.1 port=$bport dbname=lockguard_client user=postgres" \
+    LG_CLIENT_PGBIN="$LG_BINDIR" LG_CLIENT_FAILOVER_DIR="$STAGE/client-failover" LG_CLIENT_FAILOVER_PORT=$((PORT + 4)) \
+    TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+    make -s --no-print-directory -j"$(nproc)" client-check PG_CONFIG="$LG_BINDIR/pg_config" \
+    LG_CLIENT_SANITIZE="${LG_CLIENT_SANITIZE:-}" >"$OUT/client.log" 2>&1
+  local rc=$? passed failed
+  [ -f "$bdir/pgbouncer.pid" ] && kill "$(cat "$bdir/pgbouncer.pid")"
+  cat "$OUT/client.log"
+  passed=$(grep -oE '^\[  PASSED  \] [0-9]+' "$OUT/client.log" | grep -oE '[0-9]+$' || true)
+  failed=$(grep -oE '^\[  FAILED  \] [0-9]+ tests?,' "$OUT/client.log" | grep -oE '[0-9]+' || true)
+  passed=${passed:-0}; failed=${failed:-0}
+  [ $rc -ne 0 ] && [ "$failed" = 0 ] && failed=1
+  record client "$passed" "$failed"
 }
 
 start_cluster() {
@@ -274,7 +314,7 @@ for layer in $LAYERS; do
   case $layer in
     structure) run_structure ;;
     unit) run_unit ;;
-    regress|isolation|pgtap|matrix|docs)
+    regress|isolation|pgtap|matrix|docs|client)
       [ -f "$STAGE/cluster/data/postmaster.pid" ] || start_cluster
       "run_$layer" ;;
     tap) run_tap ;;
