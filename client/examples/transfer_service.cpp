@@ -21,7 +21,9 @@ int main(int argc, char **argv) {
         std::fprintf(stderr, "usage: %s FROM TO AMOUNT REQUEST-KEY\n", argv[0]);
         return 2;
     }
-    const std::string from = argv[1], to = argv[2], amount = argv[3];
+    const std::string from = argv[1];
+    const std::string to = argv[2];
+    const std::string amount = argv[3];
     const char *conninfo = std::getenv("LG_CLIENT_CONNINFO");
     Metrics metrics;
     LockContext ctx(conninfo != nullptr ? conninfo : "", &metrics);

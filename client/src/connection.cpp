@@ -110,11 +110,12 @@ void Connection::lost(const std::string &what) {
     throw Error(ErrorKind::Connection, "", "connection lost during " + what + (msg.empty() ? "" : ": " + msg));
 }
 
-Rows Connection::exec(const std::string &sql, const std::vector<Param> &params, std::string *tag) {
-    std::string what = sql.substr(0, sql.find_first_of(" ("));
+void Connection::send(const std::string &sql, const std::vector<Param> &params, const std::string &what) {
     if (pg_ == nullptr) throw Error(ErrorKind::Connection, "", "no connection");
     std::vector<const char *> values;
     std::vector<Oid> types;
+    values.reserve(params.size());
+    types.reserve(params.size());
     for (const auto &p : params) {
         values.push_back(p.value ? p.value->c_str() : nullptr);
         types.push_back(p.type);
@@ -129,58 +130,82 @@ Rows Connection::exec(const std::string &sql, const std::vector<Param> &params, 
         if (!wait_socket(true)) abandon(what);
         if (PQconsumeInput(pg_) == 0) lost(what);
     }
+}
+
+bool Connection::await_result(const std::string &what) {
+    while (PQisBusy(pg_) != 0) {
+        if (!wait_socket(false)) abandon(what);
+        // A failed read leaves what arrived before it (a FATAL the server sent before closing)
+        // to PQgetResult; a result still incomplete then is the lost connection.
+        if (PQconsumeInput(pg_) == 0 && PQisBusy(pg_) != 0) return false;
+    }
+    return true;
+}
+
+Error Connection::result_error(const PGresult *res) {
+    std::string code = field(res, PG_DIAG_SQLSTATE);
+    std::string msg = field(res, PG_DIAG_MESSAGE_PRIMARY);
+    if (msg.empty()) msg = trimmed(PQresultErrorMessage(res));
+    return {code.empty() ? ErrorKind::Connection : ErrorKind::Server, code, msg, field(res, PG_DIAG_MESSAGE_DETAIL),
+            field(res, PG_DIAG_MESSAGE_HINT)};
+}
+
+void Connection::read_rows(PGresult *res, Rows &rows, std::string *tag) {
+    rows.rows_.clear();
+    const int n = PQntuples(res);
+    const int m = PQnfields(res);
+    rows.rows_.reserve(static_cast<size_t>(n));
+    for (int i = 0; i < n; ++i) {
+        std::vector<std::optional<std::string>> row;
+        row.reserve(static_cast<size_t>(m));
+        for (int j = 0; j < m; ++j) {
+            if (PQgetisnull(res, i, j) != 0)
+                row.emplace_back(std::nullopt);
+            else
+                row.emplace_back(std::string(PQgetvalue(res, i, j), PQgetlength(res, i, j)));
+        }
+        rows.rows_.push_back(std::move(row));
+    }
+    const char *affected = PQcmdTuples(res);
+    rows.affected = (affected != nullptr && *affected != '\0') ? std::stoll(affected) : 0;
+    if (tag != nullptr) *tag = PQcmdStatus(res);
+}
+
+void Connection::drop(const std::optional<Error> &failure, const std::string &what) {
+    // A FATAL the server sent before closing (57P01) keeps its SQLSTATE; else no SQLSTATE.
+    Error e = failure ? *failure
+                      : Error(ErrorKind::Connection, "", "connection lost during " + what + ": " +
+                                                             trimmed(PQerrorMessage(pg_)));
+    PQfinish(pg_);
+    pg_ = nullptr;
+    throw Error(ErrorKind::Connection, e.sqlstate(), e.what(), e.detail(), e.hint());
+}
+
+Rows Connection::exec(const std::string &sql, const std::vector<Param> &params, std::string *tag) {
+    const std::string what = sql.substr(0, sql.find_first_of(" ("));
+    send(sql, params, what);
+    // Every result of the statement is read: the rows and tag of the last one that has them, the
+    // first error.
     Rows rows;
     std::optional<Error> failure;
     bool broken = false;
     for (;;) {
-        while (PQisBusy(pg_) != 0) {
-            if (!wait_socket(false)) abandon(what);
-            // A failed read leaves what arrived before it (a FATAL the server sent before closing)
-            // to PQgetResult; a result still incomplete then is the lost connection.
-            if (PQconsumeInput(pg_) == 0 && PQisBusy(pg_) != 0) {
-                broken = true;
-                break;
-            }
+        if (!await_result(what)) {
+            broken = true;
+            break;
         }
-        if (broken) break;
         PGresult *res = PQgetResult(pg_);
         if (res == nullptr) break;
         ExecStatusType st = PQresultStatus(res);
         if (st == PGRES_FATAL_ERROR || st == PGRES_NONFATAL_ERROR || st == PGRES_BAD_RESPONSE) {
-            std::string code = field(res, PG_DIAG_SQLSTATE);
-            std::string msg = field(res, PG_DIAG_MESSAGE_PRIMARY);
-            if (msg.empty()) msg = trimmed(PQresultErrorMessage(res));
-            if (!failure)
-                failure.emplace(code.empty() ? ErrorKind::Connection : ErrorKind::Server, code, msg,
-                                field(res, PG_DIAG_MESSAGE_DETAIL), field(res, PG_DIAG_MESSAGE_HINT));
+            if (!failure) failure = result_error(res);
         } else if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
-            rows.rows_.clear();
-            int n = PQntuples(res), m = PQnfields(res);
-            for (int i = 0; i < n; ++i) {
-                std::vector<std::optional<std::string>> row;
-                for (int j = 0; j < m; ++j) {
-                    if (PQgetisnull(res, i, j) != 0)
-                        row.emplace_back(std::nullopt);
-                    else
-                        row.emplace_back(std::string(PQgetvalue(res, i, j), PQgetlength(res, i, j)));
-                }
-                rows.rows_.push_back(std::move(row));
-            }
-            const char *affected = PQcmdTuples(res);
-            rows.affected = (affected != nullptr && *affected != '\0') ? std::stoll(affected) : 0;
-            if (tag != nullptr) *tag = PQcmdStatus(res);
+            read_rows(res, rows, tag);
         }
         PQclear(res);
         if (PQstatus(pg_) == CONNECTION_BAD) break;
     }
-    if (broken || PQstatus(pg_) == CONNECTION_BAD) {
-        // A FATAL the server sent before closing (57P01) keeps its SQLSTATE; else no SQLSTATE.
-        Error e = failure ? *failure : Error(ErrorKind::Connection, "", "connection lost during " + what + ": " +
-                                                                            trimmed(PQerrorMessage(pg_)));
-        PQfinish(pg_);
-        pg_ = nullptr;
-        throw Error(ErrorKind::Connection, e.sqlstate(), e.what(), e.detail(), e.hint());
-    }
+    if (broken || PQstatus(pg_) == CONNECTION_BAD) drop(failure, what);
     if (failure) throw *failure;
     return rows;
 }

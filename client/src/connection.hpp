@@ -55,6 +55,15 @@ private:
     // connection at once, and throw Deadline.
     [[noreturn]] void abandon(const std::string &what);
     [[noreturn]] void lost(const std::string &what);
+    // The steps of exec: send the statement and flush it; wait until a result can be read (false:
+    // the connection broke first); turn an error result into an Error; keep a result's rows and
+    // command tag; close a broken connection and throw Connection with the server's SQLSTATE if
+    // it sent one.
+    void send(const std::string &sql, const std::vector<Param> &params, const std::string &what);
+    bool await_result(const std::string &what);
+    static Error result_error(const PGresult *res);
+    static void read_rows(PGresult *res, Rows &rows, std::string *tag);
+    [[noreturn]] void drop(const std::optional<Error> &failure, const std::string &what);
 
     PGconn *pg_;
     Clock::time_point deadline_ = Clock::time_point::max();

@@ -22,14 +22,15 @@ LGB_SETTINGS=(
   "log_min_messages = warning"
 )
 
-LGB_CONTENDERS=(for_update advisory for_update_retry lg_row lg_named lg_multi lg_run)
+# client_rwl: the client library's run_with_lock (client/), retrying as for_update_retry does.
+LGB_CONTENDERS=(for_update advisory for_update_retry lg_row lg_named lg_multi lg_run client_rwl)
 LGB_PRIORITY_CONTENDERS=(for_update advisory lg_row lg_row_prio)
 
-# lgb_build_driver OUT: compiles the load driver to OUT.
+# lgb_build_driver OUT: compiles the load driver (with the client library's sources) to OUT.
 lgb_build_driver() {
   local out=$1
   mkdir -p "$(dirname "$out")"
-  make -s -C "$LGB_DIR/driver" OUT="$out" >"$out.build.log" 2>&1 || { cat "$out.build.log" >&2; lg_die "building the load driver failed"; }
+  make -s -j"$(nproc)" -C "$LGB_DIR/driver" OUT="$out" >"$out.build.log" 2>&1 || { cat "$out.build.log" >&2; lg_die "building the load driver failed"; }
 }
 
 # lgb_cluster DIR PORT ROWS: a fresh private cluster in DIR (owned by postgres), database

@@ -27,8 +27,9 @@ NAMES = {
     "lg_named": "lockguard named",
     "lg_multi": "lockguard multi-acquire",
     "lg_run": "lockguard_run",
+    "client_rwl": "client run_with_lock",
 }
-CONTENDERS = ["for_update", "advisory", "for_update_retry", "lg_row", "lg_named", "lg_multi", "lg_run"]
+CONTENDERS = ["for_update", "advisory", "for_update_retry", "lg_row", "lg_named", "lg_multi", "lg_run", "client_rwl"]
 PRIORITY_CONTENDERS = ["for_update", "advisory", "lg_row", "lg_row_prio"]
 SCENARIOS = ["uncontended", "hot1", "hot10", "hot1000", "nominal", "transfer10", "transfer100", "priority"]
 # Contenders that lock two rows one by one in random order: deadlocks are their expected outcome
@@ -579,6 +580,11 @@ def markdown(results, meta_path, out_path):
     w("| lockguard multi-acquire | one `lockguard_acquire_all(ARRAY[lockguard.row_lock('accounts', $1), ...])` |")
     w("| lockguard_run | `lockguard_run(ARRAY[row_lock...], 'bench_work(jsonb)', ..., max_attempts => 5, timeout_ms => 100)`;"
       " `bench_work` (PL/pgSQL) does the updates inside the envelope |")
+    w("| client run_with_lock | the client library's `LockContext::run_with_lock` (docs/client.md) in the driver's "
+      "threads: `Resource::row('accounts', $1)` per row, taken in one `lockguard_acquire_all` (canonical order, "
+      "`timeout_ms` 100), the updates in `fn` as unnamed statements; on 55P03/40P01 a real `ROLLBACK`, the core's "
+      "back-off (10 ms doubling to 1 s) and retry, at most 5 attempts. Lock wait per attempt from the call's "
+      "attempt log |")
     w("")
     w("| scenario | definition |")
     w("| --- | --- |")

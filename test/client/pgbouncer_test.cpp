@@ -40,8 +40,10 @@ TEST(PgBouncer, TransactionPoolingKeepsEverythingPerTransaction) {
     admin.exec("INSERT INTO lockguard.tenant_budgets (tenant) VALUES ('client_pool_0'), ('client_pool_1'), "
                "('client_pool_2'), ('client_pool_3')");
 
-    const int threads = 4, per_thread = 150;  // four clients on two server connections
-    std::atomic<int> mismatches{0}, done_calls{0};
+    const int threads = 4;  // four clients on two server connections
+    const int per_thread = 150;
+    std::atomic<int> mismatches{0};
+    std::atomic<int> done_calls{0};
     std::set<int> server_pids;
     std::mutex mu;
     std::vector<std::string> errors(threads);
@@ -49,7 +51,8 @@ TEST(PgBouncer, TransactionPoolingKeepsEverythingPerTransaction) {
         LockContext ctx(bouncer());
         std::mt19937 rng(static_cast<unsigned>(me) + 11u);
         for (int i = 0; i < per_thread; ++i) {
-            int64_t a = 1 + static_cast<int64_t>(rng() % 4), b = 1 + static_cast<int64_t>(rng() % 3);
+            int64_t a = 1 + static_cast<int64_t>(rng() % 4);
+            int64_t b = 1 + static_cast<int64_t>(rng() % 3);
             if (b >= a) ++b;
             Options o;
             o.tenant = "client_pool_" + std::to_string(me);
@@ -81,6 +84,7 @@ TEST(PgBouncer, TransactionPoolingKeepsEverythingPerTransaction) {
         }
     };
     std::vector<std::thread> pool;
+    pool.reserve(threads);
     for (int t = 0; t < threads; ++t) pool.emplace_back(worker, t);
     for (auto &t : pool) t.join();
     for (int t = 0; t < threads; ++t) EXPECT_EQ(errors[t], "") << "thread " << t;

@@ -53,7 +53,12 @@ public:
     }
     ~Holder() {
         if (thread_.joinable()) thread_.join();
-        release();
+        // A destructor must not throw: a failed release fails the test instead.
+        try {
+            release();
+        } catch (const std::exception &e) {
+            ADD_FAILURE() << "could not release the held lock: " << e.what();
+        }
     }
 
 private:
@@ -162,7 +167,8 @@ TEST_F(ClientTest, RealDeadlockIsRetried) {
             errors[me] = e.what();
         }
     };
-    std::thread a(worker, 0), b(worker, 1);
+    std::thread a(worker, 0);
+    std::thread b(worker, 1);
     a.join();
     b.join();
     EXPECT_EQ(errors[0], "");
@@ -264,8 +270,13 @@ public:
     }
     ~CommitCutter() {
         if (thread_.joinable()) thread_.join();
-        admin_.exec("ALTER SYSTEM RESET synchronous_standby_names");
-        admin_.exec("SELECT pg_reload_conf()");
+        // A destructor must not throw: a failed reset fails the test instead.
+        try {
+            admin_.exec("ALTER SYSTEM RESET synchronous_standby_names");
+            admin_.exec("SELECT pg_reload_conf()");
+        } catch (const std::exception &e) {
+            ADD_FAILURE() << "could not reset synchronous_standby_names: " << e.what();
+        }
     }
     // Terminates `pid` once it waits for synchronous replication.
     void join() {
@@ -497,7 +508,7 @@ TEST_F(ClientTest, ErrorsInTheRequestAreNotRetried) {
 
 TEST_F(ClientTest, BadOptionsAreRefusedBeforeAnyAttempt) {
     LockContext ctx(conninfo());
-    auto refused = [&](Options o, const char *what) {
+    auto refused = [&](const Options &o, const char *what) {
         try {
             ctx.run_with_lock({}, [](Transaction &) { return std::string(); }, o);
             ADD_FAILURE() << what;
@@ -605,7 +616,9 @@ TEST_F(ClientTest, ExampleProgramRunsOnce) {
         while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
         return pclose(p);
     };
-    std::string out1, out2, out3;
+    std::string out1;
+    std::string out2;
+    std::string out3;
     EXPECT_EQ(run("1 2 30 " + key, out1), 0) << out1;
     EXPECT_EQ(out1.rfind("done {\"from\": 1, \"to\": 2, \"amount\": 30} attempts=1", 0), 0u) << out1;
     EXPECT_NE(out1.find("lockguard_client_calls_total{outcome=\"committed\"} 1"), std::string::npos) << out1;

@@ -7,7 +7,7 @@
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
 
-#include <signal.h>
+#include <csignal>
 
 #include <chrono>
 #include <cstdlib>
@@ -50,6 +50,7 @@ public:
     // Runs sql; returns the first column of the first row ("" if none); throws on error.
     std::string exec(const std::string &sql, const std::vector<std::string> &params = {}) {
         std::vector<const char *> v;
+        v.reserve(params.size());
         for (const auto &p : params) v.push_back(p.c_str());
         PGresult *r = PQexecParams(pg_, sql.c_str(), static_cast<int>(v.size()), nullptr, v.data(), nullptr, nullptr, 0);
         ExecStatusType st = PQresultStatus(r);
@@ -63,7 +64,7 @@ public:
         return out;
     }
     int64_t num(const std::string &sql, const std::vector<std::string> &params = {}) { return std::stoll(exec(sql, params)); }
-    int pid() const { return PQbackendPID(pg_); }
+    [[nodiscard]] int pid() const { return PQbackendPID(pg_); }
 
 private:
     PGconn *pg_;

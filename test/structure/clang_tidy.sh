@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs clang-tidy (checks in .clang-tidy) over every src/**/*.cpp and test/unit/*.cpp and fails on
-# any warning. Also fails on a NOLINT without its reason: the form is
+# Runs clang-tidy (checks in .clang-tidy) over every src/**/*.cpp, test/unit/*.cpp, client/**/*.cpp
+# and test/client/*.cpp and fails on any warning. Also fails on a NOLINT without its reason: the form is
 # `// NOLINT(check-name): why` (NOLINTNEXTLINE, NOLINTBEGIN and NOLINTEND alike).
 # Ends with "N passed, N failed": one test per source file, and one for the NOLINT reasons.
 #
@@ -17,7 +17,7 @@ bash test/structure/compile_db.sh || { echo "0 passed, 1 failed"; exit 1; }
 
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-files=$(find src test/unit -name '*.cpp' | LC_ALL=C sort)
+files=$(find src test/unit client test/client -name '*.cpp' | LC_ALL=C sort)
 # One clang-tidy per file, its findings in $out/<file>.log and its exit status in <file>.rc;
 # --warnings-as-errors makes a warning a non-zero exit.
 printf '%s\n' $files | xargs -P "$JOBS" -I{} sh -c '
@@ -39,7 +39,7 @@ for file in $files; do
 done
 
 # Every NOLINT names its checks and says why after a colon.
-markers=$(grep -rnoE 'NOLINT[A-Z]*(\([^)]*\))?(:.*)?' src test/unit --include='*.cpp' --include='*.hpp' || true)
+markers=$(grep -rnoE 'NOLINT[A-Z]*(\([^)]*\))?(:.*)?' src test/unit client test/client --include='*.cpp' --include='*.hpp' || true)
 nolint_count=$(printf '%s' "$markers" | grep -c . || true)
 bare=$(printf '%s\n' "$markers" | grep -vE 'NOLINT[A-Z]*\([a-z0-9.*,-]+\): +[^ ]' | grep . || true)
 if [ -n "$bare" ]; then

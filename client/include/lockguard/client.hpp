@@ -197,6 +197,7 @@ public:
     [[nodiscard]] int backend_pid() const;
 
 private:
+    struct Call;  // one call of run_with_lock and its steps (client.cpp)
     std::string conninfo_;
     Metrics *metrics_;
     std::unique_ptr<Connection> conn_;

@@ -33,7 +33,15 @@
 // a lock wait (it never waited), the transaction latency includes the refusals and sleeps.
 // --tag KEY=VALUE (repeatable) is copied into the output as "tags": {"KEY": "VALUE"}.
 // Contenders: for_update, advisory, for_update_retry, lg_row, lg_row_prio, lg_named,
-//   lg_multi, lg_run (see usage()).
+//   lg_multi, lg_run, client_rwl (see usage()).
+// client_rwl runs the scenario's transaction through the client library's public
+// LockContext::run_with_lock (client/, docs/client.md): the rows as Resource::row locks taken with
+// lockguard_acquire_all, the updates (and the read) in fn, the library's own retries with the
+// same attempts, per-attempt timeout and backoff as for_update_retry. Its lock wait is sampled
+// per attempt from the call's attempt log; the attempts of a call that gives up are counted by
+// its last error only (the library reports no attempt log with the error).
+#include "lockguard/client.hpp"
+
 #include <libpq-fe.h>
 
 #include <algorithm>
@@ -45,6 +53,7 @@
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <string>
 #include <thread>
@@ -96,6 +105,7 @@ struct Options {
         "            lg_named          lockguard_acquire('acct:' || id)\n"
         "            lg_multi          lockguard_acquire_all(ARRAY[row_lock(...), ...])\n"
         "            lg_run            lockguard_run(ARRAY[row_lock(...)], bench_work(jsonb), ...)\n"
+        "            client_rwl        the client library's LockContext::run_with_lock (retries as for_update_retry)\n"
         "scenarios:  uncontended hot nominal transfer priority noisy\n");
     std::exit(2);
 }
@@ -167,6 +177,7 @@ struct Statement {
 struct Transaction {
     std::vector<Statement> statements;  // between BEGIN and COMMIT
     int cls = 0;                        // index into class names
+    std::vector<long> lock_rows;        // client_rwl: the rows run_with_lock locks
 };
 
 enum Outcome { Committed = 0, LockTimeout, Deadlock, OtherError, Refused, kOutcomes };
@@ -209,7 +220,7 @@ public:
                  : s == "noisy"    ? std::vector<std::string>{"a", "b_own", "b_shared"}
                                    : std::vector<std::string>{"all"};
         static const char *known[] = {"for_update", "advisory", "for_update_retry", "lg_row", "lg_row_prio",
-                                      "lg_named", "lg_multi", "lg_run"};
+                                      "lg_named", "lg_multi", "lg_run", "client_rwl"};
         if (std::find_if(std::begin(known), std::end(known), [&](const char *k) { return o.contender == k; }) ==
             std::end(known))
             usage("unknown --contender");
@@ -219,6 +230,7 @@ public:
     const std::string &dist_name() const { return dist_name_; }
     const std::vector<std::string> &classes() const { return classes_; }
     bool client_retries() const { return opt_.contender == "for_update_retry"; }
+    bool client_library() const { return opt_.contender == "client_rwl"; }
     bool noisy() const { return opt_.scenario == "noisy"; }
     bool tenant_a(int client) const { return noisy() && client < opt_.a_clients; }
 
@@ -279,6 +291,8 @@ public:
                                             {std::to_string(r), std::to_string(priority)}));
         } else if (c == "lg_named") {
             for (long r : rows) t.statements.push_back(lock("SELECT lockguard_acquire('acct:' || $1)", {std::to_string(r)}));
+        } else if (c == "client_rwl") {
+            t.lock_rows = rows;  // locked by run_with_lock; the statements below run in its fn
         } else if (c == "lg_multi" || c == "lg_run") {
             std::string arr = "ARRAY[";
             std::vector<std::string> p;
@@ -354,6 +368,7 @@ public:
         : opt_(o), w_(w), sh_(sh), id_(id), rng_(o.seed * 1000003ULL + id), per_class_(w.classes().size()) {}
 
     void run() {
+        if (w_.client_library()) return run_library();
         conn_ = PQconnectdb(w_.conninfo(id_).c_str());
         if (PQstatus(conn_) != CONNECTION_OK) {
             std::fprintf(stderr, "lgbench: connection failed: %s", PQerrorMessage(conn_));
@@ -380,6 +395,75 @@ private:
     std::vector<Samples> per_class_;
     PGconn *conn_ = nullptr;
     std::map<std::string, std::string> prepared_;  // sql -> statement name
+
+    // client_rwl: the loop of run() through the client library, which connects on first use.
+    void run_library() {
+        lockguard::client::LockContext ctx(w_.conninfo(id_));
+        sh_.ready++;
+        while (!sh_.go.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        if (sh_.failed) return;
+        while (Clock::now() < sh_.t1) library_transaction(ctx);
+    }
+
+    static Outcome library_outcome(const std::string &state) {
+        if (state == "55P03") return LockTimeout;
+        if (state == "40P01") return Deadlock;
+        if (state == "LG001" || state == "LG002") return Refused;
+        return OtherError;
+    }
+
+    // One logical transaction through run_with_lock: its attempts, timeout and backoff are the
+    // client-retry contender's; the deadline is the end of the measured window plus 2 s, so that
+    // no call outlives the run by much.
+    void library_transaction(lockguard::client::LockContext &ctx) {
+        namespace lgc = lockguard::client;
+        Transaction t = w_.draw(rng_, id_);
+        Samples &cs = per_class_[t.cls];
+        std::vector<lgc::Resource> resources;
+        resources.reserve(t.lock_rows.size());
+        for (long r : t.lock_rows) resources.push_back(lgc::Resource::row("accounts", static_cast<int64_t>(r)));
+        lgc::Options o;
+        o.max_attempts = opt_.max_attempts;
+        o.acquire_timeout_ms = opt_.retry_timeout_ms;
+        o.backoff = {opt_.backoff_base_ms, opt_.backoff_max_ms, 2.0};
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(sh_.t1 - Clock::now()).count();
+        o.deadline_ms = std::max<int64_t>(left, 1) + 2000;
+        const Clock::time_point start = Clock::now();
+        try {
+            lgc::RunResult r = ctx.run_with_lock(
+                resources,
+                [&](lgc::Transaction &tx) {
+                    for (const Statement &st : t.statements) {
+                        std::vector<std::optional<std::string>> p(st.params.begin(), st.params.end());
+                        tx.exec(st.sql, p);
+                    }
+                    return std::string();
+                },
+                o);
+            for (const lgc::AttemptRecord &a : r.stats.attempt_log) {
+                const Clock::time_point ended = start + std::chrono::milliseconds(a.ended_ms);
+                if (!in_window(ended)) continue;
+                Outcome out = a.error_class.empty() ? Committed : library_outcome(a.sqlstate);
+                if (out != Refused) cs.lock_ms.push_back(static_cast<double>(a.lock_wait_ms));
+                if (out != Committed) cs.outcomes[out]++;
+            }
+            Clock::time_point end = Clock::now();
+            if (in_window(end)) {
+                cs.outcomes[Committed]++;
+                cs.txn_ms.push_back(ms_between(start, end));
+                cs.client_retries += r.stats.attempts - 1;
+            }
+        } catch (const lgc::Error &e) {
+            if (!in_window(Clock::now())) return;
+            Outcome out = library_outcome(e.sqlstate());
+            cs.outcomes[out]++;
+            cs.client_retries += std::max(e.attempts() - 1, 0);
+            if (out == LockTimeout || out == Deadlock) cs.gave_up++;
+            else note_other(e.sqlstate().empty() ? "08006" : e.sqlstate(), e.what());
+            if (e.kind() == lgc::ErrorKind::Connection || e.kind() == lgc::ErrorKind::Deadline)
+                std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+    }
 
     void finish() {
         if (conn_) PQfinish(conn_);
