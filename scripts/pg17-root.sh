@@ -94,7 +94,8 @@ if [ -e "$ROOT" ]; then
 fi
 
 t0=$(date +%s)
-lg_ensure_packages debootstrap
+# postgresql-common makes the host's postgres user, whose uid and gid the root's user takes.
+lg_ensure_packages debootstrap postgresql-common
 t_debootstrap_pkg=$(( $(date +%s) - t0 ))
 
 # The mirror of the system's Debian sources (the entry for the main archive).
@@ -115,7 +116,7 @@ printf '#!/bin/sh\n# lockguard: no service starts in this root\nexit 101\n' >"$R
 chmod 755 "$ROOT/usr/sbin/policy-rc.d"
 mkdir -p "$ROOT/etc/postgresql-common"
 echo "create_main_cluster = false" >"$ROOT/etc/postgresql-common/createcluster.conf"
-id postgres >/dev/null 2>&1 || lg_die "the host has no postgres user (install postgresql-15 first)"
+id postgres >/dev/null 2>&1 || lg_die "the host has no postgres user (postgresql-common makes it)"
 uid=$(id -u postgres); gid=$(id -g postgres)
 chroot "$ROOT" groupadd -r -g "$gid" postgres || lg_die "adding the postgres group in the root failed"
 chroot "$ROOT" useradd -r -u "$uid" -g "$gid" -d /var/lib/postgresql -s /bin/bash -c "PostgreSQL administrator" postgres \

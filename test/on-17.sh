@@ -48,7 +48,8 @@ trap 'exit 130' INT TERM HUP  # the EXIT trap then runs too
 
 lg_log "copying the checkout into the root ($ROOT$SRC)"
 mkdir -p "$ROOT$SRC"
-rsync -a --delete --exclude .git --exclude '*.o' --exclude '*.bc' --exclude '*.so' "$LG_REPO"/ "$ROOT$SRC"/ \
+lg_ensure_packages rsync  # the copy into the root, before run-all.sh installs anything
+rsync -a --delete --exclude .git --exclude /build/ --exclude '*.o' --exclude '*.bc' --exclude '*.so' "$LG_REPO"/ "$ROOT$SRC"/ \
   || lg_die "copying the checkout into the root failed"
 
 lg_log "the root ready in $SECONDS s; results go to $ROOT$STAGE/results-all, copied to $STAGE/results-all at the end"
