@@ -75,13 +75,20 @@ run_structure() {
 run_unit() {
   lg_log "layer unit: GoogleTest for src/core"
   lg_as_postgres make -s -j"$(nproc)" unit >"$OUT/unit.log" 2>&1
-  local rc=$? passed failed
+  local rc=$?
   cat "$OUT/unit.log"
-  passed=$(grep -oE '^\[  PASSED  \] [0-9]+' "$OUT/unit.log" | grep -oE '[0-9]+$' || true)
-  failed=$(grep -oE '^\[  FAILED  \] [0-9]+ tests?,' "$OUT/unit.log" | grep -oE '[0-9]+' || true)
+  count_gtest unit "$OUT/unit.log" $rc
+}
+
+# GoogleTest's summary: "[  PASSED  ] N tests." and "[  FAILED  ] N tests, listed below:"; a
+# program that fails without that line (a build error, a crash) counts as one failure.
+count_gtest() {  # count_gtest LAYER LOGFILE RC
+  local passed failed
+  passed=$(grep -oE '^\[  PASSED  \] [0-9]+' "$2" | grep -oE '[0-9]+$' || true)
+  failed=$(grep -oE '^\[  FAILED  \] [0-9]+ tests?,' "$2" | grep -oE '[0-9]+' || true)
   passed=${passed:-0}; failed=${failed:-0}
-  [ $rc -ne 0 ] && [ "$failed" = 0 ] && failed=1
-  record unit "$passed" "$failed"
+  [ "$3" -ne 0 ] && [ "$failed" = 0 ] && failed=1
+  record "$1" "$passed" "$failed"
 }
 
 # The C++ client library (client/, docs/client.md): its GoogleTest suite (test/client/) against
@@ -113,14 +120,10 @@ run_client() {
     TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
     make -s --no-print-directory -j"$(nproc)" client-check PG_CONFIG="$LG_BINDIR/pg_config" \
     LG_CLIENT_SANITIZE="${LG_CLIENT_SANITIZE:-}" >"$OUT/client.log" 2>&1
-  local rc=$? passed failed
+  local rc=$?
   [ -f "$bdir/pgbouncer.pid" ] && kill "$(cat "$bdir/pgbouncer.pid")"
   cat "$OUT/client.log"
-  passed=$(grep -oE '^\[  PASSED  \] [0-9]+' "$OUT/client.log" | grep -oE '[0-9]+$' || true)
-  failed=$(grep -oE '^\[  FAILED  \] [0-9]+ tests?,' "$OUT/client.log" | grep -oE '[0-9]+' || true)
-  passed=${passed:-0}; failed=${failed:-0}
-  [ $rc -ne 0 ] && [ "$failed" = 0 ] && failed=1
-  record client "$passed" "$failed"
+  count_gtest client "$OUT/client.log" $rc
 }
 
 start_cluster() {
