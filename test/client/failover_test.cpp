@@ -187,14 +187,24 @@ void check_exactly_once(const Node &n, const std::map<std::string, std::string> 
 
 }  // namespace
 
-TEST(Failover, AcknowledgedTransfersSurviveAPromotionExactlyOnce) {
+// The tests that start servers of their own: the PostgreSQL programs, a directory and a port from
+// the runner, or a skip (a failure under LG_REQUIRE_ALL_TOOLS).
+class OwnServers : public ::testing::Test {
+protected:
+    void SetUp() override {
+        if (bin.empty() || base.empty() || port.empty()) {
+            if (env("LG_REQUIRE_ALL_TOOLS") == "1") FAIL() << "LG_CLIENT_PGBIN, LG_CLIENT_FAILOVER_DIR or LG_CLIENT_FAILOVER_PORT is not set";
+            GTEST_SKIP() << "no PostgreSQL programs and directory for servers of the test's own";
+        }
+    }
     const std::string bin = env("LG_CLIENT_PGBIN");
     const std::string base = env("LG_CLIENT_FAILOVER_DIR");
     const std::string port = env("LG_CLIENT_FAILOVER_PORT");
-    if (bin.empty() || base.empty() || port.empty()) {
-        if (env("LG_REQUIRE_ALL_TOOLS") == "1") FAIL() << "LG_CLIENT_PGBIN, LG_CLIENT_FAILOVER_DIR or LG_CLIENT_FAILOVER_PORT is not set";
-        GTEST_SKIP() << "no PostgreSQL programs and directory for the failover test";
-    }
+};
+class Failover : public OwnServers {};
+class Restart : public OwnServers {};
+
+TEST_F(Failover, AcknowledgedTransfersSurviveAPromotionExactlyOnce) {
     Cluster c(bin, base);
     sh("rm -rf " + base + " && mkdir -p " + base + "/sock");
     c.primary = {base + "/primary", base + "/sock", port};
@@ -228,14 +238,7 @@ TEST(Failover, AcknowledgedTransfersSurviveAPromotionExactlyOnce) {
 // A restart (pg_ctl restart -m fast) under a stream of run-once transfers: the sessions end with
 // 57P01, connections are refused (57P03, then no server) while it restarts; the clients go on,
 // and every acknowledged transfer is there exactly once.
-TEST(Restart, ClientsGoOnAcrossAFastRestart) {
-    const std::string bin = env("LG_CLIENT_PGBIN");
-    const std::string base = env("LG_CLIENT_FAILOVER_DIR");
-    const std::string port = env("LG_CLIENT_FAILOVER_PORT");
-    if (bin.empty() || base.empty() || port.empty()) {
-        if (env("LG_REQUIRE_ALL_TOOLS") == "1") FAIL() << "LG_CLIENT_PGBIN, LG_CLIENT_FAILOVER_DIR or LG_CLIENT_FAILOVER_PORT is not set";
-        GTEST_SKIP() << "no PostgreSQL programs and directory for the restart test";
-    }
+TEST_F(Restart, ClientsGoOnAcrossAFastRestart) {
     Cluster c(bin, base);
     sh("rm -rf " + base + " && mkdir -p " + base + "/sock");
     c.primary = {base + "/restart", base + "/sock", port};
