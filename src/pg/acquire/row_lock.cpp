@@ -8,15 +8,12 @@
 #include "pg/infra/clip.hpp"
 #include "pg/infra/resource_names.hpp"
 #include "pg/acquire/row_table_cache.hpp"
+#include "pg/acquire/row_tuple_lock.hpp"
 #include "pg/acquire/scoped_lock.hpp"
 #include "pg/tenants/tenants.hpp"
 #include "pg/observe/wait_events.hpp"
 
 extern "C" {
-#include "access/htup_details.h"
-#include "access/multixact.h"
-#include "storage/bufmgr.h"
-#include "storage/procarray.h"
 #include "access/relation.h"
 #include "access/stratnum.h"
 #include "catalog/namespace.h"
@@ -180,11 +177,13 @@ void lock_table_for_reading(Oid relation, const Deadline *deadline) {
 // Every relation the row query opens, in the mode a locking SELECT opens them (ROW SHARE: the
 // table, every partition or child, and every index of each, which the planner and the index
 // scan lock), one at a time within the deadline. Afterwards the query waits for nothing but
-// the tuple and the transaction that holds it. Returns whether any of them had to wait.
-bool lock_row_relations(ScopedRequest *request) {
+// the tuple and the transaction that holds it. Returns whether any of them had to wait, and
+// sets *has_children.
+bool lock_row_relations(ScopedRequest *request, bool *has_children) {
     bool waited = false;
-    List *relations = has_subclass(request->relation) ? find_all_inheritors(request->relation, NoLock, nullptr)
-                                                      : list_make1_oid(request->relation);
+    *has_children = has_subclass(request->relation);
+    List *relations = *has_children ? find_all_inheritors(request->relation, NoLock, nullptr)
+                                    : list_make1_oid(request->relation);
     ListCell *cell;
     foreach (cell, relations) {
         if (lock_with_indexes_within(request->gate, lfirst_oid(cell), RowShareLock)) waited = true;
@@ -295,11 +294,7 @@ ErrorData *run_row_query_bounded(const Deadline &deadline, RowQuery *query) {
     return run_with_lock_timeout(budget > 0 ? budget : 1, run_row_query, query);
 }
 
-constexpr const char *kRowHolder = "a transaction that locked the row without lockguard";
-
-// The transactions holding a lock on the row's current version, read from the tuple header as
-// pgrowlocks does (xmax, or the members of a MultiXact): "PID 12, a prepared transaction, which
-// locked the row without lockguard" (had they used lockguard, the wait would be at the gate).
+// The transactions holding a lock on the row's current version (describe_row_holders_at).
 // Asked just before the wait (after an error the SPI state is not fit for another query), so it
 // names who held the row when the wait began. Inside SPI.
 char *describe_row_holders(ScopedRequest *request, const Deadline &deadline) {
@@ -312,51 +307,19 @@ char *describe_row_holders(ScopedRequest *request, const Deadline &deadline) {
     Oid table = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
     ItemPointerData tid = *reinterpret_cast<ItemPointer>(DatumGetPointer(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull)));
     Relation rel = relation_open(table, NoLock);  // locked ROW SHARE by lock_row_relations
-    Buffer buffer = ReadBuffer(rel, ItemPointerGetBlockNumber(&tid));
-    LockBuffer(buffer, BUFFER_LOCK_SHARE);
-    Page page = BufferGetPage(buffer);
-    ItemId item = PageGetItemId(page, ItemPointerGetOffsetNumber(&tid));
-    TransactionId xmax = InvalidTransactionId;
-    uint16 infomask = HEAP_XMAX_INVALID;
-    if (ItemIdIsNormal(item)) {
-        auto *header = reinterpret_cast<HeapTupleHeader>(PageGetItem(page, item));
-        xmax = HeapTupleHeaderGetRawXmax(header);
-        infomask = header->t_infomask;
-    }
-    UnlockReleaseBuffer(buffer);
+    char *who = describe_row_holders_at(rel, &tid);
     relation_close(rel, NoLock);
-    if ((infomask & HEAP_XMAX_INVALID) || HEAP_LOCKED_UPGRADED(infomask)) return pstrdup(kRowHolder);
-
-    TransactionId xids[8];
-    int count = 0;
-    if (infomask & HEAP_XMAX_IS_MULTI) {
-        MultiXactMember *members = nullptr;
-        int n = GetMultiXactIdMembers(xmax, &members, false, HEAP_XMAX_IS_LOCKED_ONLY(infomask));
-        for (int i = 0; i < n && count < 8; i++) xids[count++] = members[i].xid;
-    } else {
-        xids[count++] = xmax;
-    }
-    StringInfoData out;
-    initStringInfo(&out);
-    for (int i = 0; i < count; i++) {
-        if (!TransactionIdIsInProgress(xids[i])) continue;
-        int pid = BackendXidGetPid(xids[i]);
-        if (pid == MyProcPid) continue;
-        if (out.len > 0) appendStringInfoString(&out, ", ");
-        if (pid != 0)
-            appendStringInfo(&out, "PID %d", pid);
-        else
-            appendStringInfoString(&out, "a prepared transaction");  // in progress, no backend
-    }
-    if (out.len == 0) return pstrdup(kRowHolder);
-    appendStringInfoString(&out, ", which locked the row without lockguard");
-    return out.data;
+    return who;
 }
 
 // After the gate: lock the row itself. Returns whether it exists.
 bool lock_row(ScopedRequest *request) {
     const Deadline &deadline = *request->gate.deadline;
-    if (lock_row_relations(request)) request->phase_waited = true;
+    bool has_children;
+    if (lock_row_relations(request, &has_children)) request->phase_waited = true;
+    const RowTableInfo *table = row_table_info(request->relation);
+    if (row_tuple_lock_applies(table, has_children)) return lock_row_tuple(request, table);
+    // Row-level security, partitions or children: the query itself, as SELECT ... FOR UPDATE.
     if (SPI_connect() != SPI_OK_CONNECT)
         ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not connect to SPI for a row lock")));
     RowQuery query{row_plan(request, RowQueryForm::SkipLocked), request->key_values, 0};

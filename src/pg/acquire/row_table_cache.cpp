@@ -6,6 +6,7 @@
 
 extern "C" {
 #include "access/relation.h"
+#include "access/stratnum.h"
 #include "catalog/pg_class.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
@@ -42,6 +43,7 @@ void build(RowTableInfo *info, Oid relation) {
     Oid pk_index = primary_key_index(rel);
     if (OidIsValid(pk_index)) {
         Relation index = relation_open(pk_index, AccessShareLock);
+        info->key_index = pk_index;
         info->key_count = index->rd_index->indnkeyatts;
         for (int i = 0; i < info->key_count; i++) {
             AttrNumber column = index->rd_index->indkey.values[i];
@@ -60,6 +62,12 @@ void build(RowTableInfo *info, Oid relation) {
             TypeCacheEntry *type = lookup_type_cache(attr->atttypid, TYPECACHE_HASH_EXTENDED_PROC_FINFO);
             info->key_hash[i] = OidIsValid(type->hash_extended_proc_finfo.fn_oid) ? &type->hash_extended_proc_finfo
                                                                                     : nullptr;
+            Oid operand_type = index->rd_opcintype[i];
+            Oid equality = get_opfamily_member(index->rd_opfamily[i], operand_type, operand_type, BTEqualStrategyNumber);
+            info->key_equality_proc[i] = OidIsValid(equality) ? get_opcode(equality) : InvalidOid;
+            if (OidIsValid(info->key_equality_proc[i]))
+                fmgr_info_cxt(info->key_equality_proc[i], &info->key_equality[i], TopMemoryContext);
+            info->key_index_collations[i] = index->rd_indcollation[i];
         }
         relation_close(index, AccessShareLock);
     }

@@ -29,6 +29,13 @@ struct RowTableInfo {
     FmgrInfo key_input[kMaxKeyColumns];
     FmgrInfo key_output[kMaxKeyColumns];
     FmgrInfo *key_hash[kMaxKeyColumns];  // the type cache's extended hash, or nullptr
+    // The primary key's index and, per column, its equality as the index compares it: the
+    // procedure of the operator family's "=" and the index column's collation (the direct
+    // row lock looks the row up and re-checks a newer version with them).
+    Oid key_index;
+    RegProcedure key_equality_proc[kMaxKeyColumns];
+    FmgrInfo key_equality[kMaxKeyColumns];
+    Oid key_index_collations[kMaxKeyColumns];
 };
 
 // The table's entry, built on a miss. The caller holds at least AccessShareLock on it, taken

@@ -1,6 +1,7 @@
 #include "pg/infra/compat.hpp"
 
 extern "C" {
+#include "access/genam.h"
 #include "catalog/pg_proc.h"
 #include "storage/procarray.h"
 #include "utils/acl.h"
@@ -48,6 +49,14 @@ Oid primary_key_index(Relation relation) {
     return RelationGetPrimaryKeyIndex(relation, false);
 #else
     return RelationGetPrimaryKeyIndex(relation);
+#endif
+}
+
+IndexScanDesc begin_index_scan(Relation heap, Relation index, Snapshot snapshot, int key_count) {
+#if PG_VERSION_NUM >= 180000
+    return index_beginscan(heap, index, snapshot, nullptr, key_count, 0);
+#else
+    return index_beginscan(heap, index, snapshot, key_count, 0);
 #endif
 }
 

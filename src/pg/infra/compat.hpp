@@ -10,6 +10,7 @@ extern "C" {
 #include "nodes/nodes.h"
 #include "utils/backend_status.h"
 #include "utils/relcache.h"
+#include "access/genam.h"
 #if PG_VERSION_NUM >= 170000
 #include "storage/procnumber.h"
 #endif
@@ -161,6 +162,10 @@ bool may_lock_table(Oid relation, Oid role, LOCKMODE mode);
 // primary key; lockguard keeps that (deferrable_ok = false): a deferrable key does not identify a
 // row at every moment of a transaction.
 Oid primary_key_index(Relation relation);
+
+// ---- Index scans -----------------------------------------------------------------------------
+// 18: index_beginscan gained an IndexScanInstrumentation (for EXPLAIN); lockguard passes none.
+IndexScanDesc begin_index_scan(Relation heap, Relation index, Snapshot snapshot, int key_count);
 
 // ---- Backend status --------------------------------------------------------------------------
 // The local copy of the index-th (1-based) backend status entry, or nullptr. 17: renamed
