@@ -160,11 +160,26 @@ bool lock_with_indexes_within(const LockRequest &request, Oid relation, LOCKMODE
     return waited;
 }
 
+// Takes `mode` on the relation and each of its indexes if none of them has to wait.
+bool lock_with_indexes_at_once(Oid relation, LOCKMODE mode) {
+    if (!ConditionalLockRelationOid(relation, mode)) return false;
+    Relation rel = relation_open(relation, NoLock);
+    List *indexes = RelationGetIndexList(rel);
+    relation_close(rel, NoLock);
+    ListCell *cell;
+    foreach (cell, indexes) {
+        if (!ConditionalLockRelationOid(lfirst_oid(cell), mode)) return false;
+    }
+    return true;
+}
+
 // Waits for the AccessShareLock every reader takes on the table and on its indexes (the
 // resolver reads the primary key's definition), within the call's deadline: a table in the
 // middle of ALTER TABLE, an index being rebuilt, or an ACCESS EXCLUSIVE request queued ahead
-// is waited for like any lock, not forever. Before the gate: recorded under the table's name.
+// is waited for like any lock, not forever. Before the gate: recorded under the table's name,
+// which is looked up only when something has to wait.
 void lock_table_for_reading(Oid relation, const Deadline *deadline) {
+    if (lock_with_indexes_at_once(relation, AccessShareLock)) return;
     LockRequest request{};
     request.deadline = deadline;
     request.lock.scope = LockScope::Row;
@@ -272,7 +287,8 @@ void resolve_row(ScopedRequest *request, Oid relation, const char *const *key_te
     }
     StringInfoData display;
     initStringInfo(&display);
-    format_resource_label(&display, table->relnamespace, table->relname, canonical_texts, columns);
+    appendStringInfoString(&display, table->table_name);  // cached: no catalog look-up per call
+    append_row_key(&display, canonical_texts, columns);
     request->key_count = columns;
     request->relation = relation;
 

@@ -38,6 +38,7 @@ void build(RowTableInfo *info, Oid relation) {
     StringInfoData label;
     initStringInfo(&label);
     format_resource_label(&label, info->relnamespace, info->relname, nullptr, 0);
+    strlcpy(info->table_name, label.data, sizeof(info->table_name));
     copy_clipped(info->resource_class, sizeof(info->resource_class), label.data, label.len);
     pfree(label.data);
     Oid pk_index = primary_key_index(rel);

@@ -19,7 +19,8 @@ struct RowTableInfo {
     char relkind;
     char relname[NAMEDATALEN];
     Oid relnamespace;
-    char resource_class[64];  // the table's label (pg/infra/resource_names.hpp), for statistics
+    char table_name[2 * (2 * NAMEDATALEN + 2) + 2];  // quoted and qualified (resource_names.hpp)
+    char resource_class[64];  // the same, clipped, for statistics
     int key_count;            // 0: the table has no primary key
     AttrNumber key_columns[kMaxKeyColumns];
     Oid key_types[kMaxKeyColumns];

@@ -15,6 +15,10 @@ void format_resource_label(StringInfo out, Oid schema, const char *relname, cons
     // quote_qualified_identifier quotes each part only where SQL needs it, as ruleutils.c does.
     appendStringInfoString(out, schema_name != nullptr ? quote_qualified_identifier(schema_name, relname)
                                                        : quote_identifier(relname));
+    append_row_key(out, key_texts, key_count);
+}
+
+void append_row_key(StringInfo out, const char *const *key_texts, int key_count) {
     if (key_count == 0) return;
     appendStringInfoChar(out, '(');
     for (int i = 0; i < key_count; i++) appendStringInfo(out, "%s%s", i > 0 ? ", " : "", key_texts[i]);

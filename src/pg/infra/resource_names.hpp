@@ -18,6 +18,9 @@ namespace lockguard::pg {
 void format_resource_label(StringInfo out, Oid schema, const char *relname, const char *const *key_texts,
                            int key_count);
 
+// Appends a row's key values to its table's name: "(1, EUR)".
+void append_row_key(StringInfo out, const char *const *key_texts, int key_count);
+
 // The table's name, as above, copied into `out` (`size` bytes, clipped at a character boundary).
 // An empty string if the relation no longer exists.
 void table_label(Oid relation, char *out, size_t size);
