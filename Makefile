@@ -70,8 +70,8 @@ endif
 # others share); hostile_input and defects last (they reset the wait statistics the others read;
 # defects also DROP/CREATEs the extension in a database of its own).
 REGRESS = helpers audit_stats bad_input failover fencing_wal_boundary guardrails monitoring \
-	monitoring_cost multi_acquire acquire_text_keys named_lock retry_envelope row_lock table_lock \
-	tenants wrong_key_arity privileges hostile_input defects
+	monitoring_cost multi_acquire acquire_text_keys named_lock retry_envelope row_lock row_semantics \
+	table_lock tenants wrong_key_arity privileges hostile_input defects
 # PostgreSQL 15's pg_regress has no --expecteddir (16 has): --inputdir gives both sql/ (or specs/)
 # and expected/, so each suite has its own input directory.
 REGRESS_OPTS = --inputdir=$(LG_SRCDIR)/test --load-extension=lockguard
