@@ -70,15 +70,16 @@ endif
 # others share); hostile_input and defects last (they reset the wait statistics the others read;
 # defects also DROP/CREATEs the extension in a database of its own).
 REGRESS = helpers audit_stats bad_input failover fencing_wal_boundary guardrails monitoring \
-	monitoring_cost multi_acquire acquire_text_keys named_lock retry_envelope row_lock table_lock \
-	tenants wrong_key_arity privileges hostile_input defects
+	monitoring_cost multi_acquire acquire_text_keys named_lock retry_envelope row_lock row_semantics \
+	table_lock tenants wrong_key_arity privileges hostile_input defects
 # PostgreSQL 15's pg_regress has no --expecteddir (16 has): --inputdir gives both sql/ (or specs/)
 # and expected/, so each suite has its own input directory.
 REGRESS_OPTS = --inputdir=$(LG_SRCDIR)/test --load-extension=lockguard
 ISOLATION = acquire_bounds audit_rollback blocker_end cancel_waiter deadlock fencing_stale \
 	guardrail_policy multi_no_deadlock named_release named_timeout priority_aging priority_fifo \
-	priority_order privileges_visibility retry_succeeds row_conflicts row_priority row_timeout \
-	run_deadlock_recorded runonce_concurrent table_lock_blocking tenant_budget tenant_fair_share
+	priority_order privileges_visibility retry_succeeds row_conflicts row_partition_move row_priority \
+	row_recheck row_rr_serialize row_timeout run_deadlock_recorded runonce_concurrent \
+	table_lock_blocking tenant_budget tenant_fair_share
 ISOLATION_OPTS = --inputdir=$(LG_SRCDIR)/test/isolation --load-extension=lockguard
 # TAP tests start their own servers: `make prove_installcheck` (below), not installcheck. prove runs
 # in the source tree; the servers' files go to tmp_check/ in the build directory.
