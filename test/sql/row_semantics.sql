@@ -153,6 +153,27 @@ SELECT * FROM try($$ SELECT lockguard_acquire_row('rs_kid', 2) $$);
 ROLLBACK;
 DROP TABLE rs_kid, rs_base;
 
+------------------------------------------------------------------------------------------
+-- A read-only transaction: the query is refused (25006) in every strength, on an ordinary table
+-- (locked without running the query) and on a partitioned one (the query itself); a temporary
+-- table may be locked, as the query may lock it.
+------------------------------------------------------------------------------------------
+CREATE TABLE rs_plain (id int PRIMARY KEY, v int);
+INSERT INTO rs_plain VALUES (1, 1);
+CREATE TABLE rs_ro_parted (id int PRIMARY KEY) PARTITION BY RANGE (id);
+CREATE TABLE rs_ro_parted_1 PARTITION OF rs_ro_parted FOR VALUES FROM (0) TO (100);
+INSERT INTO rs_ro_parted VALUES (1);
+BEGIN TRANSACTION READ ONLY;
+SELECT * FROM rs_compare('rs_plain', '1', 'id = 1');
+SELECT * FROM rs_compare('rs_ro_parted', '1', 'id = 1');
+ROLLBACK;
+CREATE TEMPORARY TABLE rs_temp (id int PRIMARY KEY);
+INSERT INTO rs_temp VALUES (1);
+BEGIN TRANSACTION READ ONLY;
+SELECT * FROM rs_compare('rs_temp', '1', 'id = 1');
+ROLLBACK;
+DROP TABLE rs_plain, rs_ro_parted, rs_temp;
+
 DROP FUNCTION rs_compare(regclass, text, text);
 DROP ROLE lg_rs_owner;
 DROP ROLE lg_rs_user;
