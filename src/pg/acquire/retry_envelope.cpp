@@ -23,6 +23,7 @@ extern "C" {
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/regproc.h"
 #include "utils/resowner.h"
@@ -42,9 +43,20 @@ struct Work {
     bool returns_jsonb;
 };
 
-// The work must be a function or procedure taking nothing or one jsonb, that the caller may
-// execute. Its name comes from a regprocedure: no SQL text is built from caller input.
-void prepare_work(Work *work, Oid function) {
+// What lockguard_run learned about a work function, kept per backend so that a call pays no
+// catalog look-up: dropped whenever pg_proc changes (CREATE OR REPLACE, ALTER, DROP).
+constexpr int kCachedWorks = 8;
+Work cached_works[kCachedWorks];
+int next_cached_work = 0;
+bool work_callback_registered = false;
+
+void forget_works(Datum /*unused*/, int /*cache_id*/, uint32 /*hash*/) {
+    for (Work &work : cached_works) work.function = InvalidOid;
+}
+
+// The work must be a function or procedure taking nothing or one jsonb. Its name comes from a
+// regprocedure: no SQL text is built from caller input.
+void describe_work(Work *work, Oid function) {
     HeapTuple tuple = SearchSysCache1(PROCOID, ObjectIdGetDatum(function));
     if (!HeapTupleIsValid(tuple))
         ereport(ERROR, (errcode(ERRCODE_UNDEFINED_FUNCTION), errmsg("function with OID %u does not exist", function)));
@@ -71,10 +83,29 @@ void prepare_work(Work *work, Oid function) {
                         errdetail("The work must be a function or procedure that takes no argument or one jsonb "
                                   "argument, and returns no set."),
                         errhint("Wrap the work in a function such as my_work(arg jsonb) RETURNS jsonb.")));
+    fmgr_info_cxt(function, &work->flinfo, TopMemoryContext);
+    work->function = function;  // last: a description that raised leaves no entry behind
+}
+
+// The work's description (cached), after the caller's privilege to execute it is checked: on
+// every call, as the executor checks it.
+void prepare_work(Work *work, Oid function) {
+    if (!work_callback_registered) {
+        CacheRegisterSyscacheCallback(PROCOID, forget_works, 0);
+        work_callback_registered = true;
+    }
+    Work *cached = nullptr;
+    for (Work &entry : cached_works)
+        if (entry.function == function) cached = &entry;
+    if (cached == nullptr) {
+        cached = &cached_works[next_cached_work];
+        next_cached_work = (next_cached_work + 1) % kCachedWorks;
+        cached->function = InvalidOid;
+        describe_work(cached, function);
+    }
     if (!may_execute_function(function, GetUserId()))
         aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_FUNCTION, get_func_name(function));
-    work->function = function;
-    fmgr_info(function, &work->flinfo);
+    *work = *cached;
 }
 
 struct Attempt {
@@ -132,15 +163,31 @@ bool is_retryable(const ErrorData *error) {
 }
 
 // The audit entry of the envelope names what it locked and which work it ran.
-PublishedLock envelope_description(Oid function, int32 priority) {
+PublishedLock envelope_description(Oid function, int32 priority, int32 tenant_slot) {
     PublishedLock lock{};
     lock.scope = LockScope::Named;
     lock.priority = priority;
-    lock.tenant_slot = resolve_current_tenant();
+    lock.tenant_slot = tenant_slot;
     strlcpy(lock.mode_name, "lockguard_run", sizeof(lock.mode_name));
     strlcpy(lock.resource_class, "lockguard_run", sizeof(lock.resource_class));
     format_clipped(lock.name, sizeof(lock.name), "lockguard_run(%s)", format_procedure(function));
     return lock;
+}
+
+// The (attempts, result) row type, blessed once per backend for the SQL function that asks
+// (an extension update that changed it would be a new function OID).
+TupleDesc run_result_type(FunctionCallInfo fcinfo) {
+    static Oid blessed_for = InvalidOid;
+    static TupleDesc blessed = nullptr;
+    if (blessed != nullptr && blessed_for == fcinfo->flinfo->fn_oid) return blessed;
+    TupleDesc tupdesc;
+    if (get_call_result_type(fcinfo, nullptr, &tupdesc) != TYPEFUNC_COMPOSITE)
+        ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("return type must be a row type")));
+    MemoryContext caller_context = MemoryContextSwitchTo(TopMemoryContext);
+    blessed = BlessTupleDesc(CreateTupleDescCopy(tupdesc));
+    MemoryContextSwitchTo(caller_context);
+    blessed_for = fcinfo->flinfo->fn_oid;
+    return blessed;
 }
 
 int32 int_argument_or(FunctionCallInfo fcinfo, int argno, int32 fallback) {
@@ -177,7 +224,15 @@ Datum lockguard::pg::sql_run(FunctionCallInfo fcinfo) {
         Attempt attempt{PG_GETARG_ARRAYTYPE_P(0), timeout_ms, priority, &work,
                         PG_ARGISNULL(2) ? static_cast<Datum>(0) : PG_GETARG_DATUM(2), PG_ARGISNULL(2), outer_context,
                         0, true};
-        PublishedLock description = envelope_description(work.function, priority);
+        // Named (a catalog look-up) only when an attempt fails: the first attempt usually succeeds.
+        int32 tenant_slot = resolve_current_tenant();
+        PublishedLock description{};
+        bool described = false;
+        auto describe = [&]() -> const PublishedLock & {
+            if (!described) description = envelope_description(work.function, priority, tenant_slot);
+            described = true;
+            return description;
+        };
         uint64_t random_state = static_cast<uint64_t>(MyProcPid) ^ static_cast<uint64_t>(GetCurrentTimestamp());
         TimestampTz first_started = GetCurrentTimestamp();
 
@@ -199,13 +254,10 @@ Datum lockguard::pg::sql_run(FunctionCallInfo fcinfo) {
             long elapsed_us = GetCurrentTimestamp() - first_started;
 
             if (error == nullptr) {
-                if (attempts > 1) record_wait_event(description, WaitEventOutcome::Granted, elapsed_us, attempts);
-                TupleDesc tupdesc;
-                if (get_call_result_type(fcinfo, nullptr, &tupdesc) != TYPEFUNC_COMPOSITE)
-                    ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("return type must be a row type")));
+                if (attempts > 1) record_wait_event(describe(), WaitEventOutcome::Granted, elapsed_us, attempts);
                 Datum values[2] = {Int32GetDatum(attempts), attempt.result};
                 bool nulls[2] = {false, attempt.result_null};
-                return HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls));
+                return HeapTupleGetDatum(heap_form_tuple(run_result_type(fcinfo), values, nulls));
             }
             if (!is_retryable(error)) ReThrowError(error);
             // A deadlock the work itself ran into (an UPDATE, not a lockguard wait) is caught here
@@ -217,7 +269,7 @@ Datum lockguard::pg::sql_run(FunctionCallInfo fcinfo) {
             int32 delay_ms = backoff_delay_ms(backoff, attempts, next_random(random_state));
             RetryVerdict verdict = decide_retry(budget, attempts, elapsed_us / 1000, delay_ms);
             if (verdict != RetryVerdict::Retry) {
-                record_wait_event(description, WaitEventOutcome::GaveUp, elapsed_us, attempts);
+                record_wait_event(describe(), WaitEventOutcome::GaveUp, elapsed_us, attempts);
                 char *ours = psprintf("lockguard_run gave up after %d attempt%s in %ld ms (%s).", attempts,
                                       attempts == 1 ? "" : "s", elapsed_us / 1000,
                                       verdict == RetryVerdict::GiveUpAttempts ? "max_attempts reached"
@@ -225,7 +277,7 @@ Datum lockguard::pg::sql_run(FunctionCallInfo fcinfo) {
                 error->detail = error->detail != nullptr ? psprintf("%s %s", error->detail, ours) : ours;
                 ReThrowError(error);
             }
-            record_wait_event(description, WaitEventOutcome::Retried, elapsed_us, attempts);
+            record_wait_event(describe(), WaitEventOutcome::Retried, elapsed_us, attempts);
             FreeErrorData(error);
             sleep_ms(delay_ms);
         }
