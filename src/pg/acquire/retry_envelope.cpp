@@ -96,7 +96,7 @@ void prepare_work(Work *work, Oid function) {
     }
     Work *cached = nullptr;
     for (Work &entry : cached_works)
-        if (entry.function == function) cached = &entry;
+        if (OidIsValid(function) && entry.function == function) cached = &entry;  // 0 marks a free entry
     if (cached == nullptr) {
         cached = &cached_works[next_cached_work];
         next_cached_work = (next_cached_work + 1) % kCachedWorks;
