@@ -4,9 +4,6 @@
 Standard library only (Debian's python3 package); pictures are drawn by gnuplot (gnuplot-nox).
 
   report.py plot RESULTS.jsonl OUTDIR              one PNG per scenario into OUTDIR
-  report.py check RESULTS.jsonl PNGDIR SERVER_LOG [STOCK_SERVER_LOG]
-                                                   quick mode's assertions, TAP lines and
-                                                   "N passed, N failed"; exit 1 on any failure
   report.py markdown BENCHDIR OUT.md              regenerate docs/benchmarks.md from BENCHDIR's
                                                    results-full*.jsonl (one column per major),
                                                    results-scenarios.jsonl and notes.md
@@ -288,123 +285,6 @@ def title(scenario, data):
     if scenario == "priority":
         return f"priorities on {d['keys']} hot rows, {d['clients']} clients, 10% high"
     return scenario
-
-
-# ----------------------------------------------------------------------------------------------
-# Quick-mode checks
-# ----------------------------------------------------------------------------------------------
-def check(results, pngdir, server_log, stock_log=None):
-    passed = failed = 0
-    n = 0
-
-    def tap(ok, text):
-        nonlocal passed, failed, n
-        n += 1
-        print(f"{'ok' if ok else 'not ok'} {n} - {text}")
-        if ok:
-            passed += 1
-        else:
-            failed += 1
-
-    try:
-        rows = load(results)
-    except (OSError, ValueError) as e:
-        rows = []
-        tap(False, f"results file readable: {e}")
-    seen = {}
-    for r in rows:
-        seen.setdefault((r.get("scenario"), r.get("contender")), []).append(r)
-    for scenario in SCENARIOS:
-        for c in expected_contenders(scenario):
-            got = seen.get((scenario, c), [])
-            if not got:
-                tap(False, f"{scenario} {c}: no result")
-                continue
-            for r in got:
-                what = f"{scenario} {c} {r.get('clients')} clients"
-                if "driver_failed" in r:
-                    tap(False, f"{what}: driver failed: {r['driver_failed']}")
-                    continue
-                outcomes = r["committed"] + r["deadlocks"] + r["lock_timeouts"]
-                if scenario.startswith("transfer") and c in RANDOM_ORDER:
-                    ok = outcomes > 0 and r["other_errors"] == 0
-                else:
-                    ok = r["committed"] > 0 and r["other_errors"] == 0 and r["txn_ms"]["n"] > 0
-                if scenario == "priority" and ok:
-                    cl = r.get("classes", {})
-                    ok = cl.get("high", {}).get("committed", 0) > 0 and cl.get("low", {}).get("committed", 0) > 0
-                detail = (f"{r['committed']} committed, {r['lock_timeouts']} timeouts, {r['deadlocks']} deadlocks, "
-                          f"{r['other_errors']} other errors")
-                if r.get("errors_sample"):
-                    detail += f" {r['errors_sample'][:2]}"
-                tap(ok, f"{what}: {detail}")
-    noisy = by_config(rows, "noisy")
-    for cfg in NOISY_CONFIGS:
-        got = noisy.get(cfg, [])
-        failed_lines = [r for r in rows if r.get("scenario") == "noisy" and "driver_failed" in r]
-        if not got:
-            tap(False, f"noisy {cfg}: no result" + (f" (driver failed: {failed_lines[0]['driver_failed'][:200]})" if failed_lines else ""))
-            continue
-        r = got[0]
-        b = noisy_b(r)
-        need = ["b_own", "b_shared"] + (["a"] if cfg != "b_alone" else [])
-        ok = r["other_errors"] == 0 and all(b[k][2] > 0 for k in need)
-        tap(ok, f"noisy {cfg}: committed " + ", ".join(f"{k} {b[k][2]}" for k in need) +
-            f", refused {r.get('refused', 0)}, {r['other_errors']} other errors" +
-            (f" {r['errors_sample'][:2]}" if r.get("errors_sample") else ""))
-    mon = by_config(rows, "monitoring")
-    for cfg in MONITORING_CONFIGS:
-        got = mon.get(cfg, [])
-        if not got:
-            tap(False, f"monitoring {cfg}: no result")
-            continue
-        for r in got:
-            ok = r["committed"] > 0 and r["other_errors"] == 0 and "sampled" in r
-            tap(ok, f"monitoring {cfg} round {r.get('tags', {}).get('round')}: {r['committed']} committed, "
-                    f"{r['other_errors']} other errors, wait-graph samples {r.get('sampled')}")
-    for r in ok_rows(rows, "monitoring"):
-        cpu, worker = r.get("cpu") or {}, r.get("worker") or {}
-        tap(cpu.get("worker_cpu_s") is not None and "samples" in worker,
-            f"monitoring {r.get('tags', {}).get('config')}: worker CPU from /proc {cpu.get('worker_cpu_s')} s, "
-            f"lockguard.worker_stats() samples {worker.get('samples')}, others' load {cpu.get('others_cores')} cores")
-    for wl in PRELOAD_WORKLOADS:
-        for cfg in PRELOAD_CONFIGS:
-            got = [r for r in rows if r.get("scenario") == "preload" and r.get("workload") == wl
-                   and r.get("tags", {}).get("config") == cfg]
-            if not got:
-                tap(False, f"preload {wl} {cfg}: no result")
-            for r in got:
-                tap("driver_failed" not in r and r.get("tps", 0) > 0 and r.get("cpu") is not None,
-                    f"preload {wl} {cfg} round {r.get('tags', {}).get('round')}: tps {r.get('tps')}, "
-                    f"cpu {r.get('cpu')}" + (f" {r['driver_failed']}" if "driver_failed" in r else ""))
-    for waiters in (0, 64):
-        for v in VIEWS:
-            got = [r for r in rows if r.get("scenario") == "view_read" and r.get("view") == v and r.get("waiters") == waiters]
-            if not got:
-                tap(False, f"view read {v} with {waiters} waiters: no result")
-                continue
-            r = got[0]
-            ok = r.get("median_ms") is not None and r.get("waiting_now", 0) >= waiters and r.get("jit") is not True
-            tap(ok, f"view read {v} with {waiters} waiters ({r.get('waiting_now')} waiting): median {r.get('median_ms')} ms, "
-                    f"JIT {'not used' if r.get('jit') is False else r.get('jit')}")
-    for scenario in SCENARIOS + ["noisy", "monitoring"]:
-        png = os.path.join(pngdir, f"{scenario}.png")
-        tap(os.path.isfile(png) and os.path.getsize(png) > 1000, f"picture {scenario}.png drawn")
-    try:
-        with open(server_log, errors="replace") as f:
-            crashes = [line.rstrip() for line in f if CRASH.search(line)]
-    except OSError:
-        crashes = ["server log missing"]
-    tap(not crashes, "server log shows no crash" + (f": {crashes[:3]}" if crashes else ""))
-    if stock_log is not None:
-        try:
-            with open(stock_log, errors="replace") as f:
-                crashes = [line.rstrip() for line in f if CRASH.search(line)]
-        except OSError:
-            crashes = ["stock cluster's server log missing"]
-        tap(not crashes, "the stock cluster's server log shows no crash" + (f": {crashes[:3]}" if crashes else ""))
-    print(f"{passed} passed, {failed} failed")
-    return 0 if failed == 0 and passed > 0 else 1
 
 
 # ----------------------------------------------------------------------------------------------
@@ -1333,8 +1213,6 @@ def markdown(benchdir, out_path):
 def main(argv):
     if len(argv) >= 3 and argv[1] == "plot":
         return plot(argv[2], argv[3] if len(argv) > 3 else ".")
-    if len(argv) in (5, 6) and argv[1] == "check":
-        return check(*argv[2:])
     if len(argv) == 5 and argv[1] == "cost-markdown":
         return cost_markdown(argv[2], argv[3], argv[4])
     if len(argv) == 4 and argv[1] == "markdown":
