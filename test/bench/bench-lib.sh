@@ -476,11 +476,13 @@ lgb_targets() {
   lgb_with_waiters 64 lgb_view_reads "$results" 64
 }
 
-# lgb_settings_changed: the stock cluster's settings that differ from the server's defaults
-# (pg_settings, source other than default/override), one "name = value (source)" per line.
+# lgb_settings_changed: the stock cluster's settings that differ from the server's built-in
+# defaults (pg_settings: set by a file or the command line, to another value than boot_val; what
+# initdb writes into postgresql.conf included), one "name = value (source)" per line.
 lgb_settings_changed() {
-  lg_psql -d postgres -Atc "SELECT name || ' = ' || setting || coalesce(' ' || unit, '') || ' (' || source || ')'
-    FROM pg_settings WHERE source NOT IN ('default', 'override', 'client', 'session') ORDER BY name"
+  lg_psql -d postgres -Atc "SELECT name || ' = ' || quote_literal(current_setting(name)) || ' (' || source || ')'
+    FROM pg_settings WHERE source NOT IN ('default', 'override', 'client', 'session')
+    AND setting IS DISTINCT FROM boot_val ORDER BY name"
 }
 
 # lgb_quick_scenarios RESULTS: the quick layer's share of the scenarios (tuned cluster, started by

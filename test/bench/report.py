@@ -1199,6 +1199,8 @@ def markdown(benchdir, out_path):
     notes = os.path.join(benchdir, "notes.md")
     if os.path.exists(notes):
         w("## Observations\n")
+        w("Written by hand in [bench/notes.md](bench/notes.md) (the profile summary among them); each note says "
+          "which run it is about: the targets runs above or the scenarios run below.\n")
         with open(notes) as f:
             w(f.read().rstrip() + "\n")
     scen = os.path.join(benchdir, "results-scenarios.jsonl")
