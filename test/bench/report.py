@@ -470,6 +470,9 @@ def markdown_scenarios(results, meta_path, w0):
       "back-off (10 ms doubling to 1 s) and retry, at most 5 attempts. Lock wait per attempt from the call's "
       "attempt log |")
     w("")
+    if not any(r.get("contender") == "client_rwl" for r in rows):
+        w("The client run_with_lock contender was added after this run: it runs in every scenario of the retry "
+          "contender (the quick layer included), and its figures come from the next `--scenarios` run.\n")
     w("| scenario | definition |")
     w("| --- | --- |")
     w("| uncontended | one row drawn uniformly among 1,000,000, 8 clients |")
