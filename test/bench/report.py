@@ -1117,7 +1117,7 @@ def markdown(benchdir, out_path):
     w("## How to run\n")
     w("```\nbash test/bench/run.sh              # the targets run on PostgreSQL 15: docs/bench/results-full.jsonl, this file\n"
       "LG_PG_PREFIX=/var/cache/lockguard/pg18-18.6 bash test/bench/run.sh\n"
-      "                                    # the same on 18 (scripts/pg18-build.sh's cache): results-full-18.jsonl\n"
+      "                                    # the same on 18 (the release build of scripts/pg18-build.sh --release): results-full-18.jsonl\n"
       "bash test/bench/run.sh --quick      # every target point once for about 1 s, the verdict code, a few scenarios;\n"
       "                                    #   asserts results exist, never speed (the bench test layer)\n"
       "bash test/bench/run.sh --scenarios  # the older scenarios on a tuned cluster, once per point (section below)\n"
