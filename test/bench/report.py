@@ -423,7 +423,7 @@ def markdown_scenarios(results, meta_path, w0):
     def w(text):
         w0(re.sub(r"^(#+) ", r"#\1 ", text))
     w0(f"## Scenarios: the run of {meta.get('started', '?')} (tuned cluster, each contender once per point)\n")
-    w(f"> **From an older run, not the targets run above.** Everything in this section comes from "
+    w(f"> **From the scenarios run, not the targets run above.** Everything in this section comes from "
       f"[bench/results-scenarios.jsonl](bench/results-scenarios.jsonl), the run of **{meta.get('started', '?')}** "
       f"({int(meta.get('elapsed_s', 0)) // 60} min), lockguard `{meta.get('lockguard', '?')}`, {meta.get('postgres', '?')}, "
       "made by `bash test/bench/run.sh --scenarios` on a tuned cluster (`fsync = off`, the settings below) with each "
