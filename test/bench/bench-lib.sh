@@ -237,7 +237,7 @@ LGB_VIEWS=(locks wait_graph blocking_tree wait_stats tenants deadlocks metrics a
 # lgb_stock_cluster DIR PORT: the stock cluster with databases bench (lockguard, accounts,
 # pgbench's tables) and postgres (lockguard: the worker's database). Sets LGB_CONNINFO.
 lgb_stock_cluster() {
-  local dir=$1 port=$2
+  local dir=$1 port=$2 rows=${3:-$LGB_COST_ROWS}
   lg_cluster_stop "$dir/data"
   rm -rf "$dir"; mkdir -p "$dir"; chown postgres:postgres "$dir"
   # preload.conf, included last, decides shared_preload_libraries (lgb_preload_restart); ALTER
@@ -246,7 +246,7 @@ lgb_stock_cluster() {
     "max_prepared_transactions = 0" "include_if_exists = 'preload.conf'"
   lg_psql -d postgres -v ON_ERROR_STOP=1 -c "CREATE DATABASE bench" -c "CREATE EXTENSION lockguard" >/dev/null \
     || lg_die "setting up the stock cluster failed"
-  lg_psql -d bench -v ON_ERROR_STOP=1 -v rows="$LGB_COST_ROWS" -f "$LGB_DIR/setup.sql" >"$dir/setup.log" 2>&1 \
+  lg_psql -d bench -v ON_ERROR_STOP=1 -v rows="$rows" -f "$LGB_DIR/setup.sql" >"$dir/setup.log" 2>&1 \
     || { cat "$dir/setup.log" >&2; lg_die "loading the benchmark data failed"; }
   lg_as_postgres "$LG_BINDIR/pgbench" -i -q -s "$LGB_PGBENCH_SCALE" -h "$LG_SOCK" -p "$LG_PORT" -U postgres bench \
     >>"$dir/setup.log" 2>&1 || { cat "$dir/setup.log" >&2; lg_die "pgbench -i failed"; }
@@ -269,17 +269,18 @@ lgb_preload_restart() {
 # LGB_DURATION s after an unmeasured run of LGB_WARMUP s rounded, none in quick mode) under
 # cpuwatch.py; appends a JSON line.
 lgb_pgbench() {
-  local results=$1 workload=$2 cfg=$3 round=$4 out rc tps
+  local results=$1 workload=$2 cfg=$3 round=$4 label=${5:-preload} out rc tps
   local cmd=("$LG_BINDIR/pgbench" -n -c 8 -j 2 -b "$workload" -h "$LG_SOCK" -p "$LG_PORT" -U postgres bench)
   local warm; warm=$(awk -v w="$LGB_WARMUP" 'BEGIN { print int(w + 0.5) }')  # pgbench -T takes whole seconds
   [ "$warm" -gt 0 ] && "${cmd[@]}" -T "$warm" >/dev/null 2>&1
+  rm -f "$LGB_WORK/cpu.json"
   out=$("$LGB_PYTHON" "$LGB_DIR/cpuwatch.py" "$LGB_POSTMASTER" "$LGB_WORK/cpu.json" -- "${cmd[@]}" -T "$LGB_DURATION" 2>&1)
   rc=$?
   tps=$(echo "$out" | grep -oE 'tps = [0-9.]+ \(without initial' | grep -oE '[0-9.]+' | head -1)
-  "$LGB_PYTHON" - "$results" "$workload" "$cfg" "$round" "${tps:-}" "$rc" "$LGB_WORK/cpu.json" "$(echo "$out" | tail -3 | tr '\n' ' ')" <<'PY'
+  "$LGB_PYTHON" - "$results" "$workload" "$cfg" "$round" "${tps:-}" "$rc" "$LGB_WORK/cpu.json" "$(echo "$out" | tail -3 | tr '\n' ' ')" "$label" <<'PY'
 import json, sys
-results, workload, cfg, rnd, tps, rc, cpu_path, tail = sys.argv[1:9]
-r = {"scenario": "preload", "kind": "pgbench", "contender": "pgbench", "workload": workload, "clients": 8,
+results, workload, cfg, rnd, tps, rc, cpu_path, tail, label = sys.argv[1:10]
+r = {"scenario": label, "kind": "pgbench", "contender": "pgbench", "workload": workload, "clients": 8,
      "tags": {"config": cfg, "round": rnd}}
 if rc != "0" or not tps:
     r["driver_failed"] = f"pgbench rc={rc}: {tail[:200]}"
@@ -387,4 +388,139 @@ lgb_cost() {
   CRASHES_COST=$(lg_crash_lines "$LGB_WORK/stock/data/server.log")
   [ -n "$CRASHES_COST" ] && lg_log "the stock cluster's log shows a crash: $CRASHES_COST"
   : "$postmaster"
+}
+
+# ------------------------------------------------------------------------------------------------
+# The targets run (issue 21): run.sh's full mode, and the quick layer with one round of ~1 s.
+# Every point of the issue's targets, on the stock cluster (lgb_stock_cluster: the server's
+# defaults, JIT, fsync and synchronous_commit on, lockguard preloaded with its defaults); the
+# contenders of a point run back to back in each round, their order rotating one place per round,
+# so that no contender always runs first (cold) or last (after the others' bloat). After
+# LGB_MIN_ROUNDS rounds, report.py's `pending` says which of the point's verdicts are unresolved;
+# the point gets another round until none is or LGB_MAX_ROUNDS rounds ran.
+# One line per point: LABEL|DRIVER SCENARIO|CLIENTS|KEYS|DRIVER ARGS|CONTENDERS. KEYS "ROWS" is
+# the table's row count. The monitoring point's contenders are sampling intervals (lockguard row,
+# switched by ALTER SYSTEM + reload), the preload point's are restarts with and without lockguard
+# in shared_preload_libraries (pgbench TPC-B-like, no lockguard call); preload runs last, since its
+# restarts leave the cluster in the state of its last contender.
+# ------------------------------------------------------------------------------------------------
+LGB_TARGET_POINTS=(
+  "hot1|hot|64|1||for_update advisory lg_row lg_named"
+  "hot10|hot|64|10||for_update advisory lg_row lg_named"
+  "nominal|nominal|16|10000|--theta 0.99|for_update lg_row"
+  "uncontended|uncontended|8|ROWS||for_update lg_row lg_run"
+  "priority1|priority|64|1|--high-share 0.1|lg_row lg_row_prio"
+  "priority5|priority|32|5|--high-share 0.1|lg_row lg_row_prio"
+  "monitoring|hot|32|10||off 1000 100"
+  "preload|pgbench|8|0||not_loaded preloaded"
+)
+
+# lgb_target_run RESULTS LABEL KIND CLIENTS KEYS ARGS CONTENDER ROUND: one contender of one point.
+lgb_target_run() {
+  local results=$1 label=$2 kind=$3 clients=$4 keys=$5 args=$6 c=$7 round=$8 ms before after
+  local extra=(); read -ra extra <<<"$args"
+  case "$label" in
+    preload)
+      lgb_preload_restart "$([ "$c" = preloaded ] && echo on || echo off)"
+      [ "${LGB_VACUUM:-1}" = 1 ] && lg_psql -d bench -c "CHECKPOINT" >/dev/null 2>&1
+      lgb_pgbench "$results" tpcb-like "$c" "$round" preload ;;
+    monitoring)
+      ms=$([ "$c" = off ] && echo 0 || echo "$c")
+      lg_psql -d postgres -v ON_ERROR_STOP=1 -c "ALTER SYSTEM SET lockguard.sample_interval_ms = $ms" \
+        -c "SELECT pg_reload_conf()" >/dev/null || lg_die "setting lockguard.sample_interval_ms failed"
+      sleep 0.3
+      before=$(lg_psql -d postgres -Atc "SELECT count(DISTINCT sampled_at) || ' ' || count(*) FROM lockguard.wait_history")
+      lgb_worker_stats >"$LGB_WORK/worker-before.json"
+      lgb_point "$results" monitoring "$kind" lg_row "$clients" "$keys" "${extra[@]}" \
+        --tag "config=$c" --tag "round=$round" --tag "interval_ms=$ms"
+      lgb_worker_stats >"$LGB_WORK/worker-after.json"
+      after=$(lg_psql -d postgres -Atc "SELECT count(DISTINCT sampled_at) || ' ' || count(*) FROM lockguard.wait_history")
+      lgb_annotate_last "$results" "$before" "$after" 2>/dev/null
+      lgb_annotate_worker "$results" "$LGB_WORK/worker-before.json" "$LGB_WORK/worker-after.json" 2>/dev/null
+      lg_psql -d postgres -c "ALTER SYSTEM RESET lockguard.sample_interval_ms" -c "SELECT pg_reload_conf()" >/dev/null ;;
+    *)
+      lgb_point "$results" "$label" "$kind" "$c" "$clients" "$keys" "${extra[@]}" --tag "round=$round" ;;
+  esac
+}
+
+# lgb_targets RESULTS ROWS MIN_ROUNDS MAX_ROUNDS: every target point on the stock cluster (which
+# the caller started with lgb_stock_cluster DIR PORT ROWS), then the views' read times once.
+lgb_targets() {
+  local results=$1 rows=$2 min=$3 max=$4 spec label kind clients keys args conts round i n pending
+  local cs=()
+  for spec in "${LGB_TARGET_POINTS[@]}"; do
+    IFS='|' read -r label kind clients keys args conts <<<"$spec"
+    [ "$keys" = ROWS ] && keys=$rows
+    read -ra cs <<<"$conts"
+    n=${#cs[@]}
+    lg_log "point $label: $clients clients, $keys rows${args:+, $args}; contenders ${cs[*]}; $min to $max rounds"
+    round=0
+    while :; do
+      round=$((round + 1))
+      for i in $(seq 0 $((n - 1))); do
+        lgb_target_run "$results" "$label" "$kind" "$clients" "$keys" "$args" "${cs[$(( (i + round - 1) % n ))]}" "$round"
+      done
+      [ "$round" -lt "$min" ] && continue
+      pending=$("$LGB_PYTHON" "$LGB_DIR/report.py" pending "$results" "$label") && break
+      if [ "$round" -ge "$max" ]; then
+        lg_log "point $label: still unresolved at the cap ($round round(s)): $pending"
+        break
+      fi
+      lg_log "point $label: unresolved after $round rounds ($pending): one more round"
+    done
+  done
+  # The views' read times (issue 15), once, with lockguard preloaded again.
+  lgb_preload_restart on
+  lg_log "view reads: each view read 5 times, nothing waiting, then with 64 waiters"
+  lgb_view_reads "$results" 0
+  lgb_with_waiters 64 lgb_view_reads "$results" 64
+}
+
+# lgb_settings_changed: the stock cluster's settings that differ from the server's built-in
+# defaults (pg_settings: set by a file or the command line, to another value than boot_val; what
+# initdb writes into postgresql.conf included), one "name = value (source)" per line.
+lgb_settings_changed() {
+  lg_psql -d postgres -Atc "SELECT name || ' = ' || quote_literal(current_setting(name)) || ' (' || source || ')'
+    FROM pg_settings WHERE source NOT IN ('default', 'override', 'client', 'session')
+    AND setting IS DISTINCT FROM boot_val ORDER BY name"
+}
+
+# lgb_quick_scenarios RESULTS: the quick layer's share of the scenarios (tuned cluster, started by
+# lgb_cluster): on 1000 hot rows the contenders no target point runs, every contender on the
+# deadlock-prone transfers, and the noisy neighbour; the contenders and paths the targets points
+# do not run. report.py's QUICK_SCENARIOS lists the same.
+LGB_QUICK_HOT_CONTENDERS=(for_update_retry lg_multi client_rwl)
+lgb_quick_scenarios() {
+  local results=$1 c
+  : >"$results"
+  LGB_POSTMASTER=   # no cpuwatch here: the figures are not reported
+  lg_log "scenario hot1000: 1000 hot rows, 8 clients, the contenders no target point runs"
+  for c in "${LGB_QUICK_HOT_CONTENDERS[@]}"; do lgb_point "$results" hot1000 hot "$c" 8 1000; done
+  lg_log "scenario transfer10: two random rows of 10 in random order, 16 clients"
+  for c in "${LGB_CONTENDERS[@]}"; do lgb_point "$results" transfer10 transfer "$c" 16 10; done
+  lgb_noisy "$results"
+}
+
+# lgb_quick PORT: the quick mode (run.sh --quick and the bench test layer): every target point in
+# one round of LGB_DURATION s on the stock cluster, the views' read times, the scenarios subset on
+# the tuned cluster, then report.py's verdicts and check-quick ("N passed, N failed"; its status).
+lgb_quick() {
+  local port=$1 rows=${LGB_QUICK_ROWS:-20000} rc
+  local results=$LGB_WORK/results-quick.jsonl scen=$LGB_WORK/results-quick-scenarios.jsonl
+  : >"$results"
+  lgb_stock_cluster "$LGB_WORK/stock" "$port" "$rows"
+  lg_log "quick targets run ($LGB_DURATION s per point, 1 round) -> $results"
+  lgb_targets "$results" "$rows" 1 1
+  LGB_POSTMASTER=
+  lg_cluster_stop "$LGB_WORK/stock/data"
+  lgb_cluster "$LGB_WORK/cluster" "$port" "$rows"
+  lg_log "quick scenarios ($LGB_DURATION s per point) -> $scen"
+  lgb_quick_scenarios "$scen"
+  lg_cluster_stop "$LGB_WORK/cluster/data"
+  "$LGB_PYTHON" "$LGB_DIR/report.py" verdicts "$results" 1 >&2
+  "$LGB_PYTHON" "$LGB_DIR/report.py" plot "$scen" "$LGB_WORK/png" >&2 || lg_log "drawing failed"
+  "$LGB_PYTHON" "$LGB_DIR/report.py" check-quick "$results" "$scen" "$LGB_WORK/png" \
+    "$LGB_WORK/stock/data/server.log" "$LGB_WORK/cluster/data/server.log"
+  rc=$?
+  return $rc
 }

@@ -4,10 +4,13 @@
 Standard library only (Debian's python3 package); pictures are drawn by gnuplot (gnuplot-nox).
 
   report.py plot RESULTS.jsonl OUTDIR              one PNG per scenario into OUTDIR
-  report.py check RESULTS.jsonl PNGDIR SERVER_LOG [STOCK_SERVER_LOG]
-                                                   quick mode's assertions, TAP lines and
-                                                   "N passed, N failed"; exit 1 on any failure
-  report.py markdown RESULTS.jsonl META.txt OUT.md  regenerate docs/benchmarks.md
+  report.py markdown BENCHDIR OUT.md              regenerate docs/benchmarks.md from BENCHDIR's
+                                                   results-full*.jsonl (one column per major),
+                                                   results-scenarios.jsonl and notes.md
+  report.py pending RESULTS.jsonl POINT            exit 1 naming the point's unresolved verdicts
+  report.py verdicts RESULTS.jsonl [CAP]           every target's verdict and the others' load
+  report.py check-quick RESULTS.jsonl SCENARIOS.jsonl PNGDIR SERVER_LOG...
+                                                   the quick layer's assertions (never speed)
   report.py cost-markdown RESULTS.jsonl META.txt OUT.md  the cost points alone (run.sh --cost)
 """
 import statistics
@@ -285,123 +288,6 @@ def title(scenario, data):
 
 
 # ----------------------------------------------------------------------------------------------
-# Quick-mode checks
-# ----------------------------------------------------------------------------------------------
-def check(results, pngdir, server_log, stock_log=None):
-    passed = failed = 0
-    n = 0
-
-    def tap(ok, text):
-        nonlocal passed, failed, n
-        n += 1
-        print(f"{'ok' if ok else 'not ok'} {n} - {text}")
-        if ok:
-            passed += 1
-        else:
-            failed += 1
-
-    try:
-        rows = load(results)
-    except (OSError, ValueError) as e:
-        rows = []
-        tap(False, f"results file readable: {e}")
-    seen = {}
-    for r in rows:
-        seen.setdefault((r.get("scenario"), r.get("contender")), []).append(r)
-    for scenario in SCENARIOS:
-        for c in expected_contenders(scenario):
-            got = seen.get((scenario, c), [])
-            if not got:
-                tap(False, f"{scenario} {c}: no result")
-                continue
-            for r in got:
-                what = f"{scenario} {c} {r.get('clients')} clients"
-                if "driver_failed" in r:
-                    tap(False, f"{what}: driver failed: {r['driver_failed']}")
-                    continue
-                outcomes = r["committed"] + r["deadlocks"] + r["lock_timeouts"]
-                if scenario.startswith("transfer") and c in RANDOM_ORDER:
-                    ok = outcomes > 0 and r["other_errors"] == 0
-                else:
-                    ok = r["committed"] > 0 and r["other_errors"] == 0 and r["txn_ms"]["n"] > 0
-                if scenario == "priority" and ok:
-                    cl = r.get("classes", {})
-                    ok = cl.get("high", {}).get("committed", 0) > 0 and cl.get("low", {}).get("committed", 0) > 0
-                detail = (f"{r['committed']} committed, {r['lock_timeouts']} timeouts, {r['deadlocks']} deadlocks, "
-                          f"{r['other_errors']} other errors")
-                if r.get("errors_sample"):
-                    detail += f" {r['errors_sample'][:2]}"
-                tap(ok, f"{what}: {detail}")
-    noisy = by_config(rows, "noisy")
-    for cfg in NOISY_CONFIGS:
-        got = noisy.get(cfg, [])
-        failed_lines = [r for r in rows if r.get("scenario") == "noisy" and "driver_failed" in r]
-        if not got:
-            tap(False, f"noisy {cfg}: no result" + (f" (driver failed: {failed_lines[0]['driver_failed'][:200]})" if failed_lines else ""))
-            continue
-        r = got[0]
-        b = noisy_b(r)
-        need = ["b_own", "b_shared"] + (["a"] if cfg != "b_alone" else [])
-        ok = r["other_errors"] == 0 and all(b[k][2] > 0 for k in need)
-        tap(ok, f"noisy {cfg}: committed " + ", ".join(f"{k} {b[k][2]}" for k in need) +
-            f", refused {r.get('refused', 0)}, {r['other_errors']} other errors" +
-            (f" {r['errors_sample'][:2]}" if r.get("errors_sample") else ""))
-    mon = by_config(rows, "monitoring")
-    for cfg in MONITORING_CONFIGS:
-        got = mon.get(cfg, [])
-        if not got:
-            tap(False, f"monitoring {cfg}: no result")
-            continue
-        for r in got:
-            ok = r["committed"] > 0 and r["other_errors"] == 0 and "sampled" in r
-            tap(ok, f"monitoring {cfg} round {r.get('tags', {}).get('round')}: {r['committed']} committed, "
-                    f"{r['other_errors']} other errors, wait-graph samples {r.get('sampled')}")
-    for r in ok_rows(rows, "monitoring"):
-        cpu, worker = r.get("cpu") or {}, r.get("worker") or {}
-        tap(cpu.get("worker_cpu_s") is not None and "samples" in worker,
-            f"monitoring {r.get('tags', {}).get('config')}: worker CPU from /proc {cpu.get('worker_cpu_s')} s, "
-            f"lockguard.worker_stats() samples {worker.get('samples')}, others' load {cpu.get('others_cores')} cores")
-    for wl in PRELOAD_WORKLOADS:
-        for cfg in PRELOAD_CONFIGS:
-            got = [r for r in rows if r.get("scenario") == "preload" and r.get("workload") == wl
-                   and r.get("tags", {}).get("config") == cfg]
-            if not got:
-                tap(False, f"preload {wl} {cfg}: no result")
-            for r in got:
-                tap("driver_failed" not in r and r.get("tps", 0) > 0 and r.get("cpu") is not None,
-                    f"preload {wl} {cfg} round {r.get('tags', {}).get('round')}: tps {r.get('tps')}, "
-                    f"cpu {r.get('cpu')}" + (f" {r['driver_failed']}" if "driver_failed" in r else ""))
-    for waiters in (0, 64):
-        for v in VIEWS:
-            got = [r for r in rows if r.get("scenario") == "view_read" and r.get("view") == v and r.get("waiters") == waiters]
-            if not got:
-                tap(False, f"view read {v} with {waiters} waiters: no result")
-                continue
-            r = got[0]
-            ok = r.get("median_ms") is not None and r.get("waiting_now", 0) >= waiters and r.get("jit") is not True
-            tap(ok, f"view read {v} with {waiters} waiters ({r.get('waiting_now')} waiting): median {r.get('median_ms')} ms, "
-                    f"JIT {'not used' if r.get('jit') is False else r.get('jit')}")
-    for scenario in SCENARIOS + ["noisy", "monitoring"]:
-        png = os.path.join(pngdir, f"{scenario}.png")
-        tap(os.path.isfile(png) and os.path.getsize(png) > 1000, f"picture {scenario}.png drawn")
-    try:
-        with open(server_log, errors="replace") as f:
-            crashes = [line.rstrip() for line in f if CRASH.search(line)]
-    except OSError:
-        crashes = ["server log missing"]
-    tap(not crashes, "server log shows no crash" + (f": {crashes[:3]}" if crashes else ""))
-    if stock_log is not None:
-        try:
-            with open(stock_log, errors="replace") as f:
-                crashes = [line.rstrip() for line in f if CRASH.search(line)]
-        except OSError:
-            crashes = ["stock cluster's server log missing"]
-        tap(not crashes, "the stock cluster's server log shows no crash" + (f": {crashes[:3]}" if crashes else ""))
-    print(f"{passed} passed, {failed} failed")
-    return 0 if failed == 0 and passed > 0 else 1
-
-
-# ----------------------------------------------------------------------------------------------
 # Markdown
 # ----------------------------------------------------------------------------------------------
 def lat(d):
@@ -516,8 +402,7 @@ def targets(rows):
     return "\n".join(out)
 
 
-def markdown(results, meta_path, out_path):
-    rows = load(results)
+def read_meta(meta_path):
     meta, settings = {}, []
     with open(meta_path) as f:
         for line in f:
@@ -525,27 +410,26 @@ def markdown(results, meta_path, out_path):
             if k == "setting":
                 settings.append(v)
             else:
-                meta[k] = v
-    md = []
-    w = md.append
-    w("# Benchmarks\n")
-    w("<!-- Generated by test/bench/report.py from docs/bench/results-full.jsonl; do not edit by hand:"
-      " re-run `bash test/bench/run.sh` (hand-written observations live in docs/bench/notes.md). -->\n")
-    w(f"Run of **{meta.get('started', '?')}** ({int(meta.get('elapsed_s', 0)) // 60} min), lockguard `{meta.get('lockguard', '?')}`, "
-      f"{meta.get('postgres', '?')}.\n")
-    w("> **Noisy numbers.** This run was made on a shared 2-core machine while other engineers were building and "
-      f"testing on it (load average {meta.get('loadavg_before', '?')} before, {meta.get('loadavg_after', '?')} after). "
-      "It proves the pipeline; the figures are indicative only. The lead will re-run it on a quiet machine.\n")
-    w("## How to run\n")
-    w("```\nbash test/bench/run.sh           # full run: docs/bench/results-full.jsonl, docs/bench/*.png, this file\n"
-      "bash test/bench/run.sh --quick   # every scenario for about 1 s; asserts results exist, never speed\n"
-      "bash test/bench/run.sh --cost    # only the cost points (preloaded-not-called, monitoring, view reads): bench/cost.md\n"
-      "LG_BENCH_REF=<commit> bash test/bench/run.sh   # benchmark another commit (default HEAD; 'worktree': the checkout)\n```\n")
-    w("The runner installs what it needs (Debian packages; lockguard, built from a clean `git archive` of the commit, "
-      "into a private copy of the PostgreSQL 15 installation so that other installs on the machine cannot interfere), "
-      "builds the load driver "
-      "(`test/bench/driver`, C++17 + libpq), starts a private cluster, loads the data, runs every scenario for every "
-      "contender in the same run, then draws the pictures with gnuplot and writes this file.\n")
+                meta.setdefault(k, v)
+    return meta, settings
+
+
+def markdown_scenarios(results, meta_path, w0):
+    """The scenarios run (run.sh --scenarios: the former full mode, tuned cluster, each contender once
+    per point), as one section of docs/benchmarks.md; its headings one level down."""
+    rows = load(results)
+    meta, settings = read_meta(meta_path)
+
+    def w(text):
+        w0(re.sub(r"^(#+) ", r"#\1 ", text))
+    w0(f"## Scenarios: the run of {meta.get('started', '?')} (tuned cluster, each contender once per point)\n")
+    w(f"> **From the scenarios run, not the targets run above.** Everything in this section comes from "
+      f"[bench/results-scenarios.jsonl](bench/results-scenarios.jsonl), the run of **{meta.get('started', '?')}** "
+      f"({int(meta.get('elapsed_s', 0)) // 60} min), lockguard `{meta.get('lockguard', '?')}`, {meta.get('postgres', '?')}, "
+      "made by `bash test/bench/run.sh --scenarios` on a tuned cluster (`fsync = off`, the settings below) with each "
+      "contender run once per point, on a shared 2-core machine while other engineers were building and testing on it "
+      f"(load average {meta.get('loadavg_before', '?')} before, {meta.get('loadavg_after', '?')} after). Its figures are "
+      "indicative only; no verdict of the targets above is taken from it.\n")
     w("## Machine and settings\n")
     w(f"- {meta.get('nproc', '?')} CPUs ({meta.get('cpu', '?')}), {meta.get('memory', '?')} memory, "
       f"{meta.get('os', '?')}, kernel {meta.get('kernel', '?')}")
@@ -586,6 +470,9 @@ def markdown(results, meta_path, out_path):
       "back-off (10 ms doubling to 1 s) and retry, at most 5 attempts. Lock wait per attempt from the call's "
       "attempt log |")
     w("")
+    if not any(r.get("contender") == "client_rwl" for r in rows):
+        w("The client run_with_lock contender was added after this run: it runs in every scenario of the retry "
+          "contender (the quick layer included), and its figures come from the next `--scenarios` run.\n")
     w("| scenario | definition |")
     w("| --- | --- |")
     w("| uncontended | one row drawn uniformly among 1,000,000, 8 clients |")
@@ -610,11 +497,6 @@ def markdown(results, meta_path, out_path):
     w("From issue 8; reported, never asserted in tests. A single noisy run decides nothing.\n")
     w(targets(rows))
     w("")
-    notes = os.path.join(os.path.dirname(results), "notes.md")
-    if os.path.exists(notes):
-        w("## Observations\n")
-        with open(notes) as f:
-            w(f.read().rstrip() + "\n")
     w("## Results\n")
     sections = [
         ("uncontended", "Uncontended overhead", False, False),
@@ -650,10 +532,8 @@ def markdown(results, meta_path, out_path):
     markdown_monitoring(rows, w)
     markdown_preload(rows, w)
     markdown_view_reads(rows, w)
-    w("Raw results, one JSON line per (contender, scenario, clients): [bench/results-full.jsonl](bench/results-full.jsonl).\n")
-    with open(out_path, "w") as f:
-        f.write("\n".join(md))
-    return 0
+    w("Raw results of this section, one JSON line per (contender, scenario, clients): "
+      "[bench/results-scenarios.jsonl](bench/results-scenarios.jsonl).\n")
 
 
 def markdown_noisy(rows, w):
@@ -844,15 +724,512 @@ def cost_markdown(results, meta_path, out_path):
     return 0
 
 
+# ----------------------------------------------------------------------------------------------
+# The targets run (issue 21): run.sh's full mode on the stock cluster, in rounds
+# ----------------------------------------------------------------------------------------------
+# The points and their contenders, as test/bench/bench-lib.sh's LGB_TARGET_POINTS runs them. The
+# monitoring and preload points' "contenders" are configurations (the driver's tag "config").
+TARGET_POINTS = [
+    ("hot1", "1 hot row, 64 clients", ["for_update", "advisory", "lg_row", "lg_named"]),
+    ("hot10", "10 hot rows, 64 clients", ["for_update", "advisory", "lg_row", "lg_named"]),
+    ("nominal", "nominal: zipfian (θ 0.99) over 10,000 rows, 16 clients", ["for_update", "lg_row"]),
+    ("uncontended", "uncontended: one row of the whole table, 8 clients", ["for_update", "lg_row", "lg_run"]),
+    ("priority1", "priorities: 1 hot row, 64 clients, 10% high", ["lg_row", "lg_row_prio"]),
+    ("priority5", "priorities: 5 hot rows, 32 clients, 10% high", ["lg_row", "lg_row_prio"]),
+    ("monitoring", "monitoring: 10 hot rows, 32 clients, lockguard row", ["off", "1000", "100"]),
+    ("preload", "preloaded, not called: pgbench TPC-B-like, 8 clients", ["not_loaded", "preloaded"]),
+]
+VARIANT_NAMES = dict(NAMES, off="sampling off", **{"1000": "sampling every 1000 ms", "100": "sampling every 100 ms"},
+                     not_loaded="lockguard not loaded", preloaded="lockguard preloaded")
+METRICS = {
+    "tps": "TPS",
+    "txn_p95": "transaction p95",
+    "lock_p95": "lock-wait p95",
+    "high_lock_p95": "high-priority lock-wait p95",
+    "low_lock_p95": "low-priority lock-wait p95",
+}
+# Every target of issue 21's "Targets" list: (name, point, numerator (contender, metric),
+# denominator (contender, metric) or None for an absolute bound, direction, threshold).
+# Per round the value is numerator / denominator of the same round (or the numerator alone).
+TARGETS = []
+for _p, _np in (("hot1", "1 hot row"), ("hot10", "10 hot rows")):
+    for _c in ("lg_named", "lg_row"):
+        TARGETS.append((f"{_np}, 64 clients: {NAMES[_c]} TPS ≥ 0.95 × advisory", _p, (_c, "tps"), ("advisory", "tps"), ">=", 0.95))
+        TARGETS.append((f"{_np}, 64 clients: {NAMES[_c]} transaction p95 ≤ 1.05 × advisory's", _p, (_c, "txn_p95"),
+                        ("advisory", "txn_p95"), "<=", 1.05))
+for _c in ("lg_named", "lg_row"):
+    TARGETS.append((f"1 hot row, 64 clients: {NAMES[_c]} TPS ≥ 2.5 × FOR UPDATE", "hot1", (_c, "tps"), ("for_update", "tps"), ">=", 2.5))
+    TARGETS.append((f"1 hot row, 64 clients: {NAMES[_c]} transaction p95 ≤ 0.25 × FOR UPDATE's", "hot1", (_c, "txn_p95"),
+                    ("for_update", "txn_p95"), "<=", 0.25))
+TARGETS += [
+    ("nominal: lockguard row TPS ≥ 1.0 × FOR UPDATE", "nominal", ("lg_row", "tps"), ("for_update", "tps"), ">=", 1.0),
+    ("nominal: lockguard row lock-wait p95 ≤ FOR UPDATE's", "nominal", ("lg_row", "lock_p95"), ("for_update", "lock_p95"), "<=", 1.0),
+    ("nominal: lockguard row lock-wait p95 < 15 ms", "nominal", ("lg_row", "lock_p95"), None, "<", 15.0),
+    ("uncontended: lockguard row TPS ≥ 0.98 × FOR UPDATE", "uncontended", ("lg_row", "tps"), ("for_update", "tps"), ">=", 0.98),
+    ("uncontended: lockguard_run TPS ≥ 0.97 × FOR UPDATE", "uncontended", ("lg_run", "tps"), ("for_update", "tps"), ">=", 0.97),
+    ("preloaded, not called: TPS ≥ 0.99 × not loaded", "preload", ("preloaded", "tps"), ("not_loaded", "tps"), ">=", 0.99),
+    ("monitoring: sampling every 1000 ms costs ≤ 1% (TPS ≥ 0.99 × off)", "monitoring", ("1000", "tps"), ("off", "tps"), ">=", 0.99),
+    ("priorities, 1 hot row, 64 clients: high lock-wait p95 ≤ 0.05 × low's", "priority1", ("lg_row_prio", "high_lock_p95"),
+     ("lg_row_prio", "low_lock_p95"), "<=", 0.05),
+    ("priorities, 5 hot rows, 32 clients: high lock-wait p95 ≤ 0.10 × low's", "priority5", ("lg_row_prio", "high_lock_p95"),
+     ("lg_row_prio", "low_lock_p95"), "<=", 0.10),
+    ("priorities, 1 hot row: TPS with priorities ≥ 0.97 × without", "priority1", ("lg_row_prio", "tps"), ("lg_row", "tps"), ">=", 0.97),
+    ("priorities, 5 hot rows: TPS with priorities ≥ 0.97 × without", "priority5", ("lg_row_prio", "tps"), ("lg_row", "tps"), ">=", 0.97),
+]
+# A verdict is resolved when a two-sided sign test of the rounds against the threshold gives
+# p ≤ RESOLVE_P: with 3 to 5 rounds, every round on the same side; with 6 to 8, all but at most one.
+RESOLVE_P = 0.25
+MIN_ROUNDS = 3
+QUIET_CORES = 0.2
+
+
+def variant(r):
+    return (r.get("tags") or {}).get("config") or r.get("contender")
+
+
+def metric(r, m):
+    if m == "tps":
+        return r.get("tps")
+    if m == "txn_p95":
+        return p95(r.get("txn_ms"))
+    if m == "lock_p95":
+        return p95(r.get("lock_wait_ms"))
+    cls = {"high_lock_p95": "high", "low_lock_p95": "low"}[m]
+    return p95(((r.get("classes") or {}).get(cls) or {}).get("lock_wait_ms"))
+
+
+def point_rounds(rows, point):
+    """round -> {variant: row} of one point (rows that failed are left out)."""
+    out = {}
+    for r in ok_rows(rows, point):
+        rnd = (r.get("tags") or {}).get("round")
+        if rnd is not None:
+            out.setdefault(int(rnd), {})[variant(r)] = r
+    return out
+
+
+def target_values(rows, t):
+    """[(round, value)] of a target: numerator / denominator of the same round."""
+    _, point, (nc, nm), den, _, _ = t
+    out = []
+    for rnd, m in sorted(point_rounds(rows, point).items()):
+        if nc not in m:
+            continue
+        a = metric(m[nc], nm)
+        if den is None:
+            if a is not None:
+                out.append((rnd, a))
+            continue
+        dc, dm = den
+        b = metric(m[dc], dm) if dc in m else None
+        if a is not None and b:
+            out.append((rnd, a / b))
+    return out
+
+
+def meets(v, op, th):
+    return v >= th if op == ">=" else v <= th if op == "<=" else v < th
+
+
+def sign_p(n, k):
+    """Two-sided sign test: the probability of k or fewer of n rounds on one side, doubled."""
+    from math import comb
+    return min(1.0, 2 * sum(comb(n, i) for i in range(k + 1)) / 2 ** n)
+
+
+def evaluate(rows, t):
+    """{'status': met | missed | unresolved | no data, 'median', 'lo', 'hi', 'n', 'values'}."""
+    vals = [v for _, v in target_values(rows, t)]
+    if not vals:
+        return {"status": "no data", "n": 0, "values": []}
+    op, th = t[4], t[5]
+    good = sum(1 for v in vals if meets(v, op, th))
+    med = statistics.median(vals)
+    resolved = sign_p(len(vals), min(good, len(vals) - good)) <= RESOLVE_P
+    status = ("met" if meets(med, op, th) else "missed") if resolved else "unresolved"
+    return {"status": status, "median": med, "lo": min(vals), "hi": max(vals), "n": len(vals), "values": vals}
+
+
+def fmt_value(t, v):
+    return f"{v:.1f} ms" if t[3] is None else f"{v:.3f}"
+
+
+def verdict_text(t, e, cap=None):
+    if e["status"] == "no data":
+        return "**no data** (a contender of the point failed in every round)"
+    med, lo, hi = fmt_value(t, e["median"]), fmt_value(t, e["lo"]), fmt_value(t, e["hi"])
+    if e["status"] == "unresolved":
+        at = "at the cap" if cap is None or e["n"] >= cap else f"below the cap of {cap}"
+        return f"not resolved {at} ({rounds(e['n'])}): median {med}, rounds {lo}..{hi}"
+    word = "met" if e["status"] == "met" else "**missed**"
+    return f"{word}: median {med} (rounds {lo}..{hi}, {rounds(e['n'])})"
+
+
+def rounds(n):
+    return f"{n} round" + ("" if n == 1 else "s")
+
+
+def pending(results, point):
+    """Exit 1 and name the point's unresolved targets when any is (bench-lib.sh adds a round)."""
+    rows = load(results)
+    left = [t[0] for t in TARGETS if t[1] == point and evaluate(rows, t)["status"] in ("unresolved", "no data")]
+    if left:
+        print("; ".join(left))
+        return 1
+    return 0
+
+
+def others(rs):
+    xs = [(r.get("cpu") or {}).get("others_cores") for r in rs]
+    xs = [x for x in xs if x is not None]
+    return sum(xs) / len(xs) if xs else None
+
+
+def quiet_text(x):
+    if x is None:
+        return "unknown"
+    return f"{x:.2f} cores: " + ("quiet" if x < QUIET_CORES else "**not quiet**")
+
+
+def target_rows(rows):
+    names = {p for p, _, _ in TARGET_POINTS}
+    return [r for r in rows if r.get("scenario") in names]
+
+
+def print_verdicts(results, cap=None):
+    """The verdict of every target, one line each (run.sh prints it at the end; the quick layer too)."""
+    rows = load(results)
+    for t in TARGETS:
+        print(f"verdict: {t[0]}: {verdict_text(t, evaluate(rows, t), cap)}")
+    for p, _, _ in TARGET_POINTS:
+        print(f"others' load: {p}: {quiet_text(others([r for r in rows if r.get('scenario') == p]))}")
+    print(f"others' load: run: {quiet_text(others(target_rows(rows)))}")
+    return 0
+
+
+def check_quick(results, scen_results, pngdir, *logs):
+    """The quick layer's assertions: every target point produced results in every round for every
+    contender, every target got a verdict line, the views were read, the scenarios subset ran,
+    no server crashed. Never a speed. TAP lines and "N passed, N failed"."""
+    passed = failed = n = 0
+
+    def tap(ok, text):
+        nonlocal passed, failed, n
+        n += 1
+        print(f"{'ok' if ok else 'not ok'} {n} - {text}")
+        if ok:
+            passed += 1
+        else:
+            failed += 1
+
+    try:
+        rows = load(results)
+    except (OSError, ValueError) as e:
+        rows = []
+        tap(False, f"results file readable: {e}")
+    for point, _, conts in TARGET_POINTS:
+        rounds = sorted({int((r.get("tags") or {}).get("round", 0)) for r in rows if r.get("scenario") == point})
+        if not rounds:
+            tap(False, f"{point}: no result")
+            continue
+        for rnd in rounds:
+            for c in conts:
+                got = [r for r in rows if r.get("scenario") == point and variant(r) == c
+                       and int((r.get("tags") or {}).get("round", 0)) == rnd]
+                if not got:
+                    tap(False, f"{point} {c} round {rnd}: no result")
+                    continue
+                r = got[0]
+                if "driver_failed" in r:
+                    tap(False, f"{point} {c} round {rnd}: failed: {r['driver_failed'][:200]}")
+                    continue
+                if point == "preload":
+                    ok = r.get("tps", 0) > 0
+                    detail = f"tps {r.get('tps')}"
+                else:
+                    ok = r["committed"] > 0 and r["other_errors"] == 0 and r["txn_ms"]["n"] > 0
+                    detail = (f"{r['committed']} committed, {r['lock_timeouts']} timeouts, {r['deadlocks']} deadlocks, "
+                              f"{r['other_errors']} other errors" + (f" {r['errors_sample'][:2]}" if r.get("errors_sample") else ""))
+                    if point.startswith("priority") and ok:
+                        cl = r.get("classes", {})
+                        ok = cl.get("high", {}).get("committed", 0) > 0 and cl.get("low", {}).get("committed", 0) > 0
+                        detail += f"; high {cl.get('high', {}).get('committed')}, low {cl.get('low', {}).get('committed')} committed"
+                    if point == "monitoring" and ok:
+                        ok = "sampled" in r and (r.get("cpu") or {}).get("worker_cpu_s") is not None
+                        detail += f"; wait-graph samples {r.get('sampled')}, worker CPU {(r.get('cpu') or {}).get('worker_cpu_s')} s"
+                cpu = r.get("cpu") or {}
+                ok = ok and cpu.get("others_cores") is not None
+                tap(ok, f"{point} {c} round {rnd}: {detail}; others' load {cpu.get('others_cores')} cores")
+    # The verdict code on this run: one line per target, whatever the numbers say.
+    lines = []
+    for t in TARGETS:
+        text = verdict_text(t, evaluate(rows, t))
+        lines.append(text)
+        tap(evaluate(rows, t)["status"] != "no data", f"verdict line: {t[0]}: {text}")
+    tap(len(lines) == len(TARGETS) and {t[1] for t in TARGETS} <= {p for p, _, _ in TARGET_POINTS},
+        f"{len(TARGETS)} targets, each on a point that ran")
+    print(f"# others' load over the run: {quiet_text(others(target_rows(rows)))}")
+    for waiters in (0, 64):
+        for v in VIEWS:
+            got = [r for r in rows if r.get("scenario") == "view_read" and r.get("view") == v and r.get("waiters") == waiters]
+            if not got:
+                tap(False, f"view read {v} with {waiters} waiters: no result")
+                continue
+            r = got[0]
+            ok = r.get("median_ms") is not None and r.get("waiting_now", 0) >= waiters and r.get("jit") is not True
+            tap(ok, f"view read {v} with {waiters} waiters ({r.get('waiting_now')} waiting): median {r.get('median_ms')} ms, "
+                    f"JIT {'not used' if r.get('jit') is False else r.get('jit')}")
+    # The scenarios subset on the tuned cluster: every contender on an easy path and on the
+    # deadlock-prone transfers, and the noisy neighbour.
+    try:
+        srows = load(scen_results)
+    except (OSError, ValueError) as e:
+        srows = []
+        tap(False, f"scenarios results file readable: {e}")
+    for scenario in QUICK_SCENARIOS:
+        for c in QUICK_CONTENDERS[scenario]:
+            got = [r for r in srows if r.get("scenario") == scenario and r.get("contender") == c]
+            if not got:
+                tap(False, f"{scenario} {c}: no result")
+                continue
+            r = got[0]
+            if "driver_failed" in r:
+                tap(False, f"{scenario} {c}: driver failed: {r['driver_failed'][:200]}")
+                continue
+            outcomes = r["committed"] + r["deadlocks"] + r["lock_timeouts"]
+            if scenario.startswith("transfer") and c in RANDOM_ORDER:
+                ok = outcomes > 0 and r["other_errors"] == 0
+            else:
+                ok = r["committed"] > 0 and r["other_errors"] == 0 and r["txn_ms"]["n"] > 0
+            tap(ok, f"{scenario} {c} {r.get('clients')} clients: {r['committed']} committed, {r['lock_timeouts']} timeouts, "
+                    f"{r['deadlocks']} deadlocks, {r['other_errors']} other errors"
+                    + (f" {r['errors_sample'][:2]}" if r.get("errors_sample") else ""))
+    noisy = by_config(srows, "noisy")
+    for cfg in NOISY_CONFIGS:
+        got = noisy.get(cfg, [])
+        if not got:
+            tap(False, f"noisy {cfg}: no result")
+            continue
+        b = noisy_b(got[0])
+        need = ["b_own", "b_shared"] + (["a"] if cfg != "b_alone" else [])
+        ok = got[0]["other_errors"] == 0 and all(b[k][2] > 0 for k in need)
+        tap(ok, f"noisy {cfg}: committed " + ", ".join(f"{k} {b[k][2]}" for k in need) +
+            f", refused {got[0].get('refused', 0)}, {got[0]['other_errors']} other errors")
+    for scenario in QUICK_SCENARIOS + ["noisy"]:
+        png = os.path.join(pngdir, f"{scenario}.png")
+        tap(os.path.isfile(png) and os.path.getsize(png) > 1000, f"picture {scenario}.png drawn")
+    for log in logs:
+        try:
+            with open(log, errors="replace") as f:
+                crashes = [line.rstrip() for line in f if CRASH.search(line)]
+        except OSError:
+            crashes = ["server log missing"]
+        tap(not crashes, f"server log {os.path.basename(os.path.dirname(os.path.dirname(log)))}/data shows no crash"
+            + (f": {crashes[:3]}" if crashes else ""))
+    print(f"{passed} passed, {failed} failed")
+    return 0 if failed == 0 and passed > 0 else 1
+
+
+# The scenarios the quick layer runs on the tuned cluster besides the targets, with their
+# contenders (bench-lib.sh's lgb_quick_scenarios).
+QUICK_SCENARIOS = ["hot1000", "transfer10"]
+QUICK_CONTENDERS = {"hot1000": ["for_update_retry", "lg_multi", "client_rwl"], "transfer10": CONTENDERS}
+
+
+def full_runs(benchdir):
+    """[(major, rows, meta, settings)] of the targets runs in docs/bench (results-full.jsonl: 15;
+    results-full-NN.jsonl: major NN), oldest major first."""
+    out = []
+    for name in sorted(os.listdir(benchdir)):
+        m = re.fullmatch(r"results-full(?:-(\d+))?\.jsonl", name)
+        if not m:
+            continue
+        suffix = f"-{m.group(1)}" if m.group(1) else ""
+        meta_path = os.path.join(benchdir, f"meta-full{suffix}.txt")
+        if not os.path.exists(meta_path):
+            continue
+        meta, settings = read_meta(meta_path)
+        rows = load(os.path.join(benchdir, name))
+        if not any((r.get("tags") or {}).get("round") for r in rows):
+            continue  # not a targets run (the former full mode wrote this name too)
+        out.append((meta.get("major", m.group(1) or "15"), rows, meta, settings, name))
+    out.sort(key=lambda x: int(x[0]) if str(x[0]).isdigit() else 0)
+    return out
+
+
+def mid(xs):
+    xs = [x for x in xs if x is not None]
+    return statistics.median(xs) if xs else None
+
+
+def spread(xs, digits=0):
+    xs = [x for x in xs if x is not None]
+    if not xs:
+        return "–"
+    return f"{min(xs):.{digits}f}..{max(xs):.{digits}f}"
+
+
+def markdown_point_tables(rows, w):
+    for point, head, conts in TARGET_POINTS:
+        rs = ok_rows(rows, point)
+        failed = [r for r in rows if r.get("scenario") == point and "driver_failed" in r]
+        if not rs and not failed:
+            continue
+        rounds = len(point_rounds(rows, point))
+        w(f"**{head}** ({rounds} round{'s' if rounds != 1 else ''}; others' load "
+          f"{quiet_text(others([r for r in rows if r.get('scenario') == point]))})\n")
+        prio = point.startswith("priority")
+        head_cols = "| contender | median TPS | TPS min..max | txn p95 median (ms) | lock-wait p95 median (ms) |"
+        if prio:
+            head_cols += " high / low lock-wait p95 median (ms) |"
+        if point == "monitoring":
+            head_cols += " wait-graph samples per round | worker CPU per round (s) |"
+        head_cols += " others (cores, mean) |"
+        w(head_cols)
+        w("|" + " --- |" * (head_cols.count("|") - 1))
+        for c in conts:
+            cr = [r for r in rs if variant(r) == c]
+            if not cr:
+                w(f"| {VARIANT_NAMES.get(c, c)} | no result |" + " |" * (head_cols.count("|") - 3))
+                continue
+            tps = [r.get("tps") for r in cr]
+            line = (f"| {VARIANT_NAMES.get(c, c)} | {num(mid(tps), 0)} | {spread(tps)} | "
+                    f"{num(mid([metric(r, 'txn_p95') for r in cr]), 1)} | {num(mid([metric(r, 'lock_p95') for r in cr]), 1)} |")
+            if prio:
+                line += (f" {num(mid([metric(r, 'high_lock_p95') for r in cr]), 1)} / "
+                         f"{num(mid([metric(r, 'low_lock_p95') for r in cr]), 1)} |")
+            if point == "monitoring":
+                line += (f" {', '.join(str((r.get('sampled') or {}).get('samples', '–')) for r in cr)} |"
+                         f" {', '.join(num((r.get('cpu') or {}).get('worker_cpu_s'), 2) for r in cr)} |")
+            line += f" {num(others(cr), 2)} |"
+            w(line)
+        for r in failed:
+            w(f"\n{VARIANT_NAMES.get(variant(r), variant(r))}, round {(r.get('tags') or {}).get('round')}: failed: "
+              f"{r['driver_failed'][:160]}")
+        w("")
+
+
+def markdown(benchdir, out_path):
+    runs = full_runs(benchdir)
+    md = []
+    w = md.append
+    w("# Benchmarks\n")
+    w("<!-- Generated by test/bench/report.py from docs/bench/results-full*.jsonl and results-scenarios.jsonl; "
+      "do not edit by hand: re-run `bash test/bench/run.sh` (hand-written observations live in docs/bench/notes.md). -->\n")
+    w("## How to run\n")
+    w("```\nbash test/bench/run.sh              # the targets run on PostgreSQL 15: docs/bench/results-full.jsonl, this file\n"
+      "LG_PG_PREFIX=/var/cache/lockguard/pg18-18.6 bash test/bench/run.sh\n"
+      "                                    # the same on 18 (the release build of scripts/pg18-build.sh --release): results-full-18.jsonl\n"
+      "bash test/bench/run.sh --quick      # every target point once for about 1 s, the verdict code, a few scenarios;\n"
+      "                                    #   asserts results exist, never speed (the bench test layer)\n"
+      "bash test/bench/run.sh --scenarios  # the older scenarios on a tuned cluster, once per point (section below)\n"
+      "bash test/bench/run.sh --cost       # the former cost points alone: bench/cost.md\n"
+      "LG_BENCH_REF=<commit> bash test/bench/run.sh   # benchmark another commit (default HEAD; 'worktree': the checkout)\n```\n")
+    w("The runner installs what it needs (Debian packages; lockguard, built from a clean `git archive` of the commit, "
+      "into a private copy of the PostgreSQL installation so that other installs on the machine cannot interfere), builds "
+      "the load driver (`test/bench/driver`, C++17 + libpq), starts a private cluster, loads the data, runs the points, "
+      "and writes this file from every run's results. A run of 3 rounds takes about 18 minutes on 2 cores (22 "
+      "contender runs of 12 s per round, each after `VACUUM` and `CHECKPOINT`, plus 2 restarts per round of the preload "
+      "point, the data load and the view reads); points whose verdicts stay unresolved get more rounds, up to "
+      "`LG_BENCH_MAX_ROUNDS` (default 7), so that a very noisy run can take about 40 minutes.\n")
+    w("## Method\n")
+    w("- **Stock settings.** The cluster is the server's default `postgresql.conf` (JIT on, `fsync = on`, "
+      "`synchronous_commit = on`, `shared_buffers` 128MB, `max_connections` 100) plus `shared_preload_libraries = "
+      "'lockguard'` with lockguard's defaults, a private port on a unix socket and `log_line_prefix`; each run lists "
+      "the settings that differ from the defaults below. What a point needs besides: table `accounts` with 1,000,000 "
+      "rows (hot rows are ids 1..N; the uncontended point draws from all of them); pgbench's tables at scale 1 for the "
+      "preload point; the extension installed in database `postgres` too, where its worker runs.")
+    w("- **Points.** Each point runs its contenders for `duration_s` after an unmeasured warm-up, as in the table "
+      "below; `VACUUM accounts` and `CHECKPOINT` precede every contender run. The monitoring point switches "
+      "`lockguard.sample_interval_ms` (0 = off, 1000, and 100, the last reported without a target) by `ALTER SYSTEM` "
+      "and a reload; the preload point restarts the cluster with `shared_preload_libraries` empty or `'lockguard'` "
+      "and runs pgbench's TPC-B-like script (8 clients, `-j 2`), which never calls lockguard.")
+    w("- **Rounds and rotation.** In each round the contenders of a point run back to back; their order rotates by "
+      "one place from round to round, so that no contender always runs first or last. A point runs at least "
+      f"{MIN_ROUNDS} rounds before the next point starts.")
+    w("- **Medians and spread.** Per round, a target's value is the ratio of its two contenders' figures *of that "
+      "round* (or the figure itself for an absolute bound); the verdict takes the **median of the per-round "
+      "values**, and the spread is shown as the rounds' min..max.")
+    w(f"- **Resolution.** A verdict is *resolved* when a two-sided sign test of the rounds against the threshold "
+      f"gives p ≤ {RESOLVE_P}: with 3 to 5 rounds, every round on the same side of the threshold; with 6 to 8, all but "
+      "at most one. (Requiring every round on one side forever could never be satisfied by adding rounds once one "
+      "round fell on the other side.) After 3 rounds a point with an unresolved verdict gets one more round at a time, "
+      "up to the cap (`LG_BENCH_MAX_ROUNDS`, default 7, stated in each run below); a verdict still unresolved there "
+      "is printed as *not resolved at the cap* with its median and rounds, never as met.")
+    w(f"- **Quiet rule.** While every contender runs, `test/bench/cpuwatch.py` reads from `/proc` the CPU used by "
+      "every process on the machine and by the cluster and the client; *others* is the rest, in cores. A point, and "
+      f"the run, counts as quiet only when others used less than {QUIET_CORES} of a core on average.")
+    w("- Lock wait, transaction latency and TPS are the load driver's: lock wait is the client-side time of the "
+      "lock statement; a transaction runs from `BEGIN` to the end of `COMMIT`; percentiles are nearest-rank over "
+      "every sample of the measured window; the priority points' lock waits are per class (10% of transactions "
+      "high, priority 100 with the `lockguard row + priority` contender).\n")
+    w("| point | definition | contenders |")
+    w("| --- | --- | --- |")
+    for p, head, conts in TARGET_POINTS:
+        w(f"| {p} | {head} | {', '.join(VARIANT_NAMES.get(c, c) for c in conts)} |")
+    w("")
+    w("## Verdicts\n")
+    if not runs:
+        w("No targets run is recorded yet: run `bash test/bench/run.sh` (and with `LG_PG_PREFIX` for 18) on a quiet "
+          "machine.\n")
+    else:
+        w("| target | " + " | ".join(f"PostgreSQL {maj}" for maj, *_ in runs) + " |")
+        w("| --- |" + " --- |" * len(runs))
+        for t in TARGETS:
+            cells = []
+            for _, rows, meta, _, _ in runs:
+                cap = int(meta["max_rounds"]) if meta.get("max_rounds", "").isdigit() else None
+                cells.append(verdict_text(t, evaluate(rows, t), cap))
+            w(f"| {t[0]} | " + " | ".join(cells) + " |")
+        w("| others' load over the run | " + " | ".join(quiet_text(others(target_rows(rows))) for _, rows, *_ in runs) + " |")
+        w("")
+        w("The monitoring point's 100 ms interval has no target; its figures are in the point tables.\n")
+    for maj, rows, meta, settings, name in runs:
+        w(f"## PostgreSQL {maj}: the run of {meta.get('started', '?')}\n")
+        w(f"- {meta.get('postgres', '?')}; lockguard `{meta.get('lockguard', '?')}`; {meta.get('elapsed_s', '?')} s "
+          f"({int(meta.get('elapsed_s', 0) or 0) // 60} min); {meta.get('duration_s', '?')} s per point after "
+          f"{meta.get('warmup_s', '?')} s warm-up; {meta.get('min_rounds', '?')} to {meta.get('max_rounds', '?')} rounds")
+        w(f"- {meta.get('nproc', '?')} CPUs ({meta.get('cpu', '?')}), {meta.get('memory', '?')} memory, "
+          f"{meta.get('os', '?')}, kernel {meta.get('kernel', '?')}; load average {meta.get('loadavg_before', '?')} "
+          f"before, {meta.get('loadavg_after', '?')} after")
+        w(f"- others' load over the run: {quiet_text(others(target_rows(rows)))}; crashes: {meta.get('crashes', '?')}")
+        w("- settings that differ from the server's defaults (`pg_settings`, with their source):\n")
+        w("```")
+        for s in settings:
+            w(s)
+        w("```\n")
+        markdown_point_tables(rows, w)
+        markdown_view_reads(rows, w)
+        w(f"Raw results, one JSON line per contender run: [bench/{name}](bench/{name}).\n")
+    notes = os.path.join(benchdir, "notes.md")
+    if os.path.exists(notes):
+        w("## Observations\n")
+        w("Written by hand in [bench/notes.md](bench/notes.md) (the profile summary among them); each note says "
+          "which run it is about: the targets runs above or the scenarios run below.\n")
+        with open(notes) as f:
+            w(f.read().rstrip() + "\n")
+    scen = os.path.join(benchdir, "results-scenarios.jsonl")
+    scen_meta = os.path.join(benchdir, "meta-scenarios.txt")
+    if os.path.exists(scen) and os.path.exists(scen_meta):
+        markdown_scenarios(scen, scen_meta, w)
+    with open(out_path, "w") as f:
+        f.write("\n".join(md))
+    return 0
+
+
 def main(argv):
     if len(argv) >= 3 and argv[1] == "plot":
         return plot(argv[2], argv[3] if len(argv) > 3 else ".")
-    if len(argv) in (5, 6) and argv[1] == "check":
-        return check(*argv[2:])
     if len(argv) == 5 and argv[1] == "cost-markdown":
         return cost_markdown(argv[2], argv[3], argv[4])
-    if len(argv) == 5 and argv[1] == "markdown":
-        return markdown(argv[2], argv[3], argv[4])
+    if len(argv) == 4 and argv[1] == "markdown":
+        return markdown(argv[2], argv[3])
+    if len(argv) == 4 and argv[1] == "pending":
+        return pending(argv[2], argv[3])
+    if len(argv) in (3, 4) and argv[1] == "verdicts":
+        return print_verdicts(argv[2], int(argv[3]) if len(argv) > 3 else None)
+    if len(argv) >= 5 and argv[1] == "check-quick":
+        return check_quick(*argv[2:])
     sys.stderr.write(__doc__)
     return 2
 

@@ -1,24 +1,37 @@
 #!/usr/bin/env bash
-# lockguard's benchmark: every scenario for every contender, against a private PostgreSQL 15
-# cluster with fixed settings, on a fresh Debian 12 machine (as root).
+# lockguard's benchmark, against a private copy of PostgreSQL (15 by default; LG_PG_PREFIX: a
+# PostgreSQL built into that prefix, such as /var/cache/lockguard/pg18-18.6), on a fresh Debian 12
+# machine (as root).
 #
-#   bash test/bench/run.sh           # full run (about 22-28 minutes on 2 cores):
-#                                         #   docs/bench/results-full.jsonl, docs/bench/*.png,
-#                                         #   docs/benchmarks.md regenerated
-#   bash test/bench/run.sh --quick   # every scenario for about 1 s, few client counts;
-#                                         #   asserts each point produced results (never speed),
-#                                         #   ends with "N passed, N failed"
-#   bash test/bench/run.sh --cost    # only the cost points on a stock cluster (about 8
-#                                         #   minutes): lockguard preloaded or not under pgbench,
-#                                         #   the monitoring point, the views' read times;
-#                                         #   docs/bench/results-cost.jsonl and docs/bench/cost.md
+#   bash test/bench/run.sh              # the targets run (issue 21): every target point of the
+#                                       #   issue on a stock cluster, contenders alternated in >= 3
+#                                       #   rounds (more, up to LG_BENCH_MAX_ROUNDS, where a verdict
+#                                       #   is unresolved), a verdict per target;
+#                                       #   docs/bench/results-full.jsonl + meta-full.txt (on 15;
+#                                       #   results-full-18.jsonl + meta-full-18.txt on 18),
+#                                       #   docs/benchmarks.md regenerated. Time on 2 cores: 8 points,
+#                                       #   22 contender runs of 12 s (10 s + 2 s warm-up) per round,
+#                                       #   each after VACUUM + CHECKPOINT (~1-2 s), 2 restarts per
+#                                       #   round: ~5.3 min per round, so ~16 min at 3 rounds, plus
+#                                       #   ~1.5 min of set-up and view reads: about 18 min; at most
+#                                       #   about 40 min if every point needs the 7-round cap.
+#   bash test/bench/run.sh --quick      # the same code path, 1 round of ~1 s per point, the verdict
+#                                       #   code on its results, a few older scenarios; asserts
+#                                       #   results exist (never speed), ends "N passed, N failed"
+#   bash test/bench/run.sh --scenarios  # the older scenarios (hot1/10/1000 at 1..64 clients,
+#                                       #   transfers, noisy neighbour, ...) on a tuned cluster,
+#                                       #   each contender once per point (about 20 minutes):
+#                                       #   docs/bench/results-scenarios.jsonl, docs/bench/*.png
+#   bash test/bench/run.sh --cost       # the former cost points alone (about 8 minutes):
+#                                       #   docs/bench/results-cost.jsonl and docs/bench/cost.md
 #
 # Environment: LG_BENCH_STAGE (default /tmp/lockguard-bench), LG_BENCH_PORT (default 54341),
-# LG_BENCH_DURATION / LG_BENCH_WARMUP (seconds per point; full default 8 and 2), LG_BENCH_REF
-# (the commit to build, default HEAD, exported with git archive; "worktree": the checkout as is),
-# LG_BENCH_ROUNDS (rounds of the alternated cost points; default 3, quick 1),
-# LG_BENCH_PRIVATE_PG (default 1: install lockguard into a private copy of PostgreSQL, see
-# lg_private_pg in scripts/lib.sh; 0: into the system's PostgreSQL).
+# LG_BENCH_DURATION / LG_BENCH_WARMUP (seconds per point; full default 10 and 2, scenarios 8 and
+# 2, quick 1 and 0.2), LG_BENCH_MIN_ROUNDS / LG_BENCH_MAX_ROUNDS (the targets run: default 3 and
+# 7), LG_BENCH_REF (the commit to build, default HEAD, exported with git archive; "worktree": the
+# checkout as is), LG_BENCH_ROUNDS (rounds of --cost; default 3), LG_BENCH_PRIVATE_PG (default 1:
+# install lockguard into a private copy of PostgreSQL, see lg_private_pg in scripts/lib.sh; 0:
+# into the system's PostgreSQL), LG_PG_PREFIX (run on that PostgreSQL instead of Debian's 15).
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/bench-lib.sh"
@@ -27,8 +40,9 @@ MODE=full
 case "${1:-}" in
   --quick) MODE=quick ;;
   --full|"") MODE=full ;;
+  --scenarios) MODE=scenarios ;;
   --cost) MODE=cost ;;
-  *) lg_die "usage: run.sh [--quick | --cost]" ;;
+  *) lg_die "usage: run.sh [--quick | --scenarios | --cost]" ;;
 esac
 
 lg_require_root
@@ -36,14 +50,17 @@ lg_ensure_packages "${LG_BASE_PACKAGES[@]}" libpq-dev gnuplot-nox python3
 
 STAGE=${LG_BENCH_STAGE:-/tmp/lockguard-bench}
 PORT=${LG_BENCH_PORT:-54341}
-if [ "$MODE" = quick ]; then
-  LGB_DURATION=${LG_BENCH_DURATION:-1}; LGB_WARMUP=${LG_BENCH_WARMUP:-0.2}; LGB_VACUUM=0
-else
-  LGB_DURATION=${LG_BENCH_DURATION:-8}; LGB_WARMUP=${LG_BENCH_WARMUP:-2}; LGB_VACUUM=1
-fi
+case "$MODE" in
+  quick) LGB_DURATION=${LG_BENCH_DURATION:-1}; LGB_WARMUP=${LG_BENCH_WARMUP:-0.2}; LGB_VACUUM=0 ;;
+  full) LGB_DURATION=${LG_BENCH_DURATION:-10}; LGB_WARMUP=${LG_BENCH_WARMUP:-2}; LGB_VACUUM=1 ;;
+  *) LGB_DURATION=${LG_BENCH_DURATION:-8}; LGB_WARMUP=${LG_BENCH_WARMUP:-2}; LGB_VACUUM=1 ;;
+esac
 LGB_QUICK_ROWS=20000
 ROWS=$([ "$MODE" = quick ] && echo $LGB_QUICK_ROWS || echo 1000000)
-ROUNDS=${LG_BENCH_ROUNDS:-$([ "$MODE" = quick ] && echo 1 || echo 3)}
+ROUNDS=${LG_BENCH_ROUNDS:-3}
+MIN_ROUNDS=${LG_BENCH_MIN_ROUNDS:-3}
+MAX_ROUNDS=${LG_BENCH_MAX_ROUNDS:-7}
+[ "$MAX_ROUNDS" -ge "$MIN_ROUNDS" ] || lg_die "LG_BENCH_MAX_ROUNDS ($MAX_ROUNDS) is below LG_BENCH_MIN_ROUNDS ($MIN_ROUNDS)"
 LGB_COST_PORT=$PORT
 
 if [ "${LG_BENCH_PRIVATE_PG:-1}" = 1 ]; then
@@ -73,71 +90,87 @@ lgb_build_driver "$LGB_DRIVER"
 
 CLUSTER=$LGB_WORK/cluster
 trap 'lg_cluster_stop "$CLUSTER/data"; lg_cluster_stop "$LGB_WORK/stock/data"' EXIT
+if [ "$MODE" = quick ]; then
+  lgb_quick "$PORT"
+  exit $?
+fi
 STARTED=$(date -u '+%Y-%m-%d %H:%M UTC')
 T0=$(date +%s)
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 OUTDIR=$LG_REPO/docs/bench
 mkdir -p "$OUTDIR"
-RESULTS=$OUTDIR/results-$MODE.jsonl
+PGMAJOR=$("$LG_BINDIR/pg_config" --version | grep -oE '[0-9]+' | head -1)
+# The targets run on 15 writes results-full.jsonl; on another major results-full-<major>.jsonl.
+SUFFIX=$([ "$MODE" = full ] && [ "$PGMAJOR" != 15 ] && echo "-$PGMAJOR")
+RESULTS=$OUTDIR/results-$MODE$SUFFIX.jsonl
 : >"$RESULTS"
 CRASHES=
-if [ "$MODE" != cost ]; then
-  lgb_cluster "$CLUSTER" "$PORT" "$ROWS"
-  lg_log "running the $MODE benchmark ($LGB_DURATION s per point after $LGB_WARMUP s warm-up) -> $RESULTS"
-  lgb_run_all "$MODE" "$RESULTS"
-  lg_cluster_stop "$CLUSTER/data"
-  CRASHES=$(lg_crash_lines "$CLUSTER/data/server.log")
-fi
-lg_log "running the cost points ($ROUNDS round(s), $LGB_DURATION s per point) -> $RESULTS"
-lgb_cost "$RESULTS" "$ROUNDS"
-CRASHES+=$CRASHES_COST
+SETTINGS=()
+case "$MODE" in
+  full)
+    lgb_stock_cluster "$LGB_WORK/stock" "$PORT" "$ROWS"
+    mapfile -t SETTINGS < <(lgb_settings_changed)
+    lg_log "the targets run on PostgreSQL $PGMAJOR ($LGB_DURATION s per point after $LGB_WARMUP s warm-up, $MIN_ROUNDS to $MAX_ROUNDS rounds) -> $RESULTS"
+    lgb_targets "$RESULTS" "$ROWS" "$MIN_ROUNDS" "$MAX_ROUNDS"
+    LGB_POSTMASTER=
+    lg_cluster_stop "$LGB_WORK/stock/data"
+    CRASHES=$(lg_crash_lines "$LGB_WORK/stock/data/server.log") ;;
+  scenarios)
+    lgb_cluster "$CLUSTER" "$PORT" "$ROWS"
+    SETTINGS=("shared_preload_libraries = 'lockguard'" "fsync = off" "listen_addresses = '' (unix socket)" "${LGB_SETTINGS[@]}")
+    lg_log "running the scenarios ($LGB_DURATION s per point after $LGB_WARMUP s warm-up) -> $RESULTS"
+    lgb_run_all full "$RESULTS"
+    lg_cluster_stop "$CLUSTER/data"
+    CRASHES=$(lg_crash_lines "$CLUSTER/data/server.log") ;;
+  cost)
+    lg_log "running the cost points ($ROUNDS round(s), $LGB_DURATION s per point) -> $RESULTS"
+    lgb_cost "$RESULTS" "$ROUNDS"
+    SETTINGS=("shared_preload_libraries = 'lockguard' or '' (the variable)")
+    CRASHES=$CRASHES_COST ;;
+esac
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 ELAPSED=$(( $(date +%s) - T0 ))
 
 # What the report prints about this run.
-META=$LGB_WORK/meta-$MODE.txt
+META=$LGB_WORK/meta-$MODE$SUFFIX.txt
 {
   echo "started: $STARTED"
   echo "elapsed_s: $ELAPSED"
   echo "mode: $MODE"
+  echo "major: $PGMAJOR"
   echo "duration_s: $LGB_DURATION"
   echo "warmup_s: $LGB_WARMUP"
+  [ "$MODE" = full ] && { echo "min_rounds: $MIN_ROUNDS"; echo "max_rounds: $MAX_ROUNDS"; echo "rows: $ROWS"; }
   echo "nproc: $(nproc)"
   echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
   echo "memory: $(free -m | awk '/^Mem:/ {printf "%.1f GiB", $2/1024}')"
   echo "kernel: $(uname -r)"
   echo "os: $(. /etc/os-release && echo "$PRETTY_NAME")"
-  echo "postgres: $("$LG_BINDIR/postgres" --version)$([ "${LG_BENCH_PRIVATE_PG:-1}" = 1 ] && echo " (private copy of the Debian package's installation)")"
+  echo "postgres: $("$LG_BINDIR/postgres" --version)$([ "${LG_BENCH_PRIVATE_PG:-1}" = 1 ] && echo " (private copy of $([ -n "${LG_PG_PREFIX:-}" ] && echo "the build in LG_PG_PREFIX" || echo "the Debian package's installation"))")"
   echo "lockguard: $VERSION"
   echo "loadavg_before: $LOAD_BEFORE"
   echo "loadavg_after: $LOAD_AFTER"
-  echo "setting: shared_preload_libraries = 'lockguard'"
-  echo "setting: fsync = off"
-  echo "setting: listen_addresses = '' (unix socket)"
-  for s in "${LGB_SETTINGS[@]}"; do echo "setting: $s"; done
+  for s in "${SETTINGS[@]}"; do echo "setting: $s"; done
   echo "crashes: $( [ -n "$CRASHES" ] && echo yes || echo no)"
 } >"$META"
+cp "$META" "$OUTDIR/$(basename "$META")"
 
-if [ "$MODE" = quick ]; then
-  "$LGB_PYTHON" "$LGB_DIR/report.py" plot "$RESULTS" "$LGB_WORK/png" >&2 || lg_log "drawing failed"
-  "$LGB_PYTHON" "$LGB_DIR/report.py" check "$RESULTS" "$LGB_WORK/png" "$CLUSTER/data/server.log" "$LGB_WORK/stock/data/server.log"
-  exit $?
-fi
-if [ "$MODE" = cost ]; then
-  # Only the monitoring picture is of this run; the others in docs/bench/ stay the full run's.
-  "$LGB_PYTHON" "$LGB_DIR/report.py" plot "$RESULTS" "$LGB_WORK/png" >&2 || lg_log "drawing failed"
-  cp "$LGB_WORK/png/monitoring.png" "$OUTDIR/cost-monitoring.png" 2>/dev/null
-  cp "$META" "$OUTDIR/meta-cost.txt"
-  "$LGB_PYTHON" "$LGB_DIR/report.py" cost-markdown "$RESULTS" "$OUTDIR/meta-cost.txt" "$OUTDIR/cost.md" \
-    || lg_die "writing docs/bench/cost.md failed"
-  [ -n "$CRASHES" ] && { echo "$CRASHES"; lg_die "the server log shows a crash"; }
-  lg_log "done in ${ELAPSED}s: docs/bench/cost.md, $RESULTS"
-  exit 0
-fi
-
-"$LGB_PYTHON" "$LGB_DIR/report.py" plot "$RESULTS" "$OUTDIR" || lg_die "drawing the pictures failed"
-cp "$META" "$OUTDIR/meta-full.txt"
-"$LGB_PYTHON" "$LGB_DIR/report.py" markdown "$RESULTS" "$OUTDIR/meta-full.txt" "$LG_REPO/docs/benchmarks.md" \
+case "$MODE" in
+  full)
+    "$LGB_PYTHON" "$LGB_DIR/report.py" verdicts "$RESULTS" "$MAX_ROUNDS" >&2 ;;
+  scenarios)
+    "$LGB_PYTHON" "$LGB_DIR/report.py" plot "$RESULTS" "$OUTDIR" || lg_die "drawing the pictures failed" ;;
+  cost)
+    # Only the monitoring picture is of this run; the others in docs/bench/ are the scenarios run's.
+    "$LGB_PYTHON" "$LGB_DIR/report.py" plot "$RESULTS" "$LGB_WORK/png" >&2 || lg_log "drawing failed"
+    cp "$LGB_WORK/png/monitoring.png" "$OUTDIR/cost-monitoring.png" 2>/dev/null
+    "$LGB_PYTHON" "$LGB_DIR/report.py" cost-markdown "$RESULTS" "$OUTDIR/meta-cost.txt" "$OUTDIR/cost.md" \
+      || lg_die "writing docs/bench/cost.md failed"
+    [ -n "$CRASHES" ] && { echo "$CRASHES"; lg_die "the server log shows a crash"; }
+    lg_log "done in ${ELAPSED}s: docs/bench/cost.md, $RESULTS"
+    exit 0 ;;
+esac
+"$LGB_PYTHON" "$LGB_DIR/report.py" markdown "$OUTDIR" "$LG_REPO/docs/benchmarks.md" \
   || lg_die "writing docs/benchmarks.md failed"
 [ -n "$CRASHES" ] && { echo "$CRASHES"; lg_die "the server log shows a crash"; }
-lg_log "done in ${ELAPSED}s: docs/benchmarks.md, $OUTDIR"
+lg_log "done in ${ELAPSED}s: docs/benchmarks.md, $RESULTS"
