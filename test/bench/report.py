@@ -879,8 +879,16 @@ def pending(results, point):
     return 0
 
 
+def other_load(cpu):
+    """Other processes' cores (the quiet rule's measure); runs recorded before the watcher split
+    it out have only others_cores, which also holds the kernel's interrupt and stolen time."""
+    cpu = cpu or {}
+    x = cpu.get("other_processes_cores")
+    return x if x is not None else cpu.get("others_cores")
+
+
 def others(rs):
-    xs = [(r.get("cpu") or {}).get("others_cores") for r in rs]
+    xs = [other_load(r.get("cpu")) for r in rs]
     xs = [x for x in xs if x is not None]
     return sum(xs) / len(xs) if xs else None
 
@@ -1157,8 +1165,11 @@ def markdown(benchdir, out_path):
       "up to the cap (`LG_BENCH_MAX_ROUNDS`, default 7, stated in each run below); a verdict still unresolved there "
       "is printed as *not resolved at the cap* with its median and rounds, never as met.")
     w(f"- **Quiet rule.** While every contender runs, `test/bench/cpuwatch.py` reads from `/proc` the CPU used by "
-      "every process on the machine and by the cluster and the client; *others* is the rest, in cores. A point, and "
-      f"the run, counts as quiet only when others used less than {QUIET_CORES} of a core on average.")
+      "every process on the machine, by the cluster and the client, and by the kernel alone (interrupts, soft "
+      "interrupts, time stolen by the hypervisor); *others* is what other processes used, in cores (the watcher "
+      "itself excluded). A point, and the run, counts as quiet only when others used less than "
+      f"{QUIET_CORES} of a core on average. Runs recorded before 2026-12-05 10:30 UTC counted the kernel's own "
+      "time as others' too.")
     w("- Lock wait, transaction latency and TPS are the load driver's: lock wait is the client-side time of the "
       "lock statement; a transaction runs from `BEGIN` to the end of `COMMIT`; percentiles are nearest-rank over "
       "every sample of the measured window; the priority points' lock waits are per class (10% of transactions "
