@@ -154,6 +154,92 @@ ROLLBACK;
 DROP TABLE rs_kid, rs_base;
 
 ------------------------------------------------------------------------------------------
+-- A table that gains an inheritance child or a partition after a first row lock in this session,
+-- and loses it again: each call sees the table as it is at that call. With children (as
+-- pg_class.relhassubclass says) the row lock takes ROW SHARE on every child too, as the query
+-- does on each relation it opens, and runs the query; without, it locks the row directly and runs
+-- no query. What it did shows in what it leaves: the child's ROW SHARE lock, and the query's
+-- kept plan (pg_backend_memory_contexts names a kept plan by its text), listed by its suffix.
+------------------------------------------------------------------------------------------
+CREATE FUNCTION rs_row_plans(t text) RETURNS text LANGUAGE sql AS $$
+  SELECT coalesce(string_agg(substring(ident FROM ' (FOR [A-Z ]+)$'), ', ' ORDER BY ident), 'none')
+  FROM pg_backend_memory_contexts
+  WHERE name = 'CachedPlanSource' AND ident LIKE 'SELECT 1 FROM ' || t || ' WHERE %' $$;
+CREATE TABLE rs_grow (id int PRIMARY KEY, v int);
+INSERT INTO rs_grow VALUES (1, 1);
+-- No child yet: the row is locked directly.
+BEGIN;
+SELECT lockguard_acquire_row('rs_grow', 1, 'FOR UPDATE') AS found;
+ROLLBACK;
+SELECT rs_row_plans('ONLY public.rs_grow') AS plans;
+-- A child, in another transaction than the first call: the child is locked too, by the query.
+CREATE TABLE rs_grow_kid () INHERITS (rs_grow);
+BEGIN;
+SELECT lockguard_acquire_row('rs_grow', 1, 'FOR UPDATE') AS found;
+SELECT mode FROM pg_locks WHERE pid = pg_backend_pid() AND relation = 'rs_grow_kid'::regclass;
+ROLLBACK;
+SELECT rs_row_plans('ONLY public.rs_grow') AS plans;
+-- The child dropped: relhassubclass stays set until ANALYZE or VACUUM finds no child, and until
+-- then the query still runs (a strength not used before keeps a plan of its own).
+DROP TABLE rs_grow_kid;
+SELECT relhassubclass FROM pg_class WHERE oid = 'rs_grow'::regclass;
+BEGIN;
+SELECT lockguard_acquire_row('rs_grow', 1, 'FOR SHARE') AS found;
+ROLLBACK;
+SELECT rs_row_plans('ONLY public.rs_grow') AS plans;
+-- ANALYZE clears the flag: the row is locked directly again (no plan for a third strength).
+ANALYZE rs_grow;
+SELECT relhassubclass FROM pg_class WHERE oid = 'rs_grow'::regclass;
+BEGIN;
+SELECT lockguard_acquire_row('rs_grow', 1, 'FOR KEY SHARE') AS found;
+ROLLBACK;
+SELECT rs_row_plans('ONLY public.rs_grow') AS plans;
+-- Inside one transaction: a child created after a first call is seen by the next call, and
+-- after the ROLLBACK that undoes it, the table is without children again.
+BEGIN;
+SELECT lockguard_acquire_row('rs_grow', 1, 'FOR NO KEY UPDATE') AS found;
+SELECT rs_row_plans('ONLY public.rs_grow') AS plans;
+CREATE TABLE rs_grow_kid2 () INHERITS (rs_grow);
+SELECT lockguard_acquire_row('rs_grow', 1, 'FOR NO KEY UPDATE') AS found;
+SELECT rs_row_plans('ONLY public.rs_grow') AS plans;
+SELECT mode FROM pg_locks WHERE pid = pg_backend_pid() AND relation = 'rs_grow_kid2'::regclass ORDER BY mode;
+ROLLBACK;
+SELECT rs_row_plans('ONLY public.rs_grow') AS plans;
+SELECT relhassubclass FROM pg_class WHERE oid = 'rs_grow'::regclass;
+BEGIN;
+SELECT lockguard_acquire_row('rs_grow', 1, 'FOR KEY SHARE') AS found;
+ROLLBACK;
+SELECT rs_row_plans('ONLY public.rs_grow') AS plans;
+DROP TABLE rs_grow;
+-- A partitioned table without partitions, then with two attached: the row's partition is found,
+-- and the other one, which a custom plan prunes (the query alone does not lock it), is locked all
+-- the same (by the row lock).
+CREATE TABLE rs_grow_parted (id int PRIMARY KEY) PARTITION BY RANGE (id);
+CREATE TABLE rs_grow_p1 (id int PRIMARY KEY);
+CREATE TABLE rs_grow_p2 (id int PRIMARY KEY);
+INSERT INTO rs_grow_p1 VALUES (1);
+BEGIN;
+SET LOCAL plan_cache_mode = force_custom_plan;
+SELECT lockguard_acquire_row('rs_grow_parted', 1) AS found;
+ROLLBACK;
+ALTER TABLE rs_grow_parted ATTACH PARTITION rs_grow_p1 FOR VALUES FROM (0) TO (100);
+ALTER TABLE rs_grow_parted ATTACH PARTITION rs_grow_p2 FOR VALUES FROM (100) TO (200);
+BEGIN;
+SET LOCAL plan_cache_mode = force_custom_plan;
+SELECT lockguard_acquire_row('rs_grow_parted', 1) AS found;
+SELECT relation::regclass AS partition, mode FROM pg_locks
+WHERE pid = pg_backend_pid() AND relation IN ('rs_grow_p1'::regclass, 'rs_grow_p2'::regclass) ORDER BY 1, 2;
+ROLLBACK;
+BEGIN;
+SET LOCAL plan_cache_mode = force_custom_plan;
+SELECT count(*) FROM (SELECT 1 FROM rs_grow_parted WHERE id = 1 FOR UPDATE) q;
+SELECT relation::regclass AS partition, mode FROM pg_locks
+WHERE pid = pg_backend_pid() AND relation IN ('rs_grow_p1'::regclass, 'rs_grow_p2'::regclass) ORDER BY 1, 2;
+ROLLBACK;
+DROP TABLE rs_grow_parted;
+DROP FUNCTION rs_row_plans(text);
+
+------------------------------------------------------------------------------------------
 -- A read-only transaction: the query is refused (25006) in every strength, on an ordinary table
 -- (locked without running the query) and on a partitioned one (the query itself); a temporary
 -- table may be locked, as the query may lock it.
