@@ -139,54 +139,47 @@ void run_row_query(void *arg) {
     query->rows = SPI_processed;
 }
 
-// Takes `mode` on the relation and then on each of its indexes, one lock at a time, each within
-// the request's deadline. Returns whether any of them had to wait.
-bool lock_with_indexes_within(const LockRequest &request, Oid relation, LOCKMODE mode) {
-    bool waited = false;
-    if (!ConditionalLockRelationOid(relation, mode)) {
-        waited = true;
-        lock_relation_within(request, relation, mode);
-    }
+// Takes `mode` on the relation and then on each of its indexes, one lock at a time (the index
+// list read once the relation is locked). With a request, a lock that is not granted at once is
+// waited for within the request's deadline; without one (request == nullptr), the walk stops at
+// the first such lock and leaves the ones taken so far held. Returns whether every lock was
+// granted at once.
+bool lock_with_indexes(const LockRequest *request, Oid relation, LOCKMODE mode) {
+    bool at_once = true;
+    auto take = [&](Oid oid) {
+        if (ConditionalLockRelationOid(oid, mode)) return true;
+        at_once = false;
+        if (request == nullptr) return false;
+        lock_relation_within(*request, oid, mode);
+        return true;
+    };
+    if (!take(relation)) return false;
     Relation rel = relation_open(relation, NoLock);
     List *indexes = RelationGetIndexList(rel);
     relation_close(rel, NoLock);
     ListCell *cell;
     foreach (cell, indexes) {
-        Oid index = lfirst_oid(cell);
-        if (ConditionalLockRelationOid(index, mode)) continue;
-        waited = true;
-        lock_relation_within(request, index, mode);
+        if (!take(lfirst_oid(cell))) return false;
     }
-    return waited;
-}
-
-// Takes `mode` on the relation and each of its indexes if none of them has to wait.
-bool lock_with_indexes_at_once(Oid relation, LOCKMODE mode) {
-    if (!ConditionalLockRelationOid(relation, mode)) return false;
-    Relation rel = relation_open(relation, NoLock);
-    List *indexes = RelationGetIndexList(rel);
-    relation_close(rel, NoLock);
-    ListCell *cell;
-    foreach (cell, indexes) {
-        if (!ConditionalLockRelationOid(lfirst_oid(cell), mode)) return false;
-    }
-    return true;
+    return at_once;
 }
 
 // Waits for the AccessShareLock every reader takes on the table and on its indexes (the
 // resolver reads the primary key's definition), within the call's deadline: a table in the
 // middle of ALTER TABLE, an index being rebuilt, or an ACCESS EXCLUSIVE request queued ahead
 // is waited for like any lock, not forever. Before the gate: recorded under the table's name,
-// which is looked up only when something has to wait.
+// which is looked up only when something has to wait (then the walk starts again from the
+// table, with the request; the locks it took already are held, and taking them again waits
+// for nothing).
 void lock_table_for_reading(Oid relation, const Deadline *deadline) {
-    if (lock_with_indexes_at_once(relation, AccessShareLock)) return;
+    if (lock_with_indexes(nullptr, relation, AccessShareLock)) return;
     LockRequest request{};
     request.deadline = deadline;
     request.lock.scope = LockScope::Row;
     request.lock.tenant_slot = kNoTenant;
     table_label(relation, request.lock.name, sizeof(request.lock.name));
     copy_clipped(request.lock.resource_class, sizeof(request.lock.resource_class), request.lock.name);
-    (void) lock_with_indexes_within(request, relation, AccessShareLock);
+    (void) lock_with_indexes(&request, relation, AccessShareLock);
 }
 
 // Every relation the row query opens, in the mode a locking SELECT opens them (ROW SHARE: the
@@ -201,7 +194,7 @@ bool lock_row_relations(ScopedRequest *request, bool *has_children) {
                                     : list_make1_oid(request->relation);
     ListCell *cell;
     foreach (cell, relations) {
-        if (lock_with_indexes_within(request->gate, lfirst_oid(cell), RowShareLock)) waited = true;
+        if (!lock_with_indexes(&request->gate, lfirst_oid(cell), RowShareLock)) waited = true;
     }
     return waited;
 }
