@@ -182,6 +182,16 @@ void lock_table_for_reading(Oid relation, const Deadline *deadline) {
     (void) lock_with_indexes(&request, relation, AccessShareLock);
 }
 
+// The request's table entry, the one resolve_row looked up, looked up again only when it is no
+// longer the table's: an invalidation processed since (a lock taken, a command-counter
+// increment) forgets it, and a lookup of another table may reuse it (multi-acquire resolves
+// every request before it locks any). Then the look-up builds it afresh, as it would have
+// without the pointer. The table is locked (AccessShareLock since resolve_row).
+const RowTableInfo *request_table(ScopedRequest *request) {
+    if (request->table->relation != request->relation) request->table = row_table_info(request->relation);
+    return request->table;
+}
+
 // Every relation the row query opens, in the mode a locking SELECT opens them (ROW SHARE: the
 // table, every partition or child, and every index of each, which the planner and the index
 // scan lock), one at a time within the deadline. Afterwards the query waits for nothing but
@@ -247,6 +257,7 @@ void resolve_row(ScopedRequest *request, Oid relation, const char *const *key_te
 
     lock_table_for_reading(relation, deadline);
     const RowTableInfo *table = row_table_info(relation);
+    request->table = table;  // for lock_row: one look-up per call
     const char *relname = table->relname;
     if (table->key_count == 0)
         ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -326,7 +337,7 @@ bool lock_row(ScopedRequest *request) {
     const Deadline &deadline = *request->gate.deadline;
     bool has_children;
     if (lock_row_relations(request, &has_children)) request->phase_waited = true;
-    const RowTableInfo *table = row_table_info(request->relation);
+    const RowTableInfo *table = request_table(request);  // after the locks, which may have invalidated it
     if (row_tuple_lock_applies(table, has_children)) return lock_row_tuple(request, table);
     // Row-level security, partitions or children: the query itself, as SELECT ... FOR UPDATE.
     if (SPI_connect() != SPI_OK_CONNECT)

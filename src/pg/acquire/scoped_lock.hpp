@@ -17,6 +17,7 @@ namespace lockguard::pg {
 struct ScopedRequest {
     LockRequest gate;  // the lockguard lock; gate.lock.scope says which scope
     Oid relation;      // row and table scopes
+    const RowTableInfo *table;  // row scope: the table's entry as resolve_row found it (see lock_row)
     RowLockStrength strength;
     TableLockMode table_mode;
     int key_count;                       // row scope: primary-key columns
