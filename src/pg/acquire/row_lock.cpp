@@ -196,10 +196,10 @@ const RowTableInfo *request_table(ScopedRequest *request) {
 // table, every partition or child, and every index of each, which the planner and the index
 // scan lock), one at a time within the deadline. Afterwards the query waits for nothing but
 // the tuple and the transaction that holds it. Returns whether any of them had to wait, and
-// sets *has_children.
+// sets *has_children (from the table's entry: has_subclass() as of the last invalidation).
 bool lock_row_relations(ScopedRequest *request, bool *has_children) {
     bool waited = false;
-    *has_children = has_subclass(request->relation);
+    *has_children = request_table(request)->has_subclass;
     List *relations = *has_children ? find_all_inheritors(request->relation, NoLock, nullptr)
                                     : list_make1_oid(request->relation);
     ListCell *cell;

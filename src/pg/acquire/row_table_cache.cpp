@@ -5,12 +5,14 @@
 #include "pg/infra/resource_names.hpp"
 
 extern "C" {
+#include "access/htup_details.h"
 #include "access/relation.h"
 #include "access/stratnum.h"
 #include "catalog/pg_class.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/syscache.h"
 #include "utils/typcache.h"
 }
 
@@ -73,6 +75,14 @@ void build(RowTableInfo *info, Oid relation) {
         relation_close(index, AccessShareLock);
     }
     relation_close(rel, NoLock);
+    // The flags from the catalog cache's copy of the pg_class row, where has_subclass() and
+    // check_enable_rls() read them.
+    HeapTuple class_tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relation));
+    if (!HeapTupleIsValid(class_tuple)) elog(ERROR, "cache lookup failed for relation %u", relation);
+    auto *class_form = reinterpret_cast<Form_pg_class>(GETSTRUCT(class_tuple));
+    info->has_subclass = class_form->relhassubclass;
+    info->row_security = class_form->relrowsecurity;
+    ReleaseSysCache(class_tuple);
     info->relation = relation;  // last: a build that raised leaves no half entry behind
 }
 

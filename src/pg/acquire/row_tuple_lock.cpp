@@ -130,8 +130,11 @@ bool row_is_locked(const TupleLockAttempt &attempt, const RowTableInfo *table, c
 }  // namespace
 
 bool row_tuple_lock_applies(const RowTableInfo *table, bool has_children) {
+    // Whether a policy applies depends on the current user and row_security, so check_enable_rls
+    // is asked on every call, never kept. Only the table's own switch is kept: with row-level
+    // security disabled on the table it answers RLS_NONE to everyone, and is not asked.
     return table->relkind == RELKIND_RELATION && !has_children && OidIsValid(table->key_index) &&
-           check_enable_rls(table->relation, InvalidOid, true) != RLS_ENABLED;
+           (!table->row_security || check_enable_rls(table->relation, InvalidOid, true) != RLS_ENABLED);
 }
 
 bool lock_row_tuple(ScopedRequest *request, const RowTableInfo *table) {
