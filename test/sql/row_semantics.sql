@@ -179,8 +179,9 @@ SELECT lockguard_acquire_row('rs_grow', 1, 'FOR UPDATE') AS found;
 SELECT mode FROM pg_locks WHERE pid = pg_backend_pid() AND relation = 'rs_grow_kid'::regclass;
 ROLLBACK;
 SELECT rs_row_plans('ONLY public.rs_grow') AS plans;
--- The child dropped: relhassubclass stays set until ANALYZE or VACUUM finds no child, and until
--- then the query still runs (a strength not used before keeps a plan of its own).
+-- The child dropped: relhassubclass stays set until ANALYZE finds no child (VACUUM alone does
+-- not clear it), and until then the query still runs (a strength not used before keeps a plan
+-- of its own).
 DROP TABLE rs_grow_kid;
 SELECT relhassubclass FROM pg_class WHERE oid = 'rs_grow'::regclass;
 BEGIN;
