@@ -78,7 +78,7 @@ REGRESS_OPTS = --inputdir=$(LG_SRCDIR)/test --load-extension=lockguard
 ISOLATION = acquire_bounds audit_rollback blocker_end cancel_waiter deadlock fencing_stale \
 	guardrail_policy multi_no_deadlock named_release named_timeout priority_aging priority_fifo \
 	priority_order privileges_visibility retry_succeeds row_conflicts row_partition_move row_priority \
-	row_recheck row_rr_serialize row_timeout run_deadlock_recorded runonce_concurrent \
+	row_recheck row_rr_serialize row_table_wait row_timeout run_deadlock_recorded runonce_concurrent \
 	table_lock_blocking tenant_budget tenant_fair_share
 ISOLATION_OPTS = --inputdir=$(LG_SRCDIR)/test/isolation --load-extension=lockguard
 # TAP tests start their own servers: `make prove_installcheck` (below), not installcheck. prove runs
