@@ -1,7 +1,8 @@
 # What the lockguard worker costs: it samples the wait graph only while some process waits for a
 # lock (any lock: a plain row wait counts), measures the CPU time of every sample, and runs its
 # queries without JIT whatever postgresql.conf says. What it samples, lockguard._lock_waits(),
-# has exactly pg_blocking_pids()'s edges over generated waits of every kind.
+# has exactly pg_blocking_pids()'s edges over generated waits of every kind. Its cycles persist
+# audit entries exactly once, and a cycle with nothing new does not touch lockguard.audit_log.
 use strict;
 use warnings;
 
@@ -132,6 +133,66 @@ $node->safe_psql('postgres', q{
 SELECT pg_terminate_backend(pid) FROM pg_stat_activity
 WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() AND (wait_event_type = 'Lock' OR state = 'idle in transaction')});
 eval { $_->quit; } for @sessions;
+
+# Audit entries are persisted exactly once, and a cycle with nothing new to persist does not
+# touch lockguard.audit_log: flush_audit() looks every entry it is given up in audit_log, and a
+# worker that handed it the whole ring at every sample did 40 look-ups per sample here (4096 with a
+# full ring, more CPU than the sample itself). Counted as scans of audit_log, whatever the plan.
+sub audited_timeouts {
+	my ($count) = @_;
+	my $holder = $node->background_psql('postgres');
+	$holder->query_safe("BEGIN; SELECT lockguard_acquire('costaudit:held')");
+	$node->safe_psql('postgres', qq{
+DO \$\$ BEGIN
+  FOR i IN 1..$count LOOP
+    BEGIN PERFORM lockguard_acquire('costaudit:held', timeout_ms => 0);
+    EXCEPTION WHEN lock_not_available THEN NULL; END;
+  END LOOP;
+END \$\$});
+	$holder->query_safe('COMMIT');
+	$holder->quit;
+}
+sub audit_log_stat {
+	my ($column) = @_;
+	return $node->safe_psql('postgres',
+		"SELECT $column FROM pg_stat_all_tables WHERE relid = 'lockguard.audit_log'::regclass");
+}
+my $scans = 'coalesce(seq_scan, 0) + coalesce(idx_scan, 0)';
+# The worker reports its statistics at most once a second, after a cycle: a sampled wait keeps
+# it cycling (and reporting) from here to the end. Nothing below reads audit_log itself until
+# the scans are counted: progress is read from its insert count.
+$holder = $node->background_psql('postgres');
+$holder->query_safe('BEGIN');
+$holder->query_safe('UPDATE accounts SET balance = 0 WHERE id = 2');
+$waiter = $node->background_psql('postgres');
+$waiter->query_until(qr/start/, "\\echo start\nUPDATE accounts SET balance = 1 WHERE id = 2;\n");
+my $inserted = audit_log_stat('n_tup_ins');
+audited_timeouts(40);
+ok($node->poll_query_until('postgres', "SELECT n_tup_ins = $inserted + 40 FROM pg_stat_all_tables
+WHERE relid = 'lockguard.audit_log'::regclass"), 'the worker persists 40 audited timeouts');
+# 15 more samples (more than a second): a flush that copied an entry twice is reported too.
+my $samples_from = samples();
+ok($node->poll_query_until('postgres', 'SELECT samples >= ' . ($samples_from + 15) . ' FROM lockguard.worker_stats()'),
+	'the worker goes on sampling');
+my $scans_before = audit_log_stat($scans);
+$samples_from = samples();
+ok($node->poll_query_until('postgres', 'SELECT samples >= ' . ($samples_from + 30) . ' FROM lockguard.worker_stats()'),
+	'30 sampled cycles with nothing new to persist');
+audited_timeouts(3);
+ok($node->poll_query_until('postgres', "SELECT n_tup_ins = $inserted + 43 FROM pg_stat_all_tables
+WHERE relid = 'lockguard.audit_log'::regclass"), 'the 3 new ones are persisted, and reported');
+# At most: each of the 3 new entries looked up by the flush and by its insert's ON CONFLICT check,
+# and by the flush once more when it was written during the flush that first copied it; and one
+# retention pass (every 60th cycle) deleting from audit_log. Handing flush_audit() the whole ring
+# at every sample made it 40 look-ups a cycle here, over a thousand in these cycles.
+cmp_ok(audit_log_stat($scans) - $scans_before, '<=', 3 * 3 + 1,
+	'30 sampled cycles with nothing new did not scan lockguard.audit_log');
+$holder->query_safe('COMMIT');
+$waiter->quit;
+$holder->quit;
+is($node->safe_psql('postgres', q{
+SELECT count(*) || ' ' || count(DISTINCT seq) || ' ' || (max(seq) - min(seq) + 1)
+FROM lockguard.audit_log WHERE resource = 'costaudit:held'}), '43 43 43', 'each entry persisted once, no gap');
 
 # JIT: a client session's query leaves its bitcode (the check can see it); the worker's many
 # samples and flushes left none.

@@ -39,17 +39,24 @@ public:
         LWLockRelease(lock);
     }
 
-    // A consistent copy of the live entries, oldest first; at most `capacity` of them.
+    // A consistent copy of the live entries, oldest first; at most `capacity` of them. Entries
+    // numbered up to skip_through() are left out.
     int copy_oldest_first(Entry *out, int capacity) const {
         LWLock *lock = lockguard_lwlock(lock_);
         LWLockAcquire(lock, LW_SHARED);
         RingSpan span = ring_live_span(header_->cursor);
         int count = 0;
-        for (int64 seq = span.oldest; seq <= span.newest && count < capacity; seq++)
+        for (int64 seq = Max(span.oldest, skip_through_ + 1); seq <= span.newest && count < capacity; seq++)
             out[count++] = entries_[ring_slot(header_->cursor, seq)];
         LWLockRelease(lock);
         return count;
     }
+
+    // In this process only (the handle is per process), copies leave out the entries numbered up
+    // to `seq`. The worker sets it to what it has committed to a table: without it, every cycle
+    // copied the whole ring (4096 entries by default) under the ring's lock, which writers queue
+    // behind, only for the flush query to drop the entries already persisted.
+    void skip_through(int64 seq) { skip_through_ = seq; }
 
     [[nodiscard]] int64 last_seq() const { return read_under_lock([](const RingCursor &c) { return c.next_seq - 1; }); }
     [[nodiscard]] int64 overwritten() const {
@@ -80,6 +87,7 @@ private:
     Header *header_ = nullptr;
     Entry *entries_ = nullptr;
     LockguardLWLock lock_ = LockguardLWLock::AuditRing;
+    int64 skip_through_ = 0;
 };
 
 }  // namespace lockguard::pg

@@ -58,5 +58,6 @@ int audit_capacity() { return ring.capacity(); }
 int64 audit_last_seq() { return ring.last_seq(); }
 int64 audit_overwritten() { return ring.overwritten(); }
 int copy_audit_entries(AuditEntry *out, int capacity) { return ring.copy_oldest_first(out, capacity); }
+void skip_audit_entries_through(int64 seq) { ring.skip_through(seq); }
 
 }  // namespace lockguard::pg

@@ -43,6 +43,9 @@ void append_audit_entry(const AuditEntry &entry);
 // The epoch (when shared memory was set up) and a consistent copy of the ring, oldest first.
 TimestampTz audit_epoch();
 int copy_audit_entries(AuditEntry *out, int capacity);
+// In this process only: copies (and so lockguard._audit_buffer()) leave out the entries numbered
+// up to `seq`. The worker calls it with what it has persisted.
+void skip_audit_entries_through(int64 seq);
 int audit_capacity();
 int64 audit_last_seq();
 int64 audit_overwritten();

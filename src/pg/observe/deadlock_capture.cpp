@@ -77,6 +77,7 @@ TimestampTz deadlock_epoch() { return ring.epoch(); }
 int64 deadlock_last_seq() { return ring.last_seq(); }
 int deadlock_capacity() { return ring.capacity(); }
 int copy_deadlock_entries(DeadlockEntry *out, int capacity) { return ring.copy_oldest_first(out, capacity); }
+void skip_deadlock_entries_through(int64 seq) { ring.skip_through(seq); }
 
 const char *deadlock_source_name(DeadlockSource source) {
     switch (source) {

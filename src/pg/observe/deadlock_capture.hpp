@@ -37,6 +37,8 @@ void capture_deadlock_error(const ErrorData *error, DeadlockSource source);
 TimestampTz deadlock_epoch();
 int64 deadlock_last_seq();
 int copy_deadlock_entries(DeadlockEntry *out, int capacity);
+// In this process only: copies leave out the entries numbered up to `seq` (the worker's persisted).
+void skip_deadlock_entries_through(int64 seq);
 int deadlock_capacity();
 const char *deadlock_source_name(DeadlockSource source);
 

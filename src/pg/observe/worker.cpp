@@ -82,6 +82,12 @@ uint64 cpu_now_us() {
 
 void add(pg_atomic_uint64 *counter, uint64 amount) { pg_atomic_fetch_add_u64(counter, static_cast<int64>(amount)); }
 
+void run_query(const char *query) {
+    if (SPI_execute(query, false, 0) != SPI_OK_SELECT)
+        ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("lockguard worker cycle failed"),
+                        errdetail("The query was: %s", query)));
+}
+
 // A backend sleeping in the lock manager shows the Lock wait-event class: a lock-free look at
 // every PGPROC decides whether the costly graph query runs at all.
 bool someone_waits_on_a_lock() {
@@ -99,15 +105,18 @@ struct CycleState {
 };
 
 // One transaction: persist what is new, sample if anyone waits, apply retention now and then.
+// A flush runs only when its ring has entries this worker has not persisted: flush_audit()
+// looks each entry up in lockguard.audit_log, so flushing a full ring at every sample cost more
+// than the sample itself.
 void run_cycle(CycleState *state) {
     uint64 cycle_start = cpu_now_us();
     bool sample = settings.sample_interval_ms > 0 && someone_waits_on_a_lock();
     int64 audit_seq = audit_last_seq();
     int64 deadlock_seq = deadlock_last_seq();
+    bool new_audit = audit_seq != state->persisted_audit_seq;
+    bool new_deadlocks = deadlock_seq != state->persisted_deadlock_seq;
     bool retention = state->cycles++ % kRetentionEveryCycles == 0;
-    if (!sample && !retention && audit_seq == state->persisted_audit_seq &&
-        deadlock_seq == state->persisted_deadlock_seq)
-        return;  // nothing to do: no transaction at all
+    if (!sample && !retention && !new_audit && !new_deadlocks) return;  // nothing to do: no transaction at all
 
     SetCurrentStatementStartTimestamp();
     StartTransactionCommand();
@@ -134,18 +143,24 @@ void run_cycle(CycleState *state) {
             pg_atomic_write_u64(&worker_stats->max_sample_cpu_us, spent);
         pg_atomic_write_u64(&worker_stats->last_sample_at, static_cast<uint64>(GetCurrentTimestamp()));
     }
-    char query[256];
-    snprintf(query, sizeof(query), "SELECT lockguard._worker_cycle(false, %s, %d)", retention ? "true" : "false",
-             settings.history_retention_s);
-    if (SPI_execute(query, false, 0) != SPI_OK_SELECT)
-        ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("lockguard worker cycle failed")));
+    if (retention) {  // flushes both rings, then deletes what is older than the retention
+        char query[256];
+        snprintf(query, sizeof(query), "SELECT lockguard._worker_cycle(false, true, %d)", settings.history_retention_s);
+        run_query(query);
+    } else {
+        if (new_audit) run_query("SELECT lockguard.flush_audit()");
+        if (new_deadlocks) run_query("SELECT lockguard.flush_deadlocks()");
+    }
     SPI_finish();
     PopActiveSnapshot();
     CommitTransactionCommand();
     pgstat_report_stat(false);
     pgstat_report_activity(STATE_IDLE, nullptr);
+    // Committed: everything up to these numbers is in the tables, and later copies leave it out.
     state->persisted_audit_seq = audit_seq;
     state->persisted_deadlock_seq = deadlock_seq;
+    skip_audit_entries_through(audit_seq);
+    skip_deadlock_entries_through(deadlock_seq);
     add(&worker_stats->cycles, 1);
     add(&worker_stats->cycle_cpu_us, cpu_now_us() - cycle_start);
 }
