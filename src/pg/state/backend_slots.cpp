@@ -13,7 +13,8 @@ struct SlotArray {
     int slot_count;
     int held_per_slot;
     Size stride;
-    pg_atomic_uint32 waiting_backends;  // 0 = no lockguard wait anywhere: releasers skip ordering
+    pg_atomic_uint32 waiting_backends;  // 0 = no lockguard wait anywhere
+    pg_atomic_uint32 ordered_waiters;   // waits that orders_out_of_fifo(): while 0, releasers skip ordering
     Size slots_offset;                  // the slots follow the compact wait-key array
     pg_atomic_uint64 wait_keys[FLEXIBLE_ARRAY_MEMBER];  // per slot: tag fingerprint while waiting, else 0
 };
@@ -41,6 +42,7 @@ void attach_slot_array(void *memory, bool found) {
     slot_array->stride = stride_for(settings.max_locks_per_backend);
     slot_array->slots_offset = slots_offset_for(slot_array->slot_count);
     pg_atomic_init_u32(&slot_array->waiting_backends, 0);
+    pg_atomic_init_u32(&slot_array->ordered_waiters, 0);
     for (int i = 0; i < slot_array->slot_count; i++) {
         pg_atomic_init_u64(&slot_array->wait_keys[i], 0);
         BackendSlot *slot = backend_slot(i);
@@ -68,6 +70,13 @@ struct SlotChange {
 // elog or ereport, no CHECK_FOR_INTERRUPTS, no callback. Nothing in between can raise, so the
 // counter is never left odd with readers spinning on it. Anything that can raise, or that
 // belongs to another wing (tenant budgets), happens before or after this call.
+// Can this wait be granted out of its place in the queue? Only with a priority other than 0, or
+// a tenant other than the default (fair share): waits of priority 0 in the default tenant all
+// tie, aging keeps their order (who waited longer ages first), and ties keep the queue's order.
+bool orders_out_of_fifo(const PublishedLock &lock) {
+    return lock.priority != 0 || lock.tenant_slot != kDefaultTenantSlot;
+}
+
 void apply_slot_change(const SlotChange &change) noexcept {
     BackendSlot *slot = my_backend_slot();
     int procno = my_proc_number();
@@ -79,7 +88,9 @@ void apply_slot_change(const SlotChange &change) noexcept {
         pg_atomic_write_u32(&slot->waiting, 1);
         pg_atomic_write_u64(&slot_array->wait_keys[procno], wait_fingerprint(change.awaited->ref));
         pg_atomic_fetch_add_u32(&slot_array->waiting_backends, 1);
+        if (orders_out_of_fifo(*change.awaited)) pg_atomic_fetch_add_u32(&slot_array->ordered_waiters, 1);
     } else if (change.wait == SlotChange::Wait::Clear) {
+        if (orders_out_of_fifo(slot->wait)) pg_atomic_fetch_sub_u32(&slot_array->ordered_waiters, 1);
         pg_atomic_write_u32(&slot->waiting, 0);
         pg_atomic_write_u64(&slot_array->wait_keys[procno], 0);
         pg_atomic_fetch_sub_u32(&slot_array->waiting_backends, 1);
@@ -143,8 +154,8 @@ void clear_wait() {
     tenant_callbacks().release_waiter(tenant_slot);
 }
 
-bool any_lockguard_waiter() {
-    return slot_array != nullptr && pg_atomic_read_u32(&slot_array->waiting_backends) != 0;
+bool any_wait_out_of_fifo() {
+    return slot_array != nullptr && pg_atomic_read_u32(&slot_array->ordered_waiters) != 0;
 }
 
 uint32 lockguard_waiter_count() {
@@ -251,7 +262,9 @@ bool read_published_wait(int procno, PublishedWait *out) {
             pg_read_barrier();
             out->waiting = pg_atomic_read_u32(&slot->waiting) != 0;
             out->wait_start = slot->wait_start;
-            out->lock = slot->wait;
+            out->ref = slot->wait.ref;
+            out->priority = slot->wait.priority;
+            out->tenant_slot = slot->wait.tenant_slot;
             pg_read_barrier();
             if (pg_atomic_read_u32(&slot->change_count) == before) return out->waiting;
         }

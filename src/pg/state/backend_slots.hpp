@@ -38,9 +38,11 @@ int backend_slot_count();
 BackendSlot *backend_slot(int procno);
 BackendSlot *my_backend_slot();  // nullptr before shared memory is attached
 
-// Cheap checks for releasers: is anyone waiting at all, and maybe for this tag (a compact
-// array of tag fingerprints; a false positive only costs a look at the real queue).
-bool any_lockguard_waiter();
+// Cheap checks for releasers: does any wait anywhere have a priority other than 0 or a tenant
+// other than the default (otherwise every queue's grant order is its FIFO order, and a release
+// leaves it alone), and is anyone maybe waiting for this tag (a compact array of tag
+// fingerprints; a false positive only costs a look at the real queue).
+bool any_wait_out_of_fifo();
 bool may_have_waiter_for(const LockRef &ref);
 uint64 wait_fingerprint(const LockRef &ref);
 
@@ -66,13 +68,18 @@ uint64 wait_key_of(int procno);
 // lockguard.max_locks_per_backend held entries).
 void read_backend_slot(int procno, BackendSlot *copy);
 
-// The releaser's read: a consistent copy of one slot's wait only, under the same change counter.
-// Returns whether the backend publishes a wait. Never raises (it spins, without checking for
-// interrupts, while an edit is in progress).
+// The releaser's read: what one slot's wait is ordered by, copied under the same change counter.
+// Only these fields, at the start of the slot, and not the published names: the releaser reads
+// every waiter of a queue while it holds the lock and the queue's partition lock, and each
+// further cache line of another backend's slot is a miss there. Returns whether the backend
+// publishes a wait. Never raises (it spins, without checking for interrupts, while an edit is
+// in progress).
 struct PublishedWait {
     bool waiting;
     TimestampTz wait_start;
-    PublishedLock lock;
+    LockRef ref;
+    int32 priority;
+    int32 tenant_slot;
 };
 bool read_published_wait(int procno, PublishedWait *out);
 Size backend_slot_size();

@@ -90,9 +90,9 @@ QueueShape read_queue(LOCK *lock, const LockRef &ref, int count, TimestampTz now
         PublishedWait wait;  // read under the waiter's change counter (pg/infra/shmem.hpp)
         WaiterInfo &info = scratch_waiters[i];
         info = WaiterInfo{};
-        info.registered = read_published_wait(proc_number(proc), &wait) && wait.lock.ref.same_tag(ref);
-        info.priority = info.registered ? wait.lock.priority : 0;
-        info.tenant_share = info.registered ? queue_tenant_share(wait.lock.tenant_slot, &distinct_tenants) : 0.0;
+        info.registered = read_published_wait(proc_number(proc), &wait) && wait.ref.same_tag(ref);
+        info.priority = info.registered ? wait.priority : 0;
+        info.tenant_share = info.registered ? queue_tenant_share(wait.tenant_slot, &distinct_tenants) : 0.0;
         info.enqueued_us = info.registered ? wait.wait_start : now;
         scratch_procs[i] = proc;
     }
@@ -148,7 +148,7 @@ void register_queue_order_state() { register_shmem_part({"lockguard queue order"
 void order_queues_before_release(SubTransactionId subxact) {
     BackendSlot *slot = my_backend_slot();
     if (slot == nullptr || slot->held_count == 0 || shared == nullptr) return;
-    if (!any_lockguard_waiter()) return;
+    if (!any_wait_out_of_fifo()) return;  // FIFO is the grant order: nothing to permute
     if (scratch_waiters == nullptr) return;  // no lockguard lock was ever taken here
     for (int i = 0; i < slot->held_count; i++) {
         const PublishedLock &held = slot->held[i];

@@ -10,6 +10,10 @@
 
 namespace lockguard::pg {
 
+// The tenants code gives the default tenant (every role not mapped to another) slot 0. Waits all
+// in it share one fair-share key, so it never reorders them among themselves.
+constexpr int kDefaultTenantSlot = 0;
+
 struct TenantCallbacks {
     void (*release_held)(int tenant_slot);    // a held lock no longer counts against its tenant
     void (*release_waiter)(int tenant_slot);  // a wait no longer counts against its tenant

@@ -17,7 +17,7 @@ namespace lockguard::pg {
 
 namespace {
 
-constexpr int kDefaultTenant = 0;  // slot 0 is always "default"
+constexpr int kDefaultTenant = kDefaultTenantSlot;  // slot 0 is always "default"
 
 struct TenantEntry {
     bool in_use;
