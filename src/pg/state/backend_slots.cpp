@@ -65,11 +65,6 @@ struct SlotChange {
     SubTransactionId move_held_to = InvalidSubTransactionId;  // ...to its parent
 };
 
-// The only code that writes a backend slot (the protocol is in pg/infra/shmem.hpp). Between the two
-// increments of the change counter it only stores values and issues barriers: no palloc, no
-// elog or ereport, no CHECK_FOR_INTERRUPTS, no callback. Nothing in between can raise, so the
-// counter is never left odd with readers spinning on it. Anything that can raise, or that
-// belongs to another wing (tenant budgets), happens before or after this call.
 // Can this wait be granted out of its place in the queue? Only with a priority other than 0, or
 // a tenant other than the default (fair share): waits of priority 0 in the default tenant all
 // tie, aging keeps their order (who waited longer ages first), and ties keep the queue's order.
@@ -77,6 +72,11 @@ bool orders_out_of_fifo(const PublishedLock &lock) {
     return lock.priority != 0 || lock.tenant_slot != kDefaultTenantSlot;
 }
 
+// The only code that writes a backend slot (the protocol is in pg/infra/shmem.hpp). Between the two
+// increments of the change counter it only stores values and issues barriers: no palloc, no
+// elog or ereport, no CHECK_FOR_INTERRUPTS, no callback. Nothing in between can raise, so the
+// counter is never left odd with readers spinning on it. Anything that can raise, or that
+// belongs to another wing (tenant budgets), happens before or after this call.
 void apply_slot_change(const SlotChange &change) noexcept {
     BackendSlot *slot = my_backend_slot();
     int procno = my_proc_number();
