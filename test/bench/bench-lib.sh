@@ -394,8 +394,11 @@ lgb_cost() {
 # The targets run (issue 21): run.sh's full mode, and the quick layer with one round of ~1 s.
 # Every point of the issue's targets, on the stock cluster (lgb_stock_cluster: the server's
 # defaults, JIT, fsync and synchronous_commit on, lockguard preloaded with its defaults); the
-# contenders of a point run back to back in each round, their order rotating one place per round,
-# so that no contender always runs first (cold) or last (after the others' bloat). After
+# contenders of a point run back to back in each round, in the order report.py's round_order gives: every
+# contender in every place, and after a different contender from round to round (what a point
+# leaves behind, WAL, dead rows, a disk's slower flushes after heavy writes, must not always land
+# on the same successor; with the order merely rotated, pg_advisory_xact_lock always ran right
+# after FOR UPDATE and lockguard named right after lockguard row). After
 # LGB_MIN_ROUNDS rounds, report.py's `pending` says which of the point's verdicts are unresolved;
 # the point gets another round until none is or LGB_MAX_ROUNDS rounds ran.
 # One line per point: LABEL|DRIVER SCENARIO|CLIENTS|KEYS|DRIVER ARGS|CONTENDERS. KEYS "ROWS" is
@@ -405,9 +408,9 @@ lgb_cost() {
 # restarts leave the cluster in the state of its last contender.
 # ------------------------------------------------------------------------------------------------
 LGB_TARGET_POINTS=(
-  "hot1|hot|64|1||for_update advisory lg_row lg_named"
-  "hot10|hot|64|10||for_update advisory lg_row lg_named"
-  "nominal|nominal|16|10000|--theta 0.99|for_update lg_row"
+  "hot1|hot|64|1||for_update advisory advisory_for_update lg_row lg_named"
+  "hot10|hot|64|10||for_update advisory advisory_for_update lg_row lg_named"
+  "nominal|nominal|16|10000|--theta 0.99|for_update advisory_for_update lg_row"
   "uncontended|uncontended|8|ROWS||for_update lg_row lg_run"
   "priority1|priority|64|1|--high-share 0.1|lg_row lg_row_prio"
   "priority5|priority|32|5|--high-share 0.1|lg_row lg_row_prio"
@@ -457,8 +460,8 @@ lgb_targets() {
     round=0
     while :; do
       round=$((round + 1))
-      for i in $(seq 0 $((n - 1))); do
-        lgb_target_run "$results" "$label" "$kind" "$clients" "$keys" "$args" "${cs[$(( (i + round - 1) % n ))]}" "$round"
+      for i in $("$LGB_PYTHON" "$LGB_DIR/report.py" round-order "$n" "$round"); do
+        lgb_target_run "$results" "$label" "$kind" "$clients" "$keys" "$args" "${cs[$i]}" "$round"
       done
       [ "$round" -lt "$min" ] && continue
       pending=$("$LGB_PYTHON" "$LGB_DIR/report.py" pending "$results" "$label") && break

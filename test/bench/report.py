@@ -24,6 +24,7 @@ import tempfile
 NAMES = {
     "for_update": "FOR UPDATE",
     "advisory": "pg_advisory_xact_lock",
+    "advisory_for_update": "advisory lock + FOR UPDATE",
     "for_update_retry": "FOR UPDATE + timeout + retries",
     "lg_row": "lockguard row",
     "lg_row_prio": "lockguard row + priority",
@@ -456,6 +457,9 @@ def markdown_scenarios(results, meta_path, w0):
     w("| --- | --- |")
     w("| FOR UPDATE | `SELECT balance FROM accounts WHERE id = $1 FOR UPDATE` per row, no timeout |")
     w("| pg_advisory_xact_lock | `SELECT pg_advisory_xact_lock($1)` per row |")
+    w("| advisory lock + FOR UPDATE | `SELECT balance FROM accounts WHERE id = $1 AND pg_advisory_xact_lock($1) IS NOT NULL "
+      "FOR UPDATE` per row: a FIFO gate, then the row's tuple lock, in one statement (the row scope's floor without "
+      "lockguard; the targets run's hot and nominal points) |")
     w("| FOR UPDATE + lock_timeout + retries | `FOR UPDATE` with `lock_timeout = 100ms`; on 55P03/40P01 roll back, sleep "
       "(exponential back-off 10 ms doubling to 1 s, equal jitter) and retry, at most 5 attempts |")
     w("| lockguard row | `lockguard_acquire_row('accounts', $1)` per row (default timeout 10 s) |")
@@ -730,9 +734,9 @@ def cost_markdown(results, meta_path, out_path):
 # The points and their contenders, as test/bench/bench-lib.sh's LGB_TARGET_POINTS runs them. The
 # monitoring and preload points' "contenders" are configurations (the driver's tag "config").
 TARGET_POINTS = [
-    ("hot1", "1 hot row, 64 clients", ["for_update", "advisory", "lg_row", "lg_named"]),
-    ("hot10", "10 hot rows, 64 clients", ["for_update", "advisory", "lg_row", "lg_named"]),
-    ("nominal", "nominal: zipfian (θ 0.99) over 10,000 rows, 16 clients", ["for_update", "lg_row"]),
+    ("hot1", "1 hot row, 64 clients", ["for_update", "advisory", "advisory_for_update", "lg_row", "lg_named"]),
+    ("hot10", "10 hot rows, 64 clients", ["for_update", "advisory", "advisory_for_update", "lg_row", "lg_named"]),
+    ("nominal", "nominal: zipfian (θ 0.99) over 10,000 rows, 16 clients", ["for_update", "advisory_for_update", "lg_row"]),
     ("uncontended", "uncontended: one row of the whole table, 8 clients", ["for_update", "lg_row", "lg_run"]),
     ("priority1", "priorities: 1 hot row, 64 clients, 10% high", ["lg_row", "lg_row_prio"]),
     ("priority5", "priorities: 5 hot rows, 32 clients, 10% high", ["lg_row", "lg_row_prio"]),
@@ -757,6 +761,13 @@ for _p, _np in (("hot1", "1 hot row"), ("hot10", "10 hot rows")):
         TARGETS.append((f"{_np}, 64 clients: {NAMES[_c]} TPS ≥ 0.95 × advisory", _p, (_c, "tps"), ("advisory", "tps"), ">=", 0.95))
         TARGETS.append((f"{_np}, 64 clients: {NAMES[_c]} transaction p95 ≤ 1.05 × advisory's", _p, (_c, "txn_p95"),
                         ("advisory", "txn_p95"), "<=", 1.05))
+# The row scope is a gate plus the row's tuple lock by construction: its floor without lockguard,
+# an advisory lock and then FOR UPDATE in one statement, measured in the same rounds.
+for _p, _np in (("hot1", "1 hot row"), ("hot10", "10 hot rows")):
+    TARGETS.append((f"{_np}, 64 clients: lockguard row TPS ≥ 0.95 × its floor (advisory lock + FOR UPDATE)", _p,
+                    ("lg_row", "tps"), ("advisory_for_update", "tps"), ">=", 0.95))
+    TARGETS.append((f"{_np}, 64 clients: lockguard row transaction p95 ≤ 1.05 × its floor's", _p,
+                    ("lg_row", "txn_p95"), ("advisory_for_update", "txn_p95"), "<=", 1.05))
 for _c in ("lg_named", "lg_row"):
     TARGETS.append((f"1 hot row, 64 clients: {NAMES[_c]} TPS ≥ 2.5 × FOR UPDATE", "hot1", (_c, "tps"), ("for_update", "tps"), ">=", 2.5))
     TARGETS.append((f"1 hot row, 64 clients: {NAMES[_c]} transaction p95 ≤ 0.25 × FOR UPDATE's", "hot1", (_c, "txn_p95"),
@@ -765,6 +776,10 @@ TARGETS += [
     ("nominal: lockguard row TPS ≥ 1.0 × FOR UPDATE", "nominal", ("lg_row", "tps"), ("for_update", "tps"), ">=", 1.0),
     ("nominal: lockguard row lock-wait p95 ≤ FOR UPDATE's", "nominal", ("lg_row", "lock_p95"), ("for_update", "lock_p95"), "<=", 1.0),
     ("nominal: lockguard row lock-wait p95 < 15 ms", "nominal", ("lg_row", "lock_p95"), None, "<", 15.0),
+    # FOR UPDATE lets a newcomer take a row that has just been released ahead of those queued for
+    # it; a FIFO gate does not. The floor shows what queueing in order costs by itself.
+    ("nominal: lockguard row lock-wait p95 ≤ 1.05 × its floor's (advisory lock + FOR UPDATE)", "nominal",
+     ("lg_row", "lock_p95"), ("advisory_for_update", "lock_p95"), "<=", 1.05),
     ("uncontended: lockguard row TPS ≥ 0.98 × FOR UPDATE", "uncontended", ("lg_row", "tps"), ("for_update", "tps"), ">=", 0.98),
     ("uncontended: lockguard_run TPS ≥ 0.97 × FOR UPDATE", "uncontended", ("lg_run", "tps"), ("for_update", "tps"), ">=", 0.97),
     ("preloaded, not called: TPS ≥ 0.99 × not loaded", "preload", ("preloaded", "tps"), ("not_loaded", "tps"), ">=", 0.99),
@@ -781,6 +796,39 @@ TARGETS += [
 RESOLVE_P = 0.25
 MIN_ROUNDS = 3
 QUIET_CORES = 0.2
+
+
+def round_order(n, rnd):
+    """The order of n contenders (indices) in round rnd (from 1): a Williams design. For even n,
+    n rounds put every contender once in every place and right after every other contender
+    exactly once; for odd n the rounds alternate a row and its mirror image, balanced after 2n
+    rounds. A merely rotated order kept each contender's predecessor the same in every round, so
+    whatever a point leaves behind (WAL, dead rows, a disk slowed by heavy writes) always fell on
+    the same successor."""
+    base = [0]
+    for j in range(1, n):  # 0, 1, n-1, 2, n-2, ...
+        base.append((j + 1) // 2 if j % 2 == 1 else n - j // 2)
+    if n % 2 == 0:
+        row, mirrored = (rnd - 1) % n, False
+    else:
+        row, mirrored = ((rnd - 1) // 2) % n, (rnd - 1) % 2 == 1
+    order = [(b + row) % n for b in base]
+    return order[::-1] if mirrored else order
+
+
+def round_order_balance(n):
+    """(places, predecessors) over one full cycle of round_order: how often each contender sits in
+    each place, and how often each ordered pair (a right after b) occurs; both sets of counts are
+    constant in a balanced design."""
+    cycle = n if n % 2 == 0 else 2 * n
+    places, after = {}, {}
+    for rnd in range(1, cycle + 1):
+        order = round_order(n, rnd)
+        for i, c in enumerate(order):
+            places[(c, i)] = places.get((c, i), 0) + 1
+            if i > 0:
+                after[(order[i - 1], c)] = after.get((order[i - 1], c), 0) + 1
+    return places, after
 
 
 def variant(r):
@@ -930,6 +978,16 @@ def check_quick(results, scen_results, pngdir, *logs):
         else:
             failed += 1
 
+    # The rounds' order: every point's contender count, balanced over a full cycle.
+    for n in sorted({len(conts) for _, _, conts in TARGET_POINTS} | {2, 3, 4, 5, 6}):
+        places, after = round_order_balance(n)
+        cycle = n if n % 2 == 0 else 2 * n
+        each_place = len(places) == n * n and set(places.values()) == {cycle // n}
+        each_pair = len(after) == n * (n - 1) and len(set(after.values())) == 1
+        firsts = {round_order(n, rnd)[0] for rnd in range(1, n + 1)}
+        tap(each_place and each_pair and len(firsts) == n,
+            f"round order of {n} contenders: each in every place {cycle // n}x, after every other equally often, "
+            f"a different one first in each of the first {n} rounds")
     try:
         rows = load(results)
     except (OSError, ValueError) as e:
@@ -1152,8 +1210,13 @@ def markdown(benchdir, out_path):
       "`lockguard.sample_interval_ms` (0 = off, 1000, and 100, the last reported without a target) by `ALTER SYSTEM` "
       "and a reload; the preload point restarts the cluster with `shared_preload_libraries` empty or `'lockguard'` "
       "and runs pgbench's TPC-B-like script (8 clients, `-j 2`), which never calls lockguard.")
-    w("- **Rounds and rotation.** In each round the contenders of a point run back to back; their order rotates by "
-      "one place from round to round, so that no contender always runs first or last. A point runs at least "
+    w("- **Rounds and their order.** In each round the contenders of a point run back to back, in a balanced order "
+      "(a Williams design, `round_order` in report.py): over a full cycle of rounds every contender runs once in "
+      "every place and right after every other contender equally often (for an even number of contenders a cycle "
+      "is that many rounds, for an odd number twice as many, its rounds alternating an order and its mirror image). "
+      "Runs before 2026-12-05 15:00 UTC rotated the order by one place per round instead, which kept each "
+      "contender's predecessor the same in every round: `pg_advisory_xact_lock` always ran right after `FOR "
+      "UPDATE`, lockguard named right after lockguard row. A point runs at least "
       f"{MIN_ROUNDS} rounds before the next point starts.")
     w("- **Medians and spread.** Per round, a target's value is the ratio of its two contenders' figures *of that "
       "round* (or the figure itself for an absolute bound); the verdict takes the **median of the per-round "
@@ -1239,6 +1302,9 @@ def main(argv):
         return pending(argv[2], argv[3])
     if len(argv) in (3, 4) and argv[1] == "verdicts":
         return print_verdicts(argv[2], int(argv[3]) if len(argv) > 3 else None)
+    if len(argv) == 4 and argv[1] == "round-order":
+        print(" ".join(str(i) for i in round_order(int(argv[2]), int(argv[3]))))
+        return 0
     if len(argv) >= 5 and argv[1] == "check-quick":
         return check_quick(*argv[2:])
     sys.stderr.write(__doc__)

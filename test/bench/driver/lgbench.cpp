@@ -32,8 +32,10 @@
 // the same transaction again, without using up an attempt; its lock statement is not sampled as
 // a lock wait (it never waited), the transaction latency includes the refusals and sleeps.
 // --tag KEY=VALUE (repeatable) is copied into the output as "tags": {"KEY": "VALUE"}.
-// Contenders: for_update, advisory, for_update_retry, lg_row, lg_row_prio, lg_named,
-//   lg_multi, lg_run, client_rwl (see usage()).
+// Contenders: for_update, advisory, advisory_for_update, for_update_retry, lg_row, lg_row_prio,
+//   lg_named, lg_multi, lg_run, client_rwl (see usage()).
+// advisory_for_update is the row scope's floor without lockguard: a FIFO gate (an advisory lock)
+// and then the row's tuple lock, in one statement as lockguard_acquire_row is one.
 // client_rwl runs the scenario's transaction through the client library's public
 // LockContext::run_with_lock (client/, docs/client.md): the rows as Resource::row locks taken with
 // lockguard_acquire_all, the updates (and the read) in fn, the library's own retries with the
@@ -99,6 +101,7 @@ struct Options {
         "               [--refused-sleep-ms N] [--tag KEY=VALUE ...]\n"
         "contenders: for_update        SELECT ... FOR UPDATE (no timeout)\n"
         "            advisory          pg_advisory_xact_lock(id)\n"
+        "            advisory_for_update  pg_advisory_xact_lock(id), then FOR UPDATE of the row (one statement)\n"
         "            for_update_retry  FOR UPDATE with lock_timeout and client retries with backoff\n"
         "            lg_row            lockguard_acquire_row('accounts', id)\n"
         "            lg_row_prio       lockguard_acquire_row(..., priority => 100 for class high)\n"
@@ -219,8 +222,8 @@ public:
         classes_ = s == "priority" ? std::vector<std::string>{"high", "low"}
                  : s == "noisy"    ? std::vector<std::string>{"a", "b_own", "b_shared"}
                                    : std::vector<std::string>{"all"};
-        static const char *known[] = {"for_update", "advisory", "for_update_retry", "lg_row", "lg_row_prio",
-                                      "lg_named", "lg_multi", "lg_run", "client_rwl"};
+        static const char *known[] = {"for_update", "advisory", "advisory_for_update", "for_update_retry", "lg_row",
+                                      "lg_row_prio", "lg_named", "lg_multi", "lg_run", "client_rwl"};
         if (std::find_if(std::begin(known), std::end(known), [&](const char *k) { return o.contender == k; }) ==
             std::end(known))
             usage("unknown --contender");
@@ -282,6 +285,13 @@ public:
             for (long r : rows) t.statements.push_back(lock("SELECT balance FROM accounts WHERE id = $1 FOR UPDATE", {std::to_string(r)}));
         } else if (c == "advisory") {
             for (long r : rows) t.statements.push_back(lock("SELECT pg_advisory_xact_lock($1::bigint)", {std::to_string(r)}));
+        } else if (c == "advisory_for_update") {
+            // The volatile call stays a per-row filter of the index scan, below LockRows: the gate
+            // is taken before the tuple lock, as lockguard's row scope takes its gate first.
+            for (long r : rows)
+                t.statements.push_back(lock("SELECT balance FROM accounts WHERE id = $1 "
+                                            "AND pg_advisory_xact_lock($1::bigint) IS NOT NULL FOR UPDATE",
+                                            {std::to_string(r)}));
         } else if (c == "lg_row") {
             for (long r : rows)
                 t.statements.push_back(lock("SELECT lockguard_acquire_row('accounts'::regclass, $1::int)", {std::to_string(r)}));
