@@ -10,11 +10,11 @@
 #                                       #   docs/bench/results-full.jsonl + meta-full.txt (on 15;
 #                                       #   results-full-18.jsonl + meta-full-18.txt on 18),
 #                                       #   docs/benchmarks.md regenerated. Time on 2 cores: 8 points,
-#                                       #   22 contender runs of 12 s (10 s + 2 s warm-up) per round,
+#                                       #   25 contender runs of 12 s (10 s + 2 s warm-up) per round,
 #                                       #   each after VACUUM + CHECKPOINT (~1-2 s), 2 restarts per
-#                                       #   round: ~5.3 min per round, so ~16 min at 3 rounds, plus
-#                                       #   ~1.5 min of set-up and view reads: about 18 min; at most
-#                                       #   about 40 min if every point needs the 7-round cap.
+#                                       #   round: ~6 min per round, so ~18 min at 3 rounds, plus
+#                                       #   ~1.5 min of set-up and view reads: about 20 min; at most
+#                                       #   about 45 min if every point needs the 7-round cap.
 #   bash test/bench/run.sh --quick      # the same code path, 1 round of ~1 s per point, the verdict
 #                                       #   code on its results, a few older scenarios; asserts
 #                                       #   results exist (never speed), ends "N passed, N failed"
