@@ -889,6 +889,10 @@ def evaluate(rows, t):
     """{'status': met | missed | unresolved | no data, 'median', 'lo', 'hi', 'n', 'values'}."""
     vals = [v for _, v in target_values(rows, t)]
     if not vals:
+        ran = {variant(r) for r in rows if r.get("scenario") == t[1]}
+        needed = {t[2][0]} | ({t[3][0]} if t[3] else set())
+        if ran and not needed <= ran:  # a run from before the contender joined the point
+            return {"status": "not measured", "n": 0, "values": []}
         return {"status": "no data", "n": 0, "values": []}
     op, th = t[4], t[5]
     good = sum(1 for v in vals if meets(v, op, th))
@@ -903,6 +907,8 @@ def fmt_value(t, v):
 
 
 def verdict_text(t, e, cap=None):
+    if e["status"] == "not measured":
+        return "not measured in this run (its contender joined the point later)"
     if e["status"] == "no data":
         return "**no data** (a contender of the point failed in every round)"
     med, lo, hi = fmt_value(t, e["median"]), fmt_value(t, e["lo"]), fmt_value(t, e["hi"])
@@ -979,15 +985,15 @@ def check_quick(results, scen_results, pngdir, *logs):
             failed += 1
 
     # The rounds' order: every point's contender count, balanced over a full cycle.
-    for n in sorted({len(conts) for _, _, conts in TARGET_POINTS} | {2, 3, 4, 5, 6}):
-        places, after = round_order_balance(n)
-        cycle = n if n % 2 == 0 else 2 * n
-        each_place = len(places) == n * n and set(places.values()) == {cycle // n}
-        each_pair = len(after) == n * (n - 1) and len(set(after.values())) == 1
-        firsts = {round_order(n, rnd)[0] for rnd in range(1, n + 1)}
-        tap(each_place and each_pair and len(firsts) == n,
-            f"round order of {n} contenders: each in every place {cycle // n}x, after every other equally often, "
-            f"a different one first in each of the first {n} rounds")
+    for k in sorted({len(conts) for _, _, conts in TARGET_POINTS} | {2, 3, 4, 5, 6}):
+        places, after = round_order_balance(k)
+        cycle = k if k % 2 == 0 else 2 * k
+        each_place = len(places) == k * k and set(places.values()) == {cycle // k}
+        each_pair = len(after) == k * (k - 1) and len(set(after.values())) == 1
+        firsts = {round_order(k, rnd)[0] for rnd in range(1, k + 1)}
+        tap(each_place and each_pair and len(firsts) == k,
+            f"round order of {k} contenders: each in every place {cycle // k}x, after every other equally often, "
+            f"a different one first in each of the first {k} rounds")
     try:
         rows = load(results)
     except (OSError, ValueError) as e:
