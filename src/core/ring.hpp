@@ -42,4 +42,21 @@ constexpr RingSpan ring_live_span(const RingCursor &cursor) {
     return RingSpan{oldest < 1 ? 1 : oldest, newest};
 }
 
+// A copy made in chunks, each under its own hold of the ring's lock, so that writers never wait
+// for more than one chunk: the next chunk resumes after `copied_through`, or at the oldest entry
+// still there if newer ones pushed the next out meanwhile, and ends at `through` (the newest entry
+// when the copy began: later ones wait for the next copy). Empty when last < first.
+struct RingChunk {
+    int64_t first;
+    int64_t last;
+};
+
+constexpr RingChunk ring_next_chunk(const RingCursor &cursor, int64_t copied_through, int64_t through,
+                                    int64_t max_entries) {
+    int64_t oldest = ring_live_span(cursor).oldest;
+    int64_t first = copied_through + 1 > oldest ? copied_through + 1 : oldest;
+    int64_t last = first + max_entries - 1 < through ? first + max_entries - 1 : through;
+    return RingChunk{first, last};
+}
+
 }  // namespace lockguard

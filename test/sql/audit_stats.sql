@@ -177,6 +177,24 @@ SELECT lockguard.flush_audit();
 ROLLBACK;
 SELECT count(*) AS shown_after_flush FROM my_audit;
 
+------------------------------------------------------------------------------------------
+-- The ring is copied 256 entries at a time (each chunk under its own hold of the ring's lock,
+-- so that sessions writing entries never wait for a whole copy): 600 new entries, more than
+-- two chunks, come back once each, oldest first, none missing.
+------------------------------------------------------------------------------------------
+CREATE TEMP TABLE seq_before AS SELECT coalesce(max(seq), 0) AS seq FROM lockguard._audit_buffer();
+SELECT count(*) FILTER (WHERE t.sqlstate = '55P03') AS timeouts
+FROM generate_series(1, 600) g,
+     LATERAL try(format($$ SELECT lockguard_acquire('audit:held', timeout_ms => 0) -- %s $$, g)) t;
+SELECT count(*) AS copied, count(DISTINCT seq) AS distinct_seqs, max(seq) - min(seq) + 1 AS span,
+       bool_and(seq > previous) AS oldest_first
+FROM (SELECT b.seq, lag(b.seq, 1, 0::bigint) OVER (ORDER BY b.n) AS previous
+      FROM ROWS FROM (lockguard._audit_buffer()) WITH ORDINALITY AS b(epoch, seq, logged_at, pid, role_oid,
+           database_oid, tenant, resource, resource_class, scope, mode, priority, waited_ms, outcome, attempts,
+           blocking_pids, trace_id, n)
+      WHERE b.seq > (SELECT seq FROM seq_before)) copied;
+DROP TABLE seq_before;
+
 SELECT dblink_exec('holder', 'ROLLBACK');
 SELECT dblink_disconnect('holder');
 DROP EXTENSION dblink;

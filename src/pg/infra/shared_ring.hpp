@@ -39,16 +39,25 @@ public:
         LWLockRelease(lock);
     }
 
-    // A consistent copy of the live entries, oldest first; at most `capacity` of them. Entries
-    // numbered up to skip_through() are left out.
+    // The live entries, oldest first, up to the newest when the copy began; at most `capacity`
+    // of them. Entries numbered up to skip_through() are left out. Copied kCopyChunk entries per
+    // hold of the lock (ring_next_chunk): a whole audit ring is 4096 entries of ~600 bytes, and
+    // every session writing an entry waited for a view's copy of all of them. An entry pushed
+    // out between two chunks is left out, as if the copy had begun a little later.
     int copy_oldest_first(Entry *out, int capacity) const {
         LWLock *lock = lockguard_lwlock(lock_);
-        LWLockAcquire(lock, LW_SHARED);
-        RingSpan span = ring_live_span(header_->cursor);
         int count = 0;
-        for (int64 seq = Max(span.oldest, skip_through_ + 1); seq <= span.newest && count < capacity; seq++)
-            out[count++] = entries_[ring_slot(header_->cursor, seq)];
-        LWLockRelease(lock);
+        int64 copied_through = skip_through_;
+        int64 through = 0;
+        for (bool first_chunk = true;; first_chunk = false) {
+            LWLockAcquire(lock, LW_SHARED);
+            if (first_chunk) through = ring_live_span(header_->cursor).newest;
+            RingChunk chunk = ring_next_chunk(header_->cursor, copied_through, through, Min(kCopyChunk, capacity - count));
+            for (int64 seq = chunk.first; seq <= chunk.last; seq++) out[count++] = entries_[ring_slot(header_->cursor, seq)];
+            LWLockRelease(lock);
+            if (chunk.last < chunk.first || chunk.last >= through) break;
+            copied_through = chunk.last;
+        }
         return count;
     }
 
@@ -68,6 +77,8 @@ public:
     [[nodiscard]] int capacity() const { return header_->cursor.capacity; }
 
 private:
+    static constexpr int kCopyChunk = 256;
+
     struct Header {
         TimestampTz epoch;  // when shared memory was set up: seqs restart from 1 in a new epoch
         RingCursor cursor;

@@ -40,7 +40,8 @@ void register_audit_ring();
 AuditEntry new_audit_entry(WaitEventOutcome outcome, LockScope scope, const char *mode);
 void append_audit_entry(const AuditEntry &entry);
 
-// The epoch (when shared memory was set up) and a consistent copy of the ring, oldest first.
+// The epoch (when shared memory was set up) and a copy of the ring, oldest first (made in chunks:
+// SharedRing::copy_oldest_first).
 TimestampTz audit_epoch();
 int copy_audit_entries(AuditEntry *out, int capacity);
 // In this process only: copies (and so lockguard._audit_buffer()) leave out the entries numbered
