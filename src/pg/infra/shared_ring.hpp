@@ -41,7 +41,7 @@ public:
 
     // The live entries, oldest first, up to the newest when the copy began; at most `capacity`
     // of them. Entries numbered up to skip_through() are left out. Copied kCopyChunk entries per
-    // hold of the lock (ring_next_chunk): a whole audit ring is 4096 entries of ~600 bytes, and
+    // hold of the lock (ring_next_chunk): a whole audit ring is 4096 entries of 560 bytes, and
     // every session writing an entry waited for a view's copy of all of them. An entry pushed
     // out between two chunks is left out, as if the copy had begun a little later.
     int copy_oldest_first(Entry *out, int capacity) const {
