@@ -121,6 +121,8 @@ check "no backend slot publishes a held lock or a wait" \
   "SELECT count(*) FROM lockguard._shared_state() WHERE part = 'backend'" 0
 check "the count of published waits is back to zero" \
   "SELECT waiting FROM lockguard._shared_state() WHERE part = 'waiting_backends'" 0
+check "the count of published waits with a priority or a tenant is back to zero" \
+  "SELECT waiting FROM lockguard._shared_state() WHERE part = 'ordered_waiters'" 0
 check "no tenant counts a held lock or a waiter" \
   "SELECT count(*) FROM lockguard._shared_state() WHERE part = 'tenant' AND (held <> 0 OR waiting <> 0)" 0
 check "lockguard.tenants agrees" "SELECT count(*) FROM lockguard.tenants WHERE held_now <> 0 OR waiting_now <> 0" 0

@@ -75,6 +75,9 @@ Datum lockguard::pg::sql_shared_state(FunctionCallInfo fcinfo) {
         }
         pfree(copy);
         put_row(rsinfo, "waiting_backends", -1, 0, 0, lockguard_waiter_count(), nullptr);
+        // A count left above 0 would only cost releasers a queue read; one short of the truth
+        // would let a release grant in FIFO order past a priority.
+        put_row(rsinfo, "ordered_waiters", -1, 0, 0, ordered_waiter_count(), nullptr);
 
         int room = tenant_capacity();
         auto *tenants = static_cast<TenantSnapshot *>(palloc(sizeof(TenantSnapshot) * room));

@@ -162,6 +162,10 @@ uint32 lockguard_waiter_count() {
     return slot_array != nullptr ? pg_atomic_read_u32(&slot_array->waiting_backends) : 0;
 }
 
+uint32 ordered_waiter_count() {
+    return slot_array != nullptr ? pg_atomic_read_u32(&slot_array->ordered_waiters) : 0;
+}
+
 uint64 wait_key_of(int procno) { return pg_atomic_read_u64(&slot_array->wait_keys[procno]); }
 
 bool may_have_waiter_for(const LockRef &ref) {

@@ -60,8 +60,10 @@ void forget_held_locks_of_subxact(SubTransactionId subxact);
 void move_held_locks_to_parent(SubTransactionId subxact, SubTransactionId parent);
 void forget_all_held_locks();
 
-// For lockguard._shared_state(): the count of published waits, and one slot's wait fingerprint.
+// For lockguard._shared_state(): the count of published waits, of those among them that order
+// out of FIFO (any_wait_out_of_fifo), and one slot's wait fingerprint.
 uint32 lockguard_waiter_count();
+uint32 ordered_waiter_count();
 uint64 wait_key_of(int procno);
 
 // Reader side: a consistent copy of another backend's slot (`copy` has room for
