@@ -178,7 +178,12 @@ bool lock_row_tuple(ScopedRequest *request, const RowTableInfo *table) {
             const char *who = describe_row_holders_at(relation, &attempt.tid);
             int budget = deadline.wait_budget_ms(now_us());
             attempt.wait_policy = budget == 0 ? LockWaitError : LockWaitBlock;
-            ErrorData *error = run_with_lock_timeout(budget > 0 ? budget : 1, attempt_tuple_lock, &attempt);
+            // heap_lock_tuple waits in the lock manager only (the tuple lock, then the transaction
+            // or multixact members that hold the row): no user code. Another table access method
+            // is extension code that might run SQL: the GUC path then.
+            bool heap = relation->rd_tableam == GetHeapamTableAmRoutine();
+            ErrorData *error = heap ? run_lock_manager_wait(budget > 0 ? budget : 1, attempt_tuple_lock, &attempt)
+                                    : run_with_lock_timeout(budget > 0 ? budget : 1, attempt_tuple_lock, &attempt);
             if (error != nullptr) raise_phase_error(request->gate, error, who);
             request->phase_waited = true;  // a row that is there was waited for
         }
