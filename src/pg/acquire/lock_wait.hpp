@@ -2,10 +2,11 @@
 // bounded by the call's deadline, with the wait published for views and queue ordering.
 //
 // Every wait of an acquisition (its gate, the table, partitions and indexes behind it, the
-// tuple and the transaction that holds it) runs under lockguard's own nest level of
-// lock_timeout set to what is left of the one deadline made at the SQL entry, just before that
-// wait. A step with no time left never waits (conditional / NOWAIT forms): lock_timeout = 0
-// would mean "forever". The caller's lock_timeout and statement_timeout are never changed; a
+// tuple and the transaction that holds it) runs under lockguard's own lock_timeout, set to what
+// is left of the one deadline made at the SQL entry just before that wait, and the caller's
+// value put back when the wait ends (run_lock_manager_wait, or a GUC nest level for SQL). A
+// step with no time left never waits (conditional / NOWAIT forms): lock_timeout = 0 would mean
+// "forever". The caller's lock_timeout and statement_timeout are never changed; a
 // statement_timeout that fires during a wait is raised as PostgreSQL's 57014, unchanged.
 #pragma once
 
