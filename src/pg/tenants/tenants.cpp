@@ -110,7 +110,7 @@ uint64 source_cached_at = 0;  // source_invalidations when cached_source was loo
 bool source_cached = false;
 Oid cached_source = InvalidOid;
 
-void forget_configuration_source(Datum, int, uint32) { source_invalidations++; }
+void forget_configuration_source(Datum /*arg*/, int /*cache*/, uint32 /*hash*/) { source_invalidations++; }
 
 // lockguard.tenant_budgets in this database: the identity of the installed configuration, found
 // through the catalog caches (no scan). InvalidOid while the extension is not installed here.
