@@ -237,8 +237,29 @@ SELECT lockguard_acquire('s:3');
 ROLLBACK;
 RESET ROLE;
 SELECT tenant, max_held FROM lockguard.tenants ORDER BY tenant;
+-- Another session has acquired under the old configuration (each backend keeps which tables it
+-- was read from until the catalogs change) and is the first to acquire after the re-creation:
+-- it too sees the new tables, and takes a third lock as "default".
+CREATE EXTENSION dblink;
+SELECT dblink_connect('lg_other', format('host=%s port=%s dbname=%s',
+                      split_part(current_setting('unix_socket_directories'), ',', 1),
+                      current_setting('port'), current_database())) AS connected;
+SELECT dblink_exec('lg_other', 'SET ROLE lg_defects_app');
+SELECT dblink_exec('lg_other', 'BEGIN');
+SELECT dblink_exec('lg_other', $q$DO $$BEGIN PERFORM lockguard_acquire('o:1'), lockguard_acquire('o:2'); END$$$q$);
+SELECT * FROM dblink('lg_other', $q$
+  SELECT count(*), min(tenant) FROM lockguard.locks WHERE pid = pg_backend_pid() $q$) AS t(locks bigint, tenant text);
+SELECT dblink_exec('lg_other', 'ROLLBACK');
 DROP EXTENSION lockguard CASCADE;
 CREATE EXTENSION lockguard;
+SELECT dblink_exec('lg_other', 'BEGIN');
+SELECT dblink_exec('lg_other', $q$DO $$BEGIN PERFORM lockguard_acquire('o:1'), lockguard_acquire('o:2'),
+                                     lockguard_acquire('o:3'); END$$$q$);
+SELECT * FROM dblink('lg_other', $q$
+  SELECT count(*), min(tenant) FROM lockguard.locks WHERE pid = pg_backend_pid() $q$) AS t(locks bigint, tenant text);
+SELECT dblink_exec('lg_other', 'ROLLBACK');
+SELECT dblink_disconnect('lg_other');
+DROP EXTENSION dblink;
 SELECT tenant, max_held FROM lockguard.tenant_budgets ORDER BY tenant;
 SELECT count(*) AS role_mappings FROM lockguard.tenant_roles;
 SET ROLE lg_defects_app;

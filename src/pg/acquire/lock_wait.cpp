@@ -14,6 +14,7 @@
 extern "C" {
 #include "lib/stringinfo.h"
 #include "storage/lmgr.h"
+#include "storage/proc.h"
 #include "storage/sinvaladt.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
@@ -157,6 +158,30 @@ char *describe_blockers(const LOCKTAG *tag, LOCKMODE mode) {
     return format_blockers(blockers);
 }
 
+ErrorData *run_lock_manager_wait(int timeout_ms, void (*step)(void *), void *arg) {
+    Assert(timeout_ms > 0);  // 0 would mean "wait forever"
+    // LockTimeout is the variable behind the lock_timeout setting (no assign hook), read by
+    // ProcSleep only, when a wait starts and when it ends, both inside step(). A step that
+    // waits in the lock manager only runs no user code: nothing in it sets the setting, so
+    // writing the variable for the step is what the GUC machinery would do, without a nest
+    // level (on 15 AtEOXact_GUC walks every setting). The caller's value is put back on every
+    // path: run_catching_error returns every ERROR, and the PG_FINALLY covers an error raised
+    // while it copies one. A step that runs SQL uses run_with_lock_timeout instead.
+    const int caller_timeout = LockTimeout;
+    LockTimeout = timeout_ms > 0 ? timeout_ms : 1;
+    ErrorData *volatile error = nullptr;
+    PG_TRY();
+    {
+        error = run_catching_error(step, arg);
+    }
+    PG_FINALLY();
+    {
+        LockTimeout = caller_timeout;
+    }
+    PG_END_TRY();
+    return error;
+}
+
 ErrorData *run_with_lock_timeout(int timeout_ms, void (*step)(void *), void *arg) {
     Assert(timeout_ms > 0);  // 0 would mean "wait forever"
     char timeout_text[32];
@@ -189,7 +214,7 @@ void lock_relation_within(const LockRequest &request, Oid relation, LOCKMODE mod
     int budget = request.deadline->wait_budget_ms(now_us());
     if (budget == 0) raise_relation_timeout(request, relation, mode);
     RelationWait wait{relation, mode};
-    ErrorData *error = run_with_lock_timeout(budget, wait_for_relation, &wait);
+    ErrorData *error = run_lock_manager_wait(budget, wait_for_relation, &wait);
     if (error == nullptr) return;
     if (error->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE) {
         FreeErrorData(error);
@@ -234,7 +259,7 @@ LockOutcome take_lock(LockRequest *request) {
         reserve_waiter(lock.tenant_slot);  // given back by clear_wait(), on every path
         LockManagerWait wait{&tag, lock.ref.mode};
         publish_wait(lock);
-        ErrorData *error = run_with_lock_timeout(budget, wait_in_lock_manager, &wait);
+        ErrorData *error = run_lock_manager_wait(budget, wait_in_lock_manager, &wait);
         clear_wait();
         if (error != nullptr) {
             long waited_us = deadline.waited_us(now_us());

@@ -2,10 +2,11 @@
 // bounded by the call's deadline, with the wait published for views and queue ordering.
 //
 // Every wait of an acquisition (its gate, the table, partitions and indexes behind it, the
-// tuple and the transaction that holds it) runs under lockguard's own nest level of
-// lock_timeout set to what is left of the one deadline made at the SQL entry, just before that
-// wait. A step with no time left never waits (conditional / NOWAIT forms): lock_timeout = 0
-// would mean "forever". The caller's lock_timeout and statement_timeout are never changed; a
+// tuple and the transaction that holds it) runs under lockguard's own lock_timeout, set to what
+// is left of the one deadline made at the SQL entry just before that wait, and the caller's
+// value put back when the wait ends (run_lock_manager_wait, or a GUC nest level for SQL). A
+// step with no time left never waits (conditional / NOWAIT forms): lock_timeout = 0 would mean
+// "forever". The caller's lock_timeout and statement_timeout are never changed; a
 // statement_timeout that fires during a wait is raised as PostgreSQL's 57014, unchanged.
 #pragma once
 
@@ -33,7 +34,15 @@ LockOutcome take_lock(LockRequest *request);
 
 // Runs `step(arg)` with lock_timeout = timeout_ms for this call only (a GUC nest level restores
 // the caller's value) and returns the error it raised, or nullptr. timeout_ms must be > 0.
+// For a step that runs SQL (SPI): user code there, such as a row-level security policy's
+// function with its own SET lock_timeout clause, restores the setting's value when it returns,
+// which would undo a bare write of the variable (run_lock_manager_wait).
 ErrorData *run_with_lock_timeout(int timeout_ms, void (*step)(void *), void *arg);
+
+// The same for a step that only waits in PostgreSQL's lock manager (LockAcquire, and through it
+// ProcSleep) and runs no user code: sets and restores the LockTimeout variable that ProcSleep
+// reads, without the GUC machinery.
+ErrorData *run_lock_manager_wait(int timeout_ms, void (*step)(void *), void *arg);
 
 // Takes a relation lock (table, partition or index) for the acquisition `request` within its
 // deadline: conditionally first, then waiting for at most the time left. On timeout raises

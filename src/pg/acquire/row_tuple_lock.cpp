@@ -101,6 +101,16 @@ void attempt_tuple_lock(void *arg) {
                                        &attempt->failure);
 }
 
+// The waiting attempt, under lockguard's lock_timeout of timeout_ms. heap_lock_tuple waits in the
+// lock manager only (the tuple lock, then the transaction or multixact members that hold the
+// row) and runs no user code. Another table access method is extension code that might run
+// SQL: the GUC path then.
+ErrorData *wait_for_tuple_lock(TupleLockAttempt *attempt, int timeout_ms) {
+    if (attempt->relation->rd_tableam == GetHeapamTableAmRoutine())
+        return run_lock_manager_wait(timeout_ms, attempt_tuple_lock, attempt);
+    return run_with_lock_timeout(timeout_ms, attempt_tuple_lock, attempt);
+}
+
 // What the LockRows node makes of each outcome: the row is locked and returned, skipped as
 // gone, or the transaction cannot go on.
 bool row_is_locked(const TupleLockAttempt &attempt, const RowTableInfo *table, const Datum *values) {
@@ -178,7 +188,7 @@ bool lock_row_tuple(ScopedRequest *request, const RowTableInfo *table) {
             const char *who = describe_row_holders_at(relation, &attempt.tid);
             int budget = deadline.wait_budget_ms(now_us());
             attempt.wait_policy = budget == 0 ? LockWaitError : LockWaitBlock;
-            ErrorData *error = run_with_lock_timeout(budget > 0 ? budget : 1, attempt_tuple_lock, &attempt);
+            ErrorData *error = wait_for_tuple_lock(&attempt, budget > 0 ? budget : 1);
             if (error != nullptr) raise_phase_error(request->gate, error, who);
             request->phase_waited = true;  // a row that is there was waited for
         }

@@ -9,8 +9,10 @@
 extern "C" {
 #include "catalog/namespace.h"
 #include "executor/spi.h"
-#include "utils/lsyscache.h"
 #include "utils/builtins.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/syscache.h"
 }
 
 namespace lockguard::pg {
@@ -98,11 +100,35 @@ void attach_state(void *memory, bool found) {
     set_unlimited(fallback);
 }
 
+// configuration_source()'s answer in this backend, kept until a change to pg_namespace or
+// pg_class (the two catalog caches it reads) is seen: DROP EXTENSION and CREATE EXTENSION, in
+// this session or another, reach it at the same points as they reach those caches. Counted,
+// not flagged, so that an invalidation that arrives while the answer is being looked up (a
+// catalog cache miss processes pending ones) is not lost.
+uint64 source_invalidations = 0;
+uint64 source_cached_at = 0;  // source_invalidations when cached_source was looked up
+bool source_cached = false;
+Oid cached_source = InvalidOid;
+
+void forget_configuration_source(Datum /*arg*/, int /*cache*/, uint32 /*hash*/) { source_invalidations++; }
+
 // lockguard.tenant_budgets in this database: the identity of the installed configuration, found
 // through the catalog caches (no scan). InvalidOid while the extension is not installed here.
 Oid configuration_source() {
+    static bool callbacks_registered = false;
+    if (!callbacks_registered) {
+        CacheRegisterSyscacheCallback(NAMESPACENAME, forget_configuration_source, 0);
+        CacheRegisterSyscacheCallback(RELNAMENSP, forget_configuration_source, 0);
+        callbacks_registered = true;
+    }
+    if (source_cached && source_cached_at == source_invalidations) return cached_source;
+    uint64 before = source_invalidations;
     Oid schema = get_namespace_oid("lockguard", true);
-    return OidIsValid(schema) ? get_relname_relid("tenant_budgets", schema) : InvalidOid;
+    Oid source = OidIsValid(schema) ? get_relname_relid("tenant_budgets", schema) : InvalidOid;
+    cached_source = source;
+    source_cached_at = before;
+    source_cached = true;
+    return source;
 }
 
 // Under the LWLock: the entries are those of generation `wanted` of this installation. Shared
