@@ -14,7 +14,8 @@ For each case:
      other), or the caller's own 57014 when its statement_timeout is shorter (never retried by
      lockguard_run);
   3. the call, timed from the client; after a failure (and after a try that says busy) nothing
-     of the caller is left held or published (lockguard.locks, pg_locks in lockguard's spaces).
+     of the caller is left held or published (lockguard.locks, pg_locks in lockguard's spaces);
+     the caller's own lock_timeout is what it was, after the call and after the rollback.
 
 Bounds: a 55P03 comes no earlier than timeout_ms and no later than timeout_ms + SLACK_MS (per
 attempt for lockguard_run); a 57014 no earlier than statement_timeout and no later than
@@ -345,15 +346,23 @@ def run_case(victim, probe_conn, scope, blocker, setting, stats, blocker_pids):
         wait_ms = TIMEOUT_MS * (RUN_ATTEMPTS if scope == 'run' else 1)
         expect = '57014' if st is not None and st < wait_ms else '55P03'
     cur = victim.cursor()
+    # The caller's lock_timeout is set for the session, not the transaction: a wait that left
+    # PostgreSQL's variable changed would then still show after the ROLLBACK (only a GUC nest
+    # level is undone by an abort), so the check below sees every path's restore.
+    caller_lock_timeout = '%dms' % lt if lt is not None else '0'
+    cur.execute("SET lock_timeout = %s", (caller_lock_timeout,))
+    victim.commit()
+    cur.execute('SHOW lock_timeout')
+    shown_before = cur.fetchone()[0]
+    victim.rollback()
     cur.execute('BEGIN')
-    if lt is not None:
-        cur.execute("SET LOCAL lock_timeout = '%dms'" % lt)
     if st is not None:
         cur.execute("SET LOCAL statement_timeout = '%dms'" % st)
     timer = threading.Timer(WATCHDOG_S, victim.cancel)
     timer.start()
     started = time.monotonic()
     outcome, detail, result = None, '', None
+    shown_in_transaction = None
     try:
         cur.execute(sql)
         result = cur.fetchone()[0]
@@ -363,7 +372,15 @@ def run_case(victim, probe_conn, scope, blocker, setting, stats, blocker_pids):
     elapsed = (time.monotonic() - started) * 1000
     timer.cancel()
     left = leftovers(probe_conn, pid_of(victim)) if outcome != 'granted' else 0
+    if outcome in ('granted', 'busy'):
+        cur.execute('SHOW lock_timeout')
+        shown_in_transaction = cur.fetchone()[0]
     cur.execute('ROLLBACK')
+    cur.execute('SHOW lock_timeout')
+    shown_after = cur.fetchone()[0]
+    victim.rollback()
+    cur.execute('RESET lock_timeout')
+    victim.commit()
 
     problems = []
     if elapsed > WATCHDOG_S * 1000 - 100:
@@ -395,6 +412,9 @@ def run_case(victim, probe_conn, scope, blocker, setting, stats, blocker_pids):
         problems.append('a 57014 that is not the caller\'s statement_timeout: %s' % detail)
     if left:
         problems.append('%d lock(s) left held or published after %s' % (left, outcome))
+    for when, shown in (('after the call', shown_in_transaction), ('after the rollback', shown_after)):
+        if shown is not None and shown != shown_before:
+            problems.append("the caller's lock_timeout was %s, %s it is %s" % (shown_before, when, shown))
     desc = '%s vs %s, lock_timeout %s, statement_timeout %s: %s in %.0f ms' % (
         scope, blocker['name'], lt_name, st_name, expect, elapsed)
     return desc, problems
