@@ -1200,10 +1200,11 @@ def markdown(benchdir, out_path):
     w("The runner installs what it needs (Debian packages; lockguard, built from a clean `git archive` of the commit, "
       "into a private copy of the PostgreSQL installation so that other installs on the machine cannot interfere), builds "
       "the load driver (`test/bench/driver`, C++17 + libpq), starts a private cluster, loads the data, runs the points, "
-      "and writes this file from every run's results. A run of 3 rounds takes about 18 minutes on 2 cores (22 "
+      "and writes this file from every run's results. A run of 3 rounds takes about 20 minutes on 2 cores (25 "
       "contender runs of 12 s per round, each after `VACUUM` and `CHECKPOINT`, plus 2 restarts per round of the preload "
       "point, the data load and the view reads); points whose verdicts stay unresolved get more rounds, up to "
-      "`LG_BENCH_MAX_ROUNDS` (default 7), so that a very noisy run can take about 40 minutes.\n")
+      "`LG_BENCH_MAX_ROUNDS` (default 7), so that a very noisy run can take about 45 minutes; at a cap of 5 the run "
+      "of 2026-12-05 15:18 UTC took 29 minutes.\n")
     w("## Method\n")
     w("- **Stock settings.** The cluster is the server's default `postgresql.conf` (JIT on, `fsync = on`, "
       "`synchronous_commit = on`, `shared_buffers` 128MB, `max_connections` 100) plus `shared_preload_libraries = "
