@@ -19,8 +19,6 @@ namespace lockguard::pg {
 
 namespace {
 
-constexpr int kDefaultTenant = kDefaultTenantSlot;  // slot 0 is always "default"
-
 struct TenantEntry {
     bool in_use;
     bool configured;  // false: removed from the table, kept until its counters drain
@@ -93,7 +91,7 @@ void attach_state(void *memory, bool found) {
         pg_atomic_init_u32(&entry->waiting, 0);
         pg_atomic_init_u64(&entry->rejected, 0);
     }
-    TenantEntry *fallback = &state->tenants[kDefaultTenant];
+    TenantEntry *fallback = &state->tenants[kDefaultTenantSlot];
     fallback->in_use = true;
     fallback->configured = true;
     strlcpy(fallback->name, "default", sizeof(fallback->name));
@@ -235,7 +233,7 @@ struct Overflow {
 void apply_configuration(const TenantRow *tenants, int tenant_count, const RoleRow *role_rows, int role_count,
                          Overflow *overflow) {
     for (int i = 1; i < state->tenant_capacity; i++) state->tenants[i].configured = false;
-    set_unlimited(&state->tenants[kDefaultTenant]);
+    set_unlimited(&state->tenants[kDefaultTenantSlot]);
     for (int i = 0; i < tenant_count; i++) {
         int slot = find_tenant(tenants[i].name);
         for (int j = 1; slot == kNoTenant && j < state->tenant_capacity; j++) {
@@ -267,7 +265,7 @@ void apply_configuration(const TenantRow *tenants, int tenant_count, const RoleR
     overflow->roles = std::max(0, role_count - state->role_capacity);
     for (int i = 0; i < role_count && count < state->role_capacity; i++) {
         int slot = find_tenant(role_rows[i].tenant);
-        roles()[count++] = RoleEntry{role_rows[i].role, slot == kNoTenant ? kDefaultTenant : slot,
+        roles()[count++] = RoleEntry{role_rows[i].role, slot == kNoTenant ? kDefaultTenantSlot : slot,
                                      role_rows[i].may_set_tenant};
     }
     state->role_count = count;
@@ -358,14 +356,14 @@ int resolve_current_tenant() {
     LWLock *lock = lockguard_lwlock(LockguardLWLock::Tenants);
     LWLockAcquire(lock, LW_SHARED);
     const RoleEntry *mapping = find_role(role);
-    int mapped = mapping != nullptr ? mapping->tenant_slot : kDefaultTenant;
+    int mapped = mapping != nullptr ? mapping->tenant_slot : kDefaultTenantSlot;
     bool may_set = mapping != nullptr && mapping->may_set_tenant;
     const char *requested = settings.tenant;
     int slot = mapped;
     bool refused = false;
     if (requested != nullptr && requested[0] != '\0') {
         int found = find_tenant(requested);
-        int wanted = found != kNoTenant && state->tenants[found].configured ? found : kDefaultTenant;
+        int wanted = found != kNoTenant && state->tenants[found].configured ? found : kDefaultTenantSlot;
         refused = wanted != mapped && !may_set && !superuser();
         slot = wanted;
     }
