@@ -5,7 +5,7 @@
 -- data. Everything happens in this transaction and is rolled back.
 -- Run by pg_prove in a database where CREATE EXTENSION pgtap, lockguard were done.
 BEGIN;
-SELECT plan(30);
+SELECT plan(37);
 
 -- Every extension member described by text (no OIDs), one row per fact.
 CREATE FUNCTION pg_temp.lg_catalog() RETURNS TABLE (object text, fact text)
@@ -60,8 +60,8 @@ LANGUAGE sql AS $$
 $$;
 
 CREATE TEMP TABLE fresh AS SELECT * FROM pg_temp.lg_catalog();
-SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'lockguard'), '1.3',
-          'CREATE EXTENSION installs version 1.3');
+SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'lockguard'), '1.4',
+          'CREATE EXTENSION installs version 1.4');
 SELECT cmp_ok((SELECT count(*) FROM fresh), '>', 300::bigint, 'the fresh installation is described in detail');
 
 -- Version 1.0, with data a user would have.
@@ -80,8 +80,8 @@ SELECT throws_ok($$SELECT * FROM lockguard.claim_operation('upgrade:new')$$, '55
 SELECT lives_ok($$SELECT lockguard_acquire('upgrade:lock')$$, 'on 1.0 objects, acquisitions work');
 
 ALTER EXTENSION lockguard UPDATE;
-SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'lockguard'), '1.3',
-          'ALTER EXTENSION lockguard UPDATE brings it to 1.3');
+SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'lockguard'), '1.4',
+          'ALTER EXTENSION lockguard UPDATE brings it to 1.4');
 
 CREATE TEMP TABLE updated AS SELECT * FROM pg_temp.lg_catalog();
 SELECT is_empty($$SELECT * FROM fresh EXCEPT SELECT * FROM updated$$,
@@ -115,8 +115,8 @@ SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'lockguard'), '1.
 INSERT INTO lockguard.tenant_budgets (tenant, max_held) VALUES ('upgrade_t11', 4);
 INSERT INTO lockguard.operations (key, result) VALUES ('upgrade:op11', '{"done": 2}');
 ALTER EXTENSION lockguard UPDATE;
-SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'lockguard'), '1.3',
-          'ALTER EXTENSION lockguard UPDATE brings 1.1 to 1.3');
+SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'lockguard'), '1.4',
+          'ALTER EXTENSION lockguard UPDATE brings 1.1 to 1.4');
 CREATE TEMP TABLE updated11 AS SELECT * FROM pg_temp.lg_catalog();
 SELECT is_empty($$SELECT * FROM fresh EXCEPT SELECT * FROM updated11$$,
                 'an updated 1.1 has everything a fresh installation has');
@@ -125,7 +125,7 @@ SELECT is_empty($$SELECT * FROM updated11 EXCEPT SELECT * FROM fresh$$,
 SELECT is((SELECT max_held FROM lockguard.tenant_budgets WHERE tenant = 'upgrade_t11'), 4,
           'tenant budgets recorded under 1.1 are kept');
 
--- Version 1.2, the last released one, updated to 1.3 on its own. Its tokens carry the timeline of
+-- Version 1.2, updated on its own (through 1.3, which changed the tokens). Its tokens carry the timeline of
 -- the cluster that issued them, maybe one this cluster was upgraded from (pg_upgrade starts on
 -- timeline 1): a token checked here with epoch 7 lifts every token issued after the update above it.
 DROP EXTENSION lockguard;
@@ -138,8 +138,8 @@ SELECT throws_ok($$SELECT lockguard.fencing_token('upgrade:res12')$$, '55000',
                  'the lockguard extension in this database is older than its library',
                  'on 1.2 objects, fencing_token asks for ALTER EXTENSION UPDATE instead of issuing a token that may be too low');
 ALTER EXTENSION lockguard UPDATE;
-SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'lockguard'), '1.3',
-          'ALTER EXTENSION lockguard UPDATE brings 1.2 to 1.3');
+SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'lockguard'), '1.4',
+          'ALTER EXTENSION lockguard UPDATE brings 1.2 to 1.4');
 CREATE TEMP TABLE updated12 AS SELECT * FROM pg_temp.lg_catalog();
 SELECT is_empty($$SELECT * FROM fresh EXCEPT SELECT * FROM updated12$$,
                 'an updated 1.2 has everything a fresh installation has');
@@ -151,6 +151,27 @@ SELECT cmp_ok((SELECT timeline FROM lockguard.fencing_token_parts(lockguard.fenc
               'a token issued after the update is in an epoch above that of every token checked before');
 SELECT lives_ok($$SELECT lockguard.check_fencing_token('upgrade:res12', lockguard.fencing_token('upgrade:res12'))$$,
                 'and is accepted where the old one was seen');
+
+-- Version 1.3, the last released one, updated to 1.4 on its own.
+DROP EXTENSION lockguard;
+CREATE EXTENSION lockguard VERSION '1.3';
+SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'lockguard'), '1.3', 'version 1.3 can be installed');
+INSERT INTO lockguard.tenant_budgets (tenant, max_held) VALUES ('upgrade_t13', 6);
+ALTER EXTENSION lockguard UPDATE;
+SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'lockguard'), '1.4',
+          'ALTER EXTENSION lockguard UPDATE brings 1.3 to 1.4');
+CREATE TEMP TABLE updated13 AS SELECT * FROM pg_temp.lg_catalog();
+SELECT is_empty($$SELECT * FROM fresh EXCEPT SELECT * FROM updated13$$,
+                'an updated 1.3 has everything a fresh installation has');
+SELECT is_empty($$SELECT * FROM updated13 EXCEPT SELECT * FROM fresh$$,
+                'an updated 1.3 has nothing a fresh installation lacks');
+SELECT is((SELECT max_held FROM lockguard.tenant_budgets WHERE tenant = 'upgrade_t13'), 6,
+          'tenant budgets recorded under 1.3 are kept');
+SELECT is((SELECT l.lanname::text FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
+           WHERE p.oid = 'lockguard.sample_wait_graph()'::regprocedure), 'plpgsql',
+          'the sample is PL/pgSQL after the update, which keeps its plan in the worker''s session');
+SELECT ok((SELECT prosecdef FROM pg_proc WHERE oid = 'lockguard.sample_wait_graph()'::regprocedure),
+          'and still runs as its owner');
 
 SELECT * FROM finish();
 ROLLBACK;
