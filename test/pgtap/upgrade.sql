@@ -59,6 +59,25 @@ LANGUAGE sql AS $$
     FROM pg_extension e WHERE e.extname = 'lockguard'
 $$;
 
+-- Updates the extension to the newest version and compares it with the fresh installation: the
+-- same catalog both ways, and the tenant budget recorded before the update kept.
+CREATE FUNCTION pg_temp.update_and_compare(from_version text, budget_tenant text, budget integer)
+RETURNS SETOF text LANGUAGE plpgsql AS $$
+BEGIN
+    ALTER EXTENSION lockguard UPDATE;
+    RETURN NEXT is((SELECT extversion FROM pg_extension WHERE extname = 'lockguard'), '1.4',
+                   format('ALTER EXTENSION lockguard UPDATE brings %s to 1.4', from_version));
+    CREATE TEMP TABLE updated_now AS SELECT * FROM pg_temp.lg_catalog();
+    RETURN NEXT is_empty('SELECT * FROM fresh EXCEPT SELECT * FROM updated_now',
+                         format('an updated %s has everything a fresh installation has', from_version));
+    RETURN NEXT is_empty('SELECT * FROM updated_now EXCEPT SELECT * FROM fresh',
+                         format('an updated %s has nothing a fresh installation lacks', from_version));
+    DROP TABLE updated_now;
+    RETURN NEXT is((SELECT max_held FROM lockguard.tenant_budgets WHERE tenant = budget_tenant), budget,
+                   format('tenant budgets recorded under %s are kept', from_version));
+END
+$$;
+
 CREATE TEMP TABLE fresh AS SELECT * FROM pg_temp.lg_catalog();
 SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'lockguard'), '1.4',
           'CREATE EXTENSION installs version 1.4');
@@ -114,16 +133,7 @@ CREATE EXTENSION lockguard VERSION '1.1';
 SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'lockguard'), '1.1', 'version 1.1 can be installed');
 INSERT INTO lockguard.tenant_budgets (tenant, max_held) VALUES ('upgrade_t11', 4);
 INSERT INTO lockguard.operations (key, result) VALUES ('upgrade:op11', '{"done": 2}');
-ALTER EXTENSION lockguard UPDATE;
-SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'lockguard'), '1.4',
-          'ALTER EXTENSION lockguard UPDATE brings 1.1 to 1.4');
-CREATE TEMP TABLE updated11 AS SELECT * FROM pg_temp.lg_catalog();
-SELECT is_empty($$SELECT * FROM fresh EXCEPT SELECT * FROM updated11$$,
-                'an updated 1.1 has everything a fresh installation has');
-SELECT is_empty($$SELECT * FROM updated11 EXCEPT SELECT * FROM fresh$$,
-                'an updated 1.1 has nothing a fresh installation lacks');
-SELECT is((SELECT max_held FROM lockguard.tenant_budgets WHERE tenant = 'upgrade_t11'), 4,
-          'tenant budgets recorded under 1.1 are kept');
+SELECT * FROM pg_temp.update_and_compare('1.1', 'upgrade_t11', 4);
 
 -- Version 1.2, updated on its own (through 1.3, which changed the tokens). Its tokens carry the timeline of
 -- the cluster that issued them, maybe one this cluster was upgraded from (pg_upgrade starts on
@@ -137,16 +147,7 @@ SELECT lives_ok($$SELECT lockguard.check_fencing_token('upgrade:res12', (7::bigi
 SELECT throws_ok($$SELECT lockguard.fencing_token('upgrade:res12')$$, '55000',
                  'the lockguard extension in this database is older than its library',
                  'on 1.2 objects, fencing_token asks for ALTER EXTENSION UPDATE instead of issuing a token that may be too low');
-ALTER EXTENSION lockguard UPDATE;
-SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'lockguard'), '1.4',
-          'ALTER EXTENSION lockguard UPDATE brings 1.2 to 1.4');
-CREATE TEMP TABLE updated12 AS SELECT * FROM pg_temp.lg_catalog();
-SELECT is_empty($$SELECT * FROM fresh EXCEPT SELECT * FROM updated12$$,
-                'an updated 1.2 has everything a fresh installation has');
-SELECT is_empty($$SELECT * FROM updated12 EXCEPT SELECT * FROM fresh$$,
-                'an updated 1.2 has nothing a fresh installation lacks');
-SELECT is((SELECT max_held FROM lockguard.tenant_budgets WHERE tenant = 'upgrade_t12'), 5,
-          'tenant budgets recorded under 1.2 are kept');
+SELECT * FROM pg_temp.update_and_compare('1.2', 'upgrade_t12', 5);
 SELECT cmp_ok((SELECT timeline FROM lockguard.fencing_token_parts(lockguard.fencing_token('upgrade:res12'))), '>', 7,
               'a token issued after the update is in an epoch above that of every token checked before');
 SELECT lives_ok($$SELECT lockguard.check_fencing_token('upgrade:res12', lockguard.fencing_token('upgrade:res12'))$$,
@@ -157,16 +158,7 @@ DROP EXTENSION lockguard;
 CREATE EXTENSION lockguard VERSION '1.3';
 SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'lockguard'), '1.3', 'version 1.3 can be installed');
 INSERT INTO lockguard.tenant_budgets (tenant, max_held) VALUES ('upgrade_t13', 6);
-ALTER EXTENSION lockguard UPDATE;
-SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'lockguard'), '1.4',
-          'ALTER EXTENSION lockguard UPDATE brings 1.3 to 1.4');
-CREATE TEMP TABLE updated13 AS SELECT * FROM pg_temp.lg_catalog();
-SELECT is_empty($$SELECT * FROM fresh EXCEPT SELECT * FROM updated13$$,
-                'an updated 1.3 has everything a fresh installation has');
-SELECT is_empty($$SELECT * FROM updated13 EXCEPT SELECT * FROM fresh$$,
-                'an updated 1.3 has nothing a fresh installation lacks');
-SELECT is((SELECT max_held FROM lockguard.tenant_budgets WHERE tenant = 'upgrade_t13'), 6,
-          'tenant budgets recorded under 1.3 are kept');
+SELECT * FROM pg_temp.update_and_compare('1.3', 'upgrade_t13', 6);
 SELECT is((SELECT l.lanname::text FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
            WHERE p.oid = 'lockguard.sample_wait_graph()'::regprocedure), 'plpgsql',
           'the sample is PL/pgSQL after the update, which keeps its plan in the worker''s session');
