@@ -393,19 +393,21 @@ lgb_cost() {
 # ------------------------------------------------------------------------------------------------
 # The targets run (issue 21): run.sh's full mode, and the quick layer with one round of ~1 s.
 # Every point of the issue's targets, on the stock cluster (lgb_stock_cluster: the server's
-# defaults, JIT, fsync and synchronous_commit on, lockguard preloaded with its defaults); the
-# contenders of a point run back to back in each round, in the order report.py's round_order gives: every
-# contender in every place, and after a different contender from round to round (what a point
-# leaves behind, WAL, dead rows, a disk's slower flushes after heavy writes, must not always land
-# on the same successor; with the order merely rotated, pg_advisory_xact_lock always ran right
-# after FOR UPDATE and lockguard named right after lockguard row). After
-# LGB_MIN_ROUNDS rounds, report.py's `pending` says which of the point's verdicts are unresolved;
-# the point gets another round until none is or LGB_MAX_ROUNDS rounds ran.
-# One line per point: LABEL|DRIVER SCENARIO|CLIENTS|KEYS|DRIVER ARGS|CONTENDERS. KEYS "ROWS" is
-# the table's row count. The monitoring point's contenders are sampling intervals (lockguard row,
+# defaults, JIT, fsync and synchronous_commit on, lockguard preloaded with its defaults). The
+# variants of a point run interleaved in one run of the driver (lgb_interleaved): a round is one
+# slice of each variant, a few seconds long, in the order report.py's round_order gives (every
+# variant in every place, and after every other variant equally often, so that what a slice
+# leaves behind, a queue, dead rows, does not always land on the same successor). Interleaving
+# is what makes a ratio of two variants measurable here: the disk's flush time drifts by 10-20%
+# within a minute, and TPS on a hot row follows it; runs of each contender 10 s long one after
+# the other measured that drift, not the contenders (rounds 0.6 to 1.1 of the same ratio).
+# After MIN_ROUNDS rounds, report.py's `pending` says which of the point's verdicts are
+# unresolved; the point gets more rounds until none is or MAX_ROUNDS rounds ran.
+# One line per point: LABEL|DRIVER SCENARIO|CLIENTS|KEYS|DRIVER ARGS|VARIANTS. KEYS "ROWS" is
+# the table's row count. The monitoring point's variants are sampling intervals (lockguard row,
 # switched by ALTER SYSTEM + reload), the preload point's are restarts with and without lockguard
-# in shared_preload_libraries (pgbench TPC-B-like, no lockguard call); preload runs last, since its
-# restarts leave the cluster in the state of its last contender.
+# in shared_preload_libraries (pgbench TPC-B-like, no lockguard call: lgb_preload_round); preload
+# runs last, since its restarts leave the cluster in the state of its last contender.
 # ------------------------------------------------------------------------------------------------
 LGB_TARGET_POINTS=(
   "hot1|hot|64|1||for_update advisory advisory_for_update lg_row lg_named"
@@ -418,58 +420,124 @@ LGB_TARGET_POINTS=(
   "preload|pgbench|8|0||not_loaded preloaded"
 )
 
-# lgb_target_run RESULTS LABEL KIND CLIENTS KEYS ARGS CONTENDER ROUND: one contender of one point.
-lgb_target_run() {
-  local results=$1 label=$2 kind=$3 clients=$4 keys=$5 args=$6 c=$7 round=$8 ms before after
-  local extra=(); read -ra extra <<<"$args"
-  case "$label" in
-    preload)
-      lgb_preload_restart "$([ "$c" = preloaded ] && echo on || echo off)"
-      [ "${LGB_VACUUM:-1}" = 1 ] && lg_psql -d bench -c "CHECKPOINT" >/dev/null 2>&1
-      lgb_pgbench "$results" tpcb-like "$c" "$round" preload ;;
-    monitoring)
-      ms=$([ "$c" = off ] && echo 0 || echo "$c")
-      lg_psql -d postgres -v ON_ERROR_STOP=1 -c "ALTER SYSTEM SET lockguard.sample_interval_ms = $ms" \
-        -c "SELECT pg_reload_conf()" >/dev/null || lg_die "setting lockguard.sample_interval_ms failed"
-      sleep 0.3
-      before=$(lg_psql -d postgres -Atc "SELECT count(DISTINCT sampled_at) || ' ' || count(*) FROM lockguard.wait_history")
-      lgb_worker_stats >"$LGB_WORK/worker-before.json"
-      lgb_point "$results" monitoring "$kind" lg_row "$clients" "$keys" "${extra[@]}" \
-        --tag "config=$c" --tag "round=$round" --tag "interval_ms=$ms"
-      lgb_worker_stats >"$LGB_WORK/worker-after.json"
-      after=$(lg_psql -d postgres -Atc "SELECT count(DISTINCT sampled_at) || ' ' || count(*) FROM lockguard.wait_history")
-      lgb_annotate_last "$results" "$before" "$after" 2>/dev/null
-      lgb_annotate_worker "$results" "$LGB_WORK/worker-before.json" "$LGB_WORK/worker-after.json" 2>/dev/null
-      lg_psql -d postgres -c "ALTER SYSTEM RESET lockguard.sample_interval_ms" -c "SELECT pg_reload_conf()" >/dev/null ;;
-    *)
-      lgb_point "$results" "$label" "$kind" "$c" "$clients" "$keys" "${extra[@]}" --tag "round=$round" ;;
-  esac
+# lgb_interleaved RESULTS LABEL KIND CLIENTS KEYS ARGS FIRST LAST VARIANTS...: rounds FIRST..LAST of
+# one point in one run of the driver: the variants in slices of LGB_SETTLE s unmeasured then
+# LGB_SLICE s measured, each round's order report.py's round_order. The variants are contenders,
+# or for the monitoring point sampling intervals (lockguard row; the driver's control connection
+# switches lockguard.sample_interval_ms by ALTER SYSTEM + reload as each slice starts and reads
+# lockguard.worker_stats() at every boundary). One line per variant and round into RESULTS, each
+# with the run's CPU (cpuwatch: the others' load) and, for the monitoring point, the worker's
+# samples and CPU during its own slice.
+lgb_interleaved() {
+  local results=$1 label=$2 kind=$3 clients=$4 keys=$5 args=$6 first=$7 last=$8; shift 8
+  local variants=("$@") n=$# r order rc extra=() watch=() vs=()
+  read -ra extra <<<"$args"
+  order=$(for r in $(seq "$first" "$last"); do "$LGB_PYTHON" "$LGB_DIR/report.py" round-order "$n" "$r"; done | paste -sd,)
+  if [ "$label" = monitoring ]; then
+    for r in "${variants[@]}"; do vs+=("$r=$([ "$r" = off ] && echo 0 || echo "$r")"); done
+    extra+=(--contender lg_row --configs "$(IFS=,; echo "${vs[*]}")"
+            --config-sql "ALTER SYSTEM SET lockguard.sample_interval_ms = {}"
+            --probe-sql "SELECT row_to_json(s) FROM lockguard.worker_stats() s")
+  else
+    extra+=(--contender "$(IFS=,; echo "${variants[*]}")")
+  fi
+  [ "${LGB_VACUUM:-1}" = 1 ] && lg_psql -d bench -c "VACUUM accounts" -c "CHECKPOINT" >/dev/null 2>&1
+  [ -n "${LGB_POSTMASTER:-}" ] && { rm -f "$LGB_WORK/cpu.json"; watch=("$LGB_PYTHON" "$LGB_DIR/cpuwatch.py" "$LGB_POSTMASTER" "$LGB_WORK/cpu.json" --); }
+  "${watch[@]}" "$LGB_DRIVER" --conninfo "$LGB_CONNINFO" --label "$label" --scenario "$kind" --clients "$clients" \
+          --keys "$keys" --duration "${LGB_SLICE:-$LGB_DURATION}" --settle "${LGB_SETTLE:-0}" --warmup "$LGB_WARMUP" \
+          --rounds $((last - first + 1)) --first-round "$first" --order "$order" "${extra[@]}" \
+          >"$LGB_WORK/driver.out" 2>"$LGB_WORK/driver.err"
+  rc=$?
+  [ "$label" = monitoring ] && lg_psql -d bench -c "ALTER SYSTEM RESET lockguard.sample_interval_ms" -c "SELECT pg_reload_conf()" >/dev/null
+  "$LGB_PYTHON" - "$results" "$rc" "$LGB_WORK/cpu.json" "$LGB_WORK/driver.out" "$LGB_WORK/driver.err" "$label" "$kind" \
+    "$clients" "$keys" "$first" "$last" "${variants[@]}" <<'PY'
+import json, sys
+results, rc, cpu_path, out_path, err_path, label, kind, clients, keys, first, last = sys.argv[1:12]
+variants = sys.argv[12:]
+try:
+    cpu = json.load(open(cpu_path))
+    cpu["scope"] = "the whole interleaved run"
+except (OSError, ValueError):
+    cpu = None
+lines = [json.loads(x) for x in open(out_path).read().splitlines() if x.startswith("{")]
+if rc != "0" or not lines:
+    err = " ".join(open(err_path, errors="replace").read().split())[:300]
+    lines = [{"contender": v, "scenario": label, "kind": kind, "clients": int(clients), "keys": int(keys),
+              "tags": {"round": str(rnd)} | ({"config": v} if label == "monitoring" else {}),
+              "driver_failed": f"rc={rc} {err}"} for rnd in range(int(first), int(last) + 1) for v in variants]
+    print(f"  {label}: driver failed: {err}", file=sys.stderr)
+with open(results, "a") as out:
+    for r in lines:
+        if "driver_failed" not in r:
+            r["cpu"] = cpu
+            b, a = r.pop("probe_before", None), r.pop("probe_after", None)
+            if label == "monitoring":
+                ok = isinstance(b, dict) and isinstance(a, dict)
+                r["worker"] = {k: round(a[k] - b[k], 3) for k in ("samples", "sample_cpu_ms", "cycles", "cycle_cpu_ms")} if ok else None
+                r["sampled"] = {"samples": a["samples"] - b["samples"], "edges": a["sampled_edges"] - b["sampled_edges"]} if ok else None
+        out.write(json.dumps(r) + "\n")
+for r in lines:
+    if "driver_failed" in r:
+        continue
+    v = (r.get("tags") or {}).get("config") or r["contender"]
+    extra = f"  worker {r['worker']}" if label == "monitoring" else ""
+    print(f"  {label:<12} round {r['tags']['round']:>2} {v:<20} tps {r['tps']:>8.1f}  txn p95 {r['txn_ms']['p95']} ms{extra}",
+          file=sys.stderr)
+PY
+}
+
+# lgb_preload_round RESULTS ROUND: the preload point's round: the stock cluster restarted without
+# and with lockguard in shared_preload_libraries (in report.py's round_order), pgbench TPC-B-like
+# (no lockguard call) after each restart for LGB_PRELOAD_DURATION s. A restart cannot happen inside
+# a run, so these rounds are separate runs; they are shorter than the interleaved points' runs,
+# and more of them, so that two contenders run seconds apart.
+LGB_PRELOAD_CONFIGS=(not_loaded preloaded)
+lgb_preload_round() {
+  local results=$1 round=$2 i c
+  for i in $("$LGB_PYTHON" "$LGB_DIR/report.py" round-order 2 "$round"); do
+    c=${LGB_PRELOAD_CONFIGS[$i]}
+    lgb_preload_restart "$([ "$c" = preloaded ] && echo on || echo off)"
+    [ "${LGB_VACUUM:-1}" = 1 ] && lg_psql -d bench -c "CHECKPOINT" >/dev/null 2>&1
+    LGB_DURATION=${LGB_PRELOAD_DURATION:-$LGB_DURATION} lgb_pgbench "$results" tpcb-like "$c" "$round" preload
+  done
 }
 
 # lgb_targets RESULTS ROWS MIN_ROUNDS MAX_ROUNDS: every target point on the stock cluster (which
-# the caller started with lgb_stock_cluster DIR PORT ROWS), then the views' read times once.
+# the caller started with lgb_stock_cluster DIR PORT ROWS), then the views' read times once. An
+# interleaved point runs MIN_ROUNDS rounds, then while report.py's `pending` names an unresolved
+# verdict, half as many again, up to MAX_ROUNDS. The preload point runs LGB_PRELOAD_MIN_ROUNDS to
+# LGB_PRELOAD_MAX_ROUNDS rounds (default 1 and 1: the quick mode) one at a time.
 lgb_targets() {
-  local results=$1 rows=$2 min=$3 max=$4 spec label kind clients keys args conts round i n pending
-  local cs=()
+  local results=$1 rows=$2 min=$3 max=$4 spec label kind clients keys args conts round step last pending
+  local cs=() pmin=${LGB_PRELOAD_MIN_ROUNDS:-1} pmax=${LGB_PRELOAD_MAX_ROUNDS:-1}
+  step=$(( min / 2 > 0 ? min / 2 : 1 ))
   for spec in "${LGB_TARGET_POINTS[@]}"; do
     IFS='|' read -r label kind clients keys args conts <<<"$spec"
     [ "$keys" = ROWS ] && keys=$rows
     read -ra cs <<<"$conts"
-    n=${#cs[@]}
-    lg_log "point $label: $clients clients, $keys rows${args:+, $args}; contenders ${cs[*]}; $min to $max rounds"
     round=0
-    while :; do
-      round=$((round + 1))
-      for i in $("$LGB_PYTHON" "$LGB_DIR/report.py" round-order "$n" "$round"); do
-        lgb_target_run "$results" "$label" "$kind" "$clients" "$keys" "$args" "${cs[$i]}" "$round"
+    if [ "$label" = preload ]; then
+      lg_log "point preload: pgbench TPC-B-like, 8 clients, after a restart without and with lockguard preloaded; $pmin to $pmax rounds"
+      while :; do
+        round=$((round + 1))
+        lgb_preload_round "$results" "$round"
+        [ "$round" -lt "$pmin" ] && continue
+        pending=$("$LGB_PYTHON" "$LGB_DIR/report.py" pending "$results" "$label") && break
+        [ "$round" -ge "$pmax" ] && { lg_log "point preload: still unresolved at the cap ($round rounds): $pending"; break; }
       done
-      [ "$round" -lt "$min" ] && continue
+      continue
+    fi
+    lg_log "point $label: $clients clients, $keys rows${args:+, $args}; variants ${cs[*]}; slices of ${LGB_SETTLE:-0} s + ${LGB_SLICE:-$LGB_DURATION} s; $min to $max rounds"
+    while :; do
+      last=$(( round == 0 ? min : round + step )); [ "$last" -gt "$max" ] && last=$max
+      lgb_interleaved "$results" "$label" "$kind" "$clients" "$keys" "$args" $((round + 1)) "$last" "${cs[@]}"
+      round=$last
       pending=$("$LGB_PYTHON" "$LGB_DIR/report.py" pending "$results" "$label") && break
       if [ "$round" -ge "$max" ]; then
-        lg_log "point $label: still unresolved at the cap ($round round(s)): $pending"
+        lg_log "point $label: still unresolved at the cap ($round rounds): $pending"
         break
       fi
-      lg_log "point $label: unresolved after $round rounds ($pending): one more round"
+      lg_log "point $label: unresolved after $round rounds ($pending): more rounds"
     done
   done
   # The views' read times (issue 15), once, with lockguard preloaded again.

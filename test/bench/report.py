@@ -792,9 +792,10 @@ TARGETS += [
     ("priorities, 5 hot rows: TPS with priorities ≥ 0.97 × without", "priority5", ("lg_row_prio", "tps"), ("lg_row", "tps"), ">=", 0.97),
 ]
 # A verdict is resolved when a two-sided sign test of the rounds against the threshold gives
-# p ≤ RESOLVE_P: with 3 to 5 rounds, every round on the same side; with 6 to 8, all but at most one.
-RESOLVE_P = 0.25
-MIN_ROUNDS = 3
+# p ≤ RESOLVE_P: with 6 rounds, every round on the same side; with 12, all but at most 2; with 18,
+# all but 4; with 30, all but 9. About 25 verdicts per run: at 0.25 (3 rounds on one side, as
+# before interleaving) several of them were expected to come out of noise alone.
+RESOLVE_P = 0.05
 QUIET_CORES = 0.2
 
 
@@ -958,11 +959,23 @@ def target_rows(rows):
     return [r for r in rows if r.get("scenario") in names]
 
 
-def print_verdicts(results, cap=None):
+def target_cap(t, cap, preload_cap):
+    """The round cap of a target's point: the preload point's rounds are restarts, capped apart."""
+    return preload_cap if t[1] == "preload" and preload_cap is not None else cap
+
+
+def meta_caps(meta):
+    """(cap, preload cap) of a run's meta-full*.txt ("max_rounds: 30", "preload_rounds: 6 to 14")."""
+    cap = int(meta["max_rounds"]) if meta.get("max_rounds", "").isdigit() else None
+    m = re.fullmatch(r"\d+ to (\d+)", meta.get("preload_rounds", ""))
+    return cap, int(m.group(1)) if m else None
+
+
+def print_verdicts(results, cap=None, preload_cap=None):
     """The verdict of every target, one line each (run.sh prints it at the end; the quick layer too)."""
     rows = load(results)
     for t in TARGETS:
-        print(f"verdict: {t[0]}: {verdict_text(t, evaluate(rows, t), cap)}")
+        print(f"verdict: {t[0]}: {verdict_text(t, evaluate(rows, t), target_cap(t, cap, preload_cap))}")
     for p, _, _ in TARGET_POINTS:
         print(f"others' load: {p}: {quiet_text(others([r for r in rows if r.get('scenario') == p]))}")
     print(f"others' load: run: {quiet_text(others(target_rows(rows)))}")
@@ -1027,8 +1040,8 @@ def check_quick(results, scen_results, pngdir, *logs):
                         ok = cl.get("high", {}).get("committed", 0) > 0 and cl.get("low", {}).get("committed", 0) > 0
                         detail += f"; high {cl.get('high', {}).get('committed')}, low {cl.get('low', {}).get('committed')} committed"
                     if point == "monitoring" and ok:
-                        ok = "sampled" in r and (r.get("cpu") or {}).get("worker_cpu_s") is not None
-                        detail += f"; wait-graph samples {r.get('sampled')}, worker CPU {(r.get('cpu') or {}).get('worker_cpu_s')} s"
+                        ok = r.get("sampled") is not None and r.get("worker") is not None
+                        detail += f"; wait-graph samples {r.get('sampled')}, worker {r.get('worker')}"
                 cpu = r.get("cpu") or {}
                 ok = ok and cpu.get("others_cores") is not None
                 tap(ok, f"{point} {c} round {rnd}: {detail}; others' load {cpu.get('others_cores')} cores")
@@ -1129,6 +1142,15 @@ def full_runs(benchdir):
     return out
 
 
+def worker_cpu_s(r):
+    """The worker's CPU seconds during a monitoring slice (its own count, lockguard.worker_stats());
+    runs before interleaving had only /proc's figure for their whole run."""
+    wk = r.get("worker") or {}
+    if wk.get("cycle_cpu_ms") is not None:
+        return wk["cycle_cpu_ms"] / 1000
+    return (r.get("cpu") or {}).get("worker_cpu_s")
+
+
 def mid(xs):
     xs = [x for x in xs if x is not None]
     return statistics.median(xs) if xs else None
@@ -1172,13 +1194,25 @@ def markdown_point_tables(rows, w):
                          f"{num(mid([metric(r, 'low_lock_p95') for r in cr]), 1)} |")
             if point == "monitoring":
                 line += (f" {', '.join(str((r.get('sampled') or {}).get('samples', '–')) for r in cr)} |"
-                         f" {', '.join(num((r.get('cpu') or {}).get('worker_cpu_s'), 2) for r in cr)} |")
+                         f" {', '.join(num(worker_cpu_s(r), 2) for r in cr)} |")
             line += f" {num(others(cr), 2)} |"
             w(line)
         for r in failed:
             w(f"\n{VARIANT_NAMES.get(variant(r), variant(r))}, round {(r.get('tags') or {}).get('round')}: failed: "
               f"{r['driver_failed'][:160]}")
         w("")
+
+
+def run_shape(meta):
+    """How a targets run measured: interleaved slices, or (runs before 2026-12-05 21:00 UTC) a run per contender."""
+    if meta.get("slice_s"):
+        return (f"interleaved slices of {meta['settle_s']} s settle + {meta['slice_s']} s measured after "
+                f"{meta.get('warmup_s', '?')} s warm-up, {meta.get('min_rounds', '?')} to {meta.get('max_rounds', '?')} "
+                f"rounds; preload: {meta.get('preload_rounds', '?')} rounds of {meta.get('preload_duration_s', '?')} s "
+                "runs after restarts")
+    return (f"**the former method**: a run of {meta.get('duration_s', '?')} s per contender after "
+            f"{meta.get('warmup_s', '?')} s warm-up, {meta.get('min_rounds', '?')} to {meta.get('max_rounds', '?')} "
+            "rounds (its verdicts here are evaluated by today's rule)")
 
 
 def markdown(benchdir, out_path):
@@ -1200,11 +1234,11 @@ def markdown(benchdir, out_path):
     w("The runner installs what it needs (Debian packages; lockguard, built from a clean `git archive` of the commit, "
       "into a private copy of the PostgreSQL installation so that other installs on the machine cannot interfere), builds "
       "the load driver (`test/bench/driver`, C++17 + libpq), starts a private cluster, loads the data, runs the points, "
-      "and writes this file from every run's results. A run of 3 rounds takes about 20 minutes on 2 cores (25 "
-      "contender runs of 12 s per round, each after `VACUUM` and `CHECKPOINT`, plus 2 restarts per round of the preload "
-      "point, the data load and the view reads); points whose verdicts stay unresolved get more rounds, up to "
-      "`LG_BENCH_MAX_ROUNDS` (default 7), so that a very noisy run can take about 45 minutes; at a cap of 5 the run "
-      "of 2026-12-05 15:18 UTC took 29 minutes.\n")
+      "and writes this file from every run's results. A run takes about 20 minutes on 2 cores when every point "
+      "resolves in 12 rounds (7 interleaved points of 2 to 5 variants at 3 s per variant and round, the preload "
+      "point's 6 rounds of two restarts, the data load and the view reads); points whose verdicts stay unresolved "
+      "get more rounds, up to `LG_BENCH_MAX_ROUNDS` (default 30; the preload point "
+      "`LG_BENCH_PRELOAD_MAX_ROUNDS`, default 14), so that a very noisy run can take about 45 minutes.\n")
     w("## Method\n")
     w("- **Stock settings.** The cluster is the server's default `postgresql.conf` (JIT on, `fsync = on`, "
       "`synchronous_commit = on`, `shared_buffers` 128MB, `max_connections` 100) plus `shared_preload_libraries = "
@@ -1212,28 +1246,36 @@ def markdown(benchdir, out_path):
       "the settings that differ from the defaults below. What a point needs besides: table `accounts` with 1,000,000 "
       "rows (hot rows are ids 1..N; the uncontended point draws from all of them); pgbench's tables at scale 1 for the "
       "preload point; the extension installed in database `postgres` too, where its worker runs.")
-    w("- **Points.** Each point runs its contenders for `duration_s` after an unmeasured warm-up, as in the table "
-      "below; `VACUUM accounts` and `CHECKPOINT` precede every contender run. The monitoring point switches "
-      "`lockguard.sample_interval_ms` (0 = off, 1000, and 100, the last reported without a target) by `ALTER SYSTEM` "
-      "and a reload; the preload point restarts the cluster with `shared_preload_libraries` empty or `'lockguard'` "
-      "and runs pgbench's TPC-B-like script (8 clients, `-j 2`), which never calls lockguard.")
-    w("- **Rounds and their order.** In each round the contenders of a point run back to back, in a balanced order "
-      "(a Williams design, `round_order` in report.py): over a full cycle of rounds every contender runs once in "
-      "every place and right after every other contender equally often (for an even number of contenders a cycle "
-      "is that many rounds, for an odd number twice as many, its rounds alternating an order and its mirror image). "
-      "Runs before 2026-12-05 15:00 UTC rotated the order by one place per round instead, which kept each "
-      "contender's predecessor the same in every round: `pg_advisory_xact_lock` always ran right after `FOR "
-      "UPDATE`, lockguard named right after lockguard row. A point runs at least "
-      f"{MIN_ROUNDS} rounds before the next point starts.")
+    w("- **Points, interleaved.** The variants of a point (its contenders, or the monitoring point's sampling "
+      "intervals) run in one run of the load driver, on the same connections, in **slices**: `settle_s` seconds "
+      "unmeasured, then `slice_s` seconds measured (default 1 and 2). A transaction runs the variant of the slice "
+      "it starts in and counts there if it starts after the settle, which lets the previous variant's queue drain. "
+      "A round is one slice of each variant. Why: this machine's virtual disk flushes in 95 to 160 µs, drifting by "
+      "10 to 20% within a minute, and TPS on a hot row follows the flush time (a commit's flush is inside the "
+      "critical section). Runs of 10 s per contender one after the other (the method up to 2026-12-05 21:00 UTC) "
+      "measured that drift: per-round ratios of the same two contenders spread 0.58 to 1.11. Slices a few seconds "
+      "apart see the same disk. `VACUUM accounts` and `CHECKPOINT` precede each run of a point. The monitoring "
+      "point's driver switches `lockguard.sample_interval_ms` (0 = off, 1000, and 100, the last reported without a "
+      "target) by `ALTER SYSTEM` and a reload as each slice starts, and reads `lockguard.worker_stats()` at every "
+      "slice boundary: the worker's samples and CPU per slice. The preload point cannot change inside a run: it "
+      "restarts the cluster with `shared_preload_libraries` empty or `'lockguard'` and runs pgbench's TPC-B-like "
+      "script (8 clients, `-j 2`, never calling lockguard) for `preload_duration_s` after each restart, a round "
+      "being one run of each.")
+    w("- **Rounds and their order.** The variants' order in each round is a Williams design (`round_order` in "
+      "report.py): over a full cycle of rounds every variant runs once in every place and right after every other "
+      "variant equally often (for an even number of variants a cycle is that many rounds, for an odd number twice "
+      "as many, its rounds alternating an order and its mirror image), so that what a slice leaves behind does not "
+      "always land on the same successor. A point runs `min_rounds` rounds (default 12), then half as many again "
+      "while a verdict of the point is unresolved, up to `max_rounds`; the preload point one round at a time.")
     w("- **Medians and spread.** Per round, a target's value is the ratio of its two contenders' figures *of that "
       "round* (or the figure itself for an absolute bound); the verdict takes the **median of the per-round "
       "values**, and the spread is shown as the rounds' min..max.")
     w(f"- **Resolution.** A verdict is *resolved* when a two-sided sign test of the rounds against the threshold "
-      f"gives p ≤ {RESOLVE_P}: with 3 to 5 rounds, every round on the same side of the threshold; with 6 to 8, all but "
-      "at most one. (Requiring every round on one side forever could never be satisfied by adding rounds once one "
-      "round fell on the other side.) After 3 rounds a point with an unresolved verdict gets one more round at a time, "
-      "up to the cap (`LG_BENCH_MAX_ROUNDS`, default 7, stated in each run below); a verdict still unresolved there "
-      "is printed as *not resolved at the cap* with its median and rounds, never as met.")
+      f"gives p ≤ {RESOLVE_P}: with 6 rounds, every round on the same side of the threshold; with 12, all but at "
+      "most 2; with 18, all but 4; with 30, all but 9. (Runs before interleaving used p ≤ 0.25, every one of 3 "
+      "rounds on one side: with about 25 verdicts per run, several were expected to resolve from noise alone.) A "
+      "verdict still unresolved at the cap (stated in each run below) is printed as *not resolved at the cap* with "
+      "its median and rounds, never as met.")
     w(f"- **Quiet rule.** While every contender runs, `test/bench/cpuwatch.py` reads from `/proc` the CPU used by "
       "every process on the machine, by the cluster and the client, and by the kernel alone (interrupts, soft "
       "interrupts, time stolen by the hypervisor); *others* is what other processes used, in cores (the watcher "
@@ -1259,8 +1301,7 @@ def markdown(benchdir, out_path):
         for t in TARGETS:
             cells = []
             for _, rows, meta, _, _ in runs:
-                cap = int(meta["max_rounds"]) if meta.get("max_rounds", "").isdigit() else None
-                cells.append(verdict_text(t, evaluate(rows, t), cap))
+                cells.append(verdict_text(t, evaluate(rows, t), target_cap(t, *meta_caps(meta))))
             w(f"| {t[0]} | " + " | ".join(cells) + " |")
         w("| others' load over the run | " + " | ".join(quiet_text(others(target_rows(rows))) for _, rows, *_ in runs) + " |")
         w("")
@@ -1268,8 +1309,7 @@ def markdown(benchdir, out_path):
     for maj, rows, meta, settings, name in runs:
         w(f"## PostgreSQL {maj}: the run of {meta.get('started', '?')}\n")
         w(f"- {meta.get('postgres', '?')}; lockguard `{meta.get('lockguard', '?')}`; {meta.get('elapsed_s', '?')} s "
-          f"({int(meta.get('elapsed_s', 0) or 0) // 60} min); {meta.get('duration_s', '?')} s per point after "
-          f"{meta.get('warmup_s', '?')} s warm-up; {meta.get('min_rounds', '?')} to {meta.get('max_rounds', '?')} rounds")
+          f"({int(meta.get('elapsed_s', 0) or 0) // 60} min); " + run_shape(meta))
         w(f"- {meta.get('nproc', '?')} CPUs ({meta.get('cpu', '?')}), {meta.get('memory', '?')} memory, "
           f"{meta.get('os', '?')}, kernel {meta.get('kernel', '?')}; load average {meta.get('loadavg_before', '?')} "
           f"before, {meta.get('loadavg_after', '?')} after")
@@ -1281,7 +1321,7 @@ def markdown(benchdir, out_path):
         w("```\n")
         markdown_point_tables(rows, w)
         markdown_view_reads(rows, w)
-        w(f"Raw results, one JSON line per contender run: [bench/{name}](bench/{name}).\n")
+        w(f"Raw results, one JSON line per variant and round: [bench/{name}](bench/{name}).\n")
     notes = os.path.join(benchdir, "notes.md")
     if os.path.exists(notes):
         w("## Observations\n")
@@ -1307,8 +1347,8 @@ def main(argv):
         return markdown(argv[2], argv[3])
     if len(argv) == 4 and argv[1] == "pending":
         return pending(argv[2], argv[3])
-    if len(argv) in (3, 4) and argv[1] == "verdicts":
-        return print_verdicts(argv[2], int(argv[3]) if len(argv) > 3 else None)
+    if len(argv) in (3, 4, 5) and argv[1] == "verdicts":
+        return print_verdicts(argv[2], int(argv[3]) if len(argv) > 3 else None, int(argv[4]) if len(argv) > 4 else None)
     if len(argv) == 4 and argv[1] == "round-order":
         print(" ".join(str(i) for i in round_order(int(argv[2]), int(argv[3]))))
         return 0

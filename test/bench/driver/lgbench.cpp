@@ -32,6 +32,19 @@
 // the same transaction again, without using up an attempt; its lock statement is not sampled as
 // a lock wait (it never waited), the transaction latency includes the refusals and sleeps.
 // --tag KEY=VALUE (repeatable) is copied into the output as "tags": {"KEY": "VALUE"}.
+//
+// Interleaved runs (the targets run): several variants of one point in one run, on the same
+// connections, in short slices: --contender a,b,c (or one contender and --configs NAME=VALUE,...
+// whose --config-sql, "{}" replaced by VALUE, a control connection runs with pg_reload_conf() as
+// each slice starts), --rounds R, --order "0 1 2,1 2 0,..." (per round, the variants' order; by
+// default 0..n-1). A slice is --settle s (not measured: the queue still holds the previous
+// variant's transactions) then --duration s, measured. A transaction belongs to the slice it
+// starts in and runs that slice's variant; one JSON line per variant and round, tagged round=K
+// (from --first-round). Adjacent slices a few seconds apart see the same disk: a virtual disk's
+// flush time drifts by 10-20% over tens of seconds, which separate runs of each contender turned
+// into noise of the same size between contenders. --probe-sql (one JSON value) runs on the
+// control connection at every slice boundary; a line carries the values at its slice's start
+// and end ("probe_before", "probe_after").
 // Contenders: for_update, advisory, advisory_for_update, for_update_retry, lg_row, lg_row_prio,
 //   lg_named, lg_multi, lg_run, client_rwl (see usage()).
 // advisory_for_update is the row scope's floor without lockguard: a FIFO gate (an advisory lock)
@@ -67,7 +80,7 @@ using Clock = std::chrono::steady_clock;
 
 struct Options {
     std::string conninfo;
-    std::string contender;
+    std::vector<std::string> contenders;  // --contender a,b,c
     std::string scenario;
     std::string label;       // printed as "scenario"; defaults to scenario (+keys for hot/transfer)
     std::string dist;        // uniform | zipf | hot:H:P ; default by scenario
@@ -89,7 +102,28 @@ struct Options {
     std::string user_a, user_b;  // noisy: roles the clients of A and B connect as (tenant mapping)
     int refused_sleep_ms = 10;   // sleep after a budget refusal (LG001/LG002) before the retry
     std::vector<std::pair<std::string, std::string>> tags;
+    // Interleaved runs
+    int rounds = 0;                // 0: one plain run (no round tag)
+    int first_round = 1;
+    double settle = 0;             // unmeasured start of every slice
+    std::string order;             // "0 1 2,1 2 0": variants per round
+    std::vector<std::pair<std::string, std::string>> configs;  // NAME=VALUE
+    std::string config_sql;        // "{}" -> VALUE
+    std::string probe_sql;
+    std::string control_conninfo;  // default: conninfo
 };
+
+std::vector<std::string> split(const std::string &s, char sep) {
+    std::vector<std::string> out;
+    size_t from = 0;
+    while (from <= s.size()) {
+        size_t to = s.find(sep, from);
+        if (to == std::string::npos) to = s.size();
+        if (to > from) out.push_back(s.substr(from, to - from));
+        from = to + 1;
+    }
+    return out;
+}
 
 [[noreturn]] void usage(const char *msg) {
     if (msg) std::fprintf(stderr, "lgbench: %s\n", msg);
@@ -99,6 +133,9 @@ struct Options {
         "               [--high-share X] [--retry-timeout-ms N] [--max-attempts N] [--seed N] [--label L]\n"
         "               [--a-clients N] [--hot-keys N] [--shared-share X] [--user-a ROLE] [--user-b ROLE]\n"
         "               [--refused-sleep-ms N] [--tag KEY=VALUE ...]\n"
+        "       interleaved: --contender C1,C2,... | --configs NAME=VALUE,... --config-sql SQL\n"
+        "               --rounds R [--order '0 1,1 0'] [--settle SEC] [--first-round K]\n"
+        "               [--probe-sql SQL] [--control-conninfo STR]\n"
         "contenders: for_update        SELECT ... FOR UPDATE (no timeout)\n"
         "            advisory          pg_advisory_xact_lock(id)\n"
         "            advisory_for_update  pg_advisory_xact_lock(id), then FOR UPDATE of the row (one statement)\n"
@@ -224,16 +261,21 @@ public:
                                    : std::vector<std::string>{"all"};
         static const char *known[] = {"for_update", "advisory", "advisory_for_update", "for_update_retry", "lg_row",
                                       "lg_row_prio", "lg_named", "lg_multi", "lg_run", "client_rwl"};
-        if (std::find_if(std::begin(known), std::end(known), [&](const char *k) { return o.contender == k; }) ==
-            std::end(known))
-            usage("unknown --contender");
+        for (const std::string &c : o.contenders)
+            if (std::find_if(std::begin(known), std::end(known), [&](const char *k) { return c == k; }) == std::end(known))
+                usage("unknown --contender");
+        // Retries and the client library keep their own state across a transaction's attempts
+        // or connections: one of them runs alone.
+        if (o.contenders.size() > 1)
+            for (const std::string &c : o.contenders)
+                if (c == "for_update_retry" || c == "client_rwl") usage("for_update_retry and client_rwl run alone");
     }
 
     long keys() const { return keys_; }
     const std::string &dist_name() const { return dist_name_; }
     const std::vector<std::string> &classes() const { return classes_; }
-    bool client_retries() const { return opt_.contender == "for_update_retry"; }
-    bool client_library() const { return opt_.contender == "client_rwl"; }
+    bool client_retries() const { return opt_.contenders[0] == "for_update_retry"; }  // alone (above)
+    bool client_library() const { return opt_.contenders[0] == "client_rwl"; }
     bool noisy() const { return opt_.scenario == "noisy"; }
     bool tenant_a(int client) const { return noisy() && client < opt_.a_clients; }
 
@@ -250,7 +292,7 @@ public:
         return v;
     }
 
-    Transaction draw(std::mt19937_64 &rng, int client) const {
+    Transaction draw(std::mt19937_64 &rng, int client, const std::string &c) const {
         Transaction t;
         const std::string &s = opt_.scenario;
         std::vector<long> rows;  // in lock order
@@ -271,9 +313,8 @@ public:
         }
         long read_key = s == "nominal" ? read_dist_.draw(rng) : 0;
         if (s == "priority") t.cls = std::uniform_real_distribution<double>(0, 1)(rng) < opt_.high_share ? 0 : 1;
-        int priority = (opt_.contender == "lg_row_prio" && s == "priority" && t.cls == 0) ? opt_.high_priority : 0;
+        int priority = (c == "lg_row_prio" && s == "priority" && t.cls == 0) ? opt_.high_priority : 0;
 
-        const std::string &c = opt_.contender;
         auto lock = [&](std::string sql, std::vector<std::string> p) {
             Statement st;
             st.sql = std::move(sql);
@@ -359,13 +400,33 @@ private:
 // ---------------------------------------------------------------------------------------------
 // Clients
 // ---------------------------------------------------------------------------------------------
+// What the slices of one variant run: a contender, and for --configs the setting's value.
+struct Variant {
+    std::string name;  // the contender, or the config's name
+    std::string contender;
+    std::string config_value;
+};
+
 struct Shared {
     std::atomic<int> ready{0};
     std::atomic<bool> go{false};
     std::atomic<bool> failed{false};
-    Clock::time_point t0, t1;  // measured window (set before go)
+    // Set before the clients start: a plain run is one slice of one variant without settle.
+    std::vector<Variant> variants;
+    std::vector<int> schedule;         // the variant of every slice, in time order
+    Clock::time_point t0, t_end;       // the first slice's start (the warm-up's end), the last's end
+    Clock::duration slice_len{}, settle{};
     std::mutex mu;
     std::map<std::string, long> other_errors;  // "SQLSTATE message" -> count (first 200 chars)
+
+    Clock::time_point slice_start(long k) const { return t0 + slice_len * k; }
+    // The slice a transaction starting at t belongs to; -1 in the warm-up (it runs slice 0's variant).
+    long slice_at(Clock::time_point t) const {
+        if (t < t0) return -1;
+        return std::min(long((t - t0) / slice_len), long(schedule.size()) - 1);
+    }
+    bool measured(Clock::time_point t, long k) const { return k >= 0 && t >= slice_start(k) + settle && t < t_end; }
+    const Variant &variant_at(long k) const { return variants[schedule[k < 0 ? 0 : k]]; }
 };
 
 double ms_between(Clock::time_point a, Clock::time_point b) {
@@ -375,7 +436,8 @@ double ms_between(Clock::time_point a, Clock::time_point b) {
 class Client {
 public:
     Client(const Options &o, const Workload &w, Shared &sh, int id)
-        : opt_(o), w_(w), sh_(sh), id_(id), rng_(o.seed * 1000003ULL + id), per_class_(w.classes().size()) {}
+        : opt_(o), w_(w), sh_(sh), id_(id), rng_(o.seed * 1000003ULL + id),
+          per_slice_(sh.schedule.size(), std::vector<Samples>(w.classes().size())) {}
 
     void run() {
         if (w_.client_library()) return run_library();
@@ -390,11 +452,12 @@ public:
         sh_.ready++;
         while (!sh_.go.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
         if (sh_.failed) return finish();
-        while (Clock::now() < sh_.t1) one_transaction();
+        while (Clock::now() < sh_.t_end) one_transaction();
         finish();
     }
 
-    const std::vector<Samples> &samples() const { return per_class_; }
+    // [slice][class]
+    const std::vector<std::vector<Samples>> &samples() const { return per_slice_; }
 
 private:
     const Options &opt_;
@@ -402,7 +465,7 @@ private:
     Shared &sh_;
     int id_;
     std::mt19937_64 rng_;
-    std::vector<Samples> per_class_;
+    std::vector<std::vector<Samples>> per_slice_;
     PGconn *conn_ = nullptr;
     std::map<std::string, std::string> prepared_;  // sql -> statement name
 
@@ -412,7 +475,7 @@ private:
         sh_.ready++;
         while (!sh_.go.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
         if (sh_.failed) return;
-        while (Clock::now() < sh_.t1) library_transaction(ctx);
+        while (Clock::now() < sh_.t_end) library_transaction(ctx);
     }
 
     static Outcome library_outcome(const std::string &state) {
@@ -424,11 +487,13 @@ private:
 
     // One logical transaction through run_with_lock: its attempts, timeout and backoff are the
     // client-retry contender's; the deadline is the end of the measured window plus 2 s, so that
-    // no call outlives the run by much.
+    // no call outlives the run by much. It runs alone (one variant).
     void library_transaction(lockguard::client::LockContext &ctx) {
         namespace lgc = lockguard::client;
-        Transaction t = w_.draw(rng_, id_);
-        Samples &cs = per_class_[t.cls];
+        const Clock::time_point start = Clock::now();
+        const long k = sh_.slice_at(start);
+        Transaction t = w_.draw(rng_, id_, sh_.variant_at(k).contender);
+        Samples *cs = sh_.measured(start, k) ? &per_slice_[k][t.cls] : nullptr;
         std::vector<lgc::Resource> resources;
         resources.reserve(t.lock_rows.size());
         for (long r : t.lock_rows) resources.push_back(lgc::Resource::row("accounts", static_cast<int64_t>(r)));
@@ -436,9 +501,8 @@ private:
         o.max_attempts = opt_.max_attempts;
         o.acquire_timeout_ms = opt_.retry_timeout_ms;
         o.backoff = {opt_.backoff_base_ms, opt_.backoff_max_ms, 2.0};
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(sh_.t1 - Clock::now()).count();
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(sh_.t_end - Clock::now()).count();
         o.deadline_ms = std::max<int64_t>(left, 1) + 2000;
-        const Clock::time_point start = Clock::now();
         try {
             lgc::RunResult r = ctx.run_with_lock(
                 resources,
@@ -450,26 +514,23 @@ private:
                     return std::string();
                 },
                 o);
+            if (!cs) return;
             for (const lgc::AttemptRecord &a : r.stats.attempt_log) {
-                const Clock::time_point ended = start + std::chrono::milliseconds(a.ended_ms);
-                if (!in_window(ended)) continue;
                 Outcome out = a.error_class.empty() ? Committed : library_outcome(a.sqlstate);
-                if (out != Refused) cs.lock_ms.push_back(static_cast<double>(a.lock_wait_ms));
-                if (out != Committed) cs.outcomes[out]++;
+                if (out != Refused) cs->lock_ms.push_back(static_cast<double>(a.lock_wait_ms));
+                if (out != Committed) cs->outcomes[out]++;
             }
-            Clock::time_point end = Clock::now();
-            if (in_window(end)) {
-                cs.outcomes[Committed]++;
-                cs.txn_ms.push_back(ms_between(start, end));
-                cs.client_retries += r.stats.attempts - 1;
-            }
+            cs->outcomes[Committed]++;
+            cs->txn_ms.push_back(ms_between(start, Clock::now()));
+            cs->client_retries += r.stats.attempts - 1;
         } catch (const lgc::Error &e) {
-            if (!in_window(Clock::now())) return;
-            Outcome out = library_outcome(e.sqlstate());
-            cs.outcomes[out]++;
-            cs.client_retries += std::max(e.attempts() - 1, 0);
-            if (out == LockTimeout || out == Deadlock) cs.gave_up++;
-            else note_other(e.sqlstate().empty() ? "08006" : e.sqlstate(), e.what());
+            if (cs) {
+                Outcome out = library_outcome(e.sqlstate());
+                cs->outcomes[out]++;
+                cs->client_retries += std::max(e.attempts() - 1, 0);
+                if (out == LockTimeout || out == Deadlock) cs->gave_up++;
+                else note_other(e.sqlstate().empty() ? "08006" : e.sqlstate(), e.what());
+            }
             if (e.kind() == lgc::ErrorKind::Connection || e.kind() == lgc::ErrorKind::Deadline)
                 std::this_thread::sleep_for(std::chrono::milliseconds(100));
         }
@@ -533,15 +594,15 @@ private:
         if (sh_.other_errors.size() < 20 || sh_.other_errors.count(key)) sh_.other_errors[key]++;
     }
 
-    bool in_window(Clock::time_point t) const { return t >= sh_.t0 && t <= sh_.t1; }
-
     // One logical transaction: up to max_attempts attempts for the client-retry contender, one
-    // for the others. Lock wait is sampled per attempt, latency per committed transaction.
+    // for the others. Lock wait is sampled per attempt, latency per committed transaction; all
+    // of it counts in the slice the transaction started in, if that was after the slice's settle.
     void one_transaction() {
-        Transaction t = w_.draw(rng_, id_);
-        Samples &cs = per_class_[t.cls];
+        const Clock::time_point start = Clock::now();
+        const long k = sh_.slice_at(start);
+        Transaction t = w_.draw(rng_, id_, sh_.variant_at(k).contender);
+        Samples *cs = sh_.measured(start, k) ? &per_slice_[k][t.cls] : nullptr;
         int max_attempts = w_.client_retries() ? opt_.max_attempts : 1;
-        Clock::time_point start = Clock::now();
         bool after_refusal = false;
         for (int attempt = 1; attempt <= max_attempts; attempt++) {
             if (after_refusal) {
@@ -556,7 +617,7 @@ private:
                 long half = cap / 2;
                 long sleep_ms = half + std::uniform_int_distribution<long>(0, cap - half)(rng_);
                 std::this_thread::sleep_for(std::chrono::milliseconds(sleep_ms));
-                if (in_window(Clock::now())) cs.client_retries++;
+                if (cs) cs->client_retries++;
             }
             std::string state, message;
             double lock_ms = 0;
@@ -581,21 +642,20 @@ private:
                 PQclear(r);
             }
             Clock::time_point end = Clock::now();
-            bool counted = in_window(end);
             bool refused = !state.empty() && classify(state) == Refused;
-            if (counted && locked_any && !refused) cs.lock_ms.push_back(lock_ms);
+            if (cs && locked_any && !refused) cs->lock_ms.push_back(lock_ms);
             if (state.empty()) {
-                if (counted) {
-                    cs.outcomes[Committed]++;
-                    cs.txn_ms.push_back(ms_between(start, end));
-                    cs.server_attempts += attempts;
+                if (cs) {
+                    cs->outcomes[Committed]++;
+                    cs->txn_ms.push_back(ms_between(start, end));
+                    cs->server_attempts += attempts;
                 }
                 return;
             }
             simple("ROLLBACK");
             Outcome o = classify(state);
-            if (counted) {
-                cs.outcomes[o]++;
+            if (cs) {
+                cs->outcomes[o]++;
                 if (o == OtherError) note_other(state, message);
             }
             if (PQstatus(conn_) != CONNECTION_OK) {
@@ -604,13 +664,13 @@ private:
                 for (const std::string &sql : w_.session_setup()) simple(sql.c_str());
                 if (PQstatus(conn_) != CONNECTION_OK) std::this_thread::sleep_for(std::chrono::milliseconds(100));
             }
-            if (o == OtherError || Clock::now() >= sh_.t1) break;
+            if (o == OtherError || Clock::now() >= sh_.t_end) break;
             if (o == Refused) {
                 after_refusal = true;
                 attempt--;
                 continue;
             }
-            if (attempt == max_attempts && w_.client_retries() && counted) cs.gave_up++;
+            if (attempt == max_attempts && w_.client_retries() && cs) cs->gave_up++;
         }
     }
 };
@@ -663,6 +723,156 @@ std::string counts_json(const Samples &s, double duration) {
     return buf;
 }
 
+// ---------------------------------------------------------------------------------------------
+// The control connection of an interleaved run
+// ---------------------------------------------------------------------------------------------
+// Switches --configs as every slice starts and reads --probe-sql at every slice boundary:
+// probes[k] at slice k's start, probes[slices] at the last one's end.
+class Control {
+public:
+    Control(const Options &o, Shared &sh) : opt_(o), sh_(sh) { probes.resize(sh.schedule.size() + 1); }
+    ~Control() {
+        if (conn_) PQfinish(conn_);
+    }
+    bool needed() const { return !opt_.configs.empty() || !opt_.probe_sql.empty(); }
+
+    bool connect() {
+        conn_ = PQconnectdb((opt_.control_conninfo.empty() ? opt_.conninfo : opt_.control_conninfo).c_str());
+        if (PQstatus(conn_) == CONNECTION_OK) return true;
+        std::fprintf(stderr, "lgbench: control connection failed: %s", PQerrorMessage(conn_));
+        return false;
+    }
+
+    // The config of slice k; false (and a message) when the server refused it.
+    bool apply(long k) {
+        const Variant &v = sh_.variant_at(k);
+        if (opt_.configs.empty()) return true;
+        std::string sql = opt_.config_sql;
+        for (size_t at; (at = sql.find("{}")) != std::string::npos;) sql.replace(at, 2, v.config_value);
+        return exec(sql) && exec("SELECT pg_reload_conf()");
+    }
+
+    // After go: the boundaries of every slice, in time order.
+    void run() {
+        for (long k = 0; k <= long(sh_.schedule.size()); k++) {
+            std::this_thread::sleep_until(sh_.slice_start(k));
+            if (!opt_.probe_sql.empty()) probes[k] = probe();
+            if (k > 0 && k < long(sh_.schedule.size()) && !apply(k)) sh_.failed = true;
+        }
+    }
+
+    std::vector<std::string> probes;  // JSON text, "" when unread
+
+private:
+    const Options &opt_;
+    Shared &sh_;
+    PGconn *conn_ = nullptr;
+
+    bool exec(const std::string &sql) {
+        PGresult *r = PQexec(conn_, sql.c_str());
+        bool ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
+        if (!ok) std::fprintf(stderr, "lgbench: control statement failed: %s: %s", sql.c_str(), PQresultErrorMessage(r));
+        PQclear(r);
+        return ok;
+    }
+
+    std::string probe() {
+        PGresult *r = PQexec(conn_, opt_.probe_sql.c_str());
+        std::string v;
+        if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && !PQgetisnull(r, 0, 0)) v = PQgetvalue(r, 0, 0);
+        PQclear(r);
+        return v;
+    }
+};
+
+// The variants and the slice schedule of a run (a plain run: one variant, one slice).
+void plan_slices(const Options &o, Shared &sh) {
+    if (!o.configs.empty()) {
+        if (o.contenders.size() != 1 || o.config_sql.empty()) usage("--configs needs one --contender and --config-sql");
+        for (const auto &c : o.configs) sh.variants.push_back({c.first, o.contenders[0], c.second});
+    } else {
+        for (const std::string &c : o.contenders) sh.variants.push_back({c, c, ""});
+    }
+    const int n = int(sh.variants.size());
+    if (n > 1 && o.rounds < 1) usage("several variants need --rounds");
+    const int rounds = std::max(o.rounds, 1);
+    std::vector<std::string> groups = split(o.order, ',');
+    if (!o.order.empty() && int(groups.size()) != rounds) usage("--order needs one group per round");
+    for (int r = 0; r < rounds; r++) {
+        std::vector<int> perm;
+        if (o.order.empty()) {
+            for (int i = 0; i < n; i++) perm.push_back(i);
+        } else {
+            for (const std::string &x : split(groups[r], ' ')) perm.push_back(std::atoi(x.c_str()));
+        }
+        std::vector<int> sorted = perm;
+        std::sort(sorted.begin(), sorted.end());
+        for (int i = 0; i < n; i++)
+            if (int(sorted.size()) != n || sorted[i] != i) usage("every --order group must hold each variant once");
+        sh.schedule.insert(sh.schedule.end(), perm.begin(), perm.end());
+    }
+    auto seconds = [](double s) { return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s)); };
+    sh.slice_len = seconds(o.settle + o.duration);
+    sh.settle = seconds(o.settle);
+}
+
+// One JSON line: one variant in one slice (or a plain run's only slice).
+std::string result_line(const Options &o, const Workload &w, const Shared &sh, long k,
+                        const std::vector<Samples> &per_class, const Control &control) {
+    const Variant &v = sh.variants[sh.schedule[k]];
+    const auto &classes = w.classes();
+    Samples all;
+    for (const Samples &s : per_class) all.merge(s);
+    std::string line = "{\"contender\": \"" + json_escape(v.contender) + "\", \"scenario\": \"" + json_escape(o.label) +
+                       "\", \"kind\": \"" + json_escape(o.scenario) + "\", \"clients\": " + std::to_string(o.clients) +
+                       ", \"keys\": " + std::to_string(w.keys()) + ", \"dist\": \"" + json_escape(w.dist_name()) + "\"";
+    char buf[256];
+    std::snprintf(buf, sizeof buf, ", \"theta\": %.3f, \"duration_s\": %.1f, \"warmup_s\": %.1f, ", o.theta, o.duration, o.warmup);
+    line += buf;
+    if (o.rounds > 0) {
+        std::snprintf(buf, sizeof buf, "\"settle_s\": %.2f, \"slice\": %ld, ", o.settle, k);
+        line += buf;
+    }
+    line += counts_json(all, o.duration);
+    line += ", \"lock_wait_ms\": " + latency_json(all.lock_ms) + ", \"txn_ms\": " + latency_json(all.txn_ms);
+    if (w.noisy()) {
+        std::snprintf(buf, sizeof buf, ", \"a_clients\": %d, \"b_clients\": %d, \"hot_keys\": %ld, \"shared_share\": %.3f, "
+                      "\"refused_sleep_ms\": %d", o.a_clients, o.clients - o.a_clients, o.hot_keys, o.shared_share,
+                      o.refused_sleep_ms);
+        line += buf;
+        line += ", \"user_a\": \"" + json_escape(o.user_a) + "\", \"user_b\": \"" + json_escape(o.user_b) + "\"";
+    }
+    auto tags = o.tags;
+    if (o.rounds > 0) tags.emplace_back("round", std::to_string(o.first_round + k / long(sh.variants.size())));
+    if (!o.configs.empty()) tags.emplace_back("config", v.name);
+    if (!tags.empty()) {
+        line += ", \"tags\": {";
+        for (size_t i = 0; i < tags.size(); i++)
+            line += (i ? ", \"" : "\"") + json_escape(tags[i].first) + "\": \"" + json_escape(tags[i].second) + "\"";
+        line += "}";
+    }
+    if (classes.size() > 1) {
+        line += ", \"classes\": {";
+        for (size_t c = 0; c < classes.size(); c++) {
+            line += (c ? ", \"" : "\"") + classes[c] + "\": {" + counts_json(per_class[c], o.duration) +
+                    ", \"lock_wait_ms\": " + latency_json(per_class[c].lock_ms) + ", \"txn_ms\": " + latency_json(per_class[c].txn_ms) + "}";
+        }
+        line += "}";
+    }
+    if (!o.probe_sql.empty()) {
+        auto json_or_null = [](const std::string &x) { return x.empty() ? std::string("null") : x; };
+        line += ", \"probe_before\": " + json_or_null(control.probes[k]) + ", \"probe_after\": " + json_or_null(control.probes[k + 1]);
+    }
+    line += ", \"errors_sample\": [";
+    bool first = true;
+    for (const auto &e : sh.other_errors) {
+        line += (first ? "\"" : ", \"") + json_escape(std::to_string(e.second) + "x " + e.first) + "\"";
+        first = false;
+    }
+    line += "]}";
+    return line;
+}
+
 }  // namespace
 
 int main(int argc, char **argv) {
@@ -673,8 +883,13 @@ int main(int argc, char **argv) {
             if (i + 1 >= argc) usage(("missing value for " + a).c_str());
             return argv[++i];
         };
+        auto key_value = [&](const std::string &kv, const char *what) {
+            size_t eq = kv.find('=');
+            if (eq == std::string::npos || eq == 0) usage(what);
+            return std::make_pair(kv.substr(0, eq), kv.substr(eq + 1));
+        };
         if (a == "--conninfo") o.conninfo = next();
-        else if (a == "--contender") o.contender = next();
+        else if (a == "--contender") o.contenders = split(next(), ',');
         else if (a == "--scenario") o.scenario = next();
         else if (a == "--label") o.label = next();
         else if (a == "--dist") o.dist = next();
@@ -694,78 +909,51 @@ int main(int argc, char **argv) {
         else if (a == "--user-a") o.user_a = next();
         else if (a == "--user-b") o.user_b = next();
         else if (a == "--refused-sleep-ms") o.refused_sleep_ms = std::atoi(next().c_str());
-        else if (a == "--tag") {
-            std::string kv = next();
-            size_t eq = kv.find('=');
-            if (eq == std::string::npos || eq == 0) usage("--tag needs KEY=VALUE");
-            o.tags.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
+        else if (a == "--tag") o.tags.push_back(key_value(next(), "--tag needs KEY=VALUE"));
+        else if (a == "--rounds") o.rounds = std::atoi(next().c_str());
+        else if (a == "--first-round") o.first_round = std::atoi(next().c_str());
+        else if (a == "--settle") o.settle = std::atof(next().c_str());
+        else if (a == "--order") o.order = next();
+        else if (a == "--configs") {
+            for (const std::string &kv : split(next(), ',')) o.configs.push_back(key_value(kv, "--configs needs NAME=VALUE,..."));
         }
+        else if (a == "--config-sql") o.config_sql = next();
+        else if (a == "--probe-sql") o.probe_sql = next();
+        else if (a == "--control-conninfo") o.control_conninfo = next();
         else if (a == "--help" || a == "-h") usage(nullptr);
         else usage(("unknown option " + a).c_str());
     }
-    if (o.conninfo.empty() || o.contender.empty() || o.scenario.empty()) usage("--conninfo, --contender and --scenario are required");
-    if (o.clients < 1 || o.duration <= 0 || o.warmup < 0 || o.max_attempts < 1) usage("bad --clients, --duration, --warmup or --max-attempts");
+    if (o.conninfo.empty() || o.contenders.empty() || o.scenario.empty()) usage("--conninfo, --contender and --scenario are required");
+    if (o.clients < 1 || o.duration <= 0 || o.warmup < 0 || o.max_attempts < 1 || o.rounds < 0 || o.settle < 0)
+        usage("bad --clients, --duration, --warmup, --max-attempts, --rounds or --settle");
 
     Workload w(o);
     if (o.label.empty()) o.label = o.scenario;
 
     Shared sh;
+    plan_slices(o, sh);
+    Control control(o, sh);
+    if (control.needed() && (!control.connect() || !control.apply(0))) return 1;
     std::vector<Client> clients;
     clients.reserve(o.clients);
     for (int i = 0; i < o.clients; i++) clients.emplace_back(o, w, sh, i);
     std::vector<std::thread> threads;
     for (int i = 0; i < o.clients; i++) threads.emplace_back([&clients, i] { clients[i].run(); });
     while (sh.ready.load() < o.clients) std::this_thread::sleep_for(std::chrono::milliseconds(2));
-    Clock::time_point start = Clock::now();
-    sh.t0 = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.warmup));
-    sh.t1 = sh.t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.duration));
+    sh.t0 = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.warmup));
+    sh.t_end = sh.slice_start(long(sh.schedule.size()));
     sh.go = true;
+    std::thread control_thread;
+    if (control.needed()) control_thread = std::thread([&control] { control.run(); });
     for (auto &t : threads) t.join();
+    if (control_thread.joinable()) control_thread.join();
     if (sh.failed) return 1;
 
-    const auto &classes = w.classes();
-    std::vector<Samples> per_class(classes.size());
-    Samples all;
-    for (const Client &c : clients)
-        for (size_t k = 0; k < classes.size(); k++) per_class[k].merge(c.samples()[k]);
-    for (const Samples &s : per_class) all.merge(s);
-
-    std::string line = "{\"contender\": \"" + json_escape(o.contender) + "\", \"scenario\": \"" + json_escape(o.label) +
-                       "\", \"kind\": \"" + json_escape(o.scenario) + "\", \"clients\": " + std::to_string(o.clients) +
-                       ", \"keys\": " + std::to_string(w.keys()) + ", \"dist\": \"" + json_escape(w.dist_name()) + "\"";
-    char buf[256];
-    std::snprintf(buf, sizeof buf, ", \"theta\": %.3f, \"duration_s\": %.1f, \"warmup_s\": %.1f, ", o.theta, o.duration, o.warmup);
-    line += buf;
-    line += counts_json(all, o.duration);
-    line += ", \"lock_wait_ms\": " + latency_json(all.lock_ms) + ", \"txn_ms\": " + latency_json(all.txn_ms);
-    if (w.noisy()) {
-        std::snprintf(buf, sizeof buf, ", \"a_clients\": %d, \"b_clients\": %d, \"hot_keys\": %ld, \"shared_share\": %.3f, "
-                      "\"refused_sleep_ms\": %d", o.a_clients, o.clients - o.a_clients, o.hot_keys, o.shared_share,
-                      o.refused_sleep_ms);
-        line += buf;
-        line += ", \"user_a\": \"" + json_escape(o.user_a) + "\", \"user_b\": \"" + json_escape(o.user_b) + "\"";
+    for (long k = 0; k < long(sh.schedule.size()); k++) {
+        std::vector<Samples> per_class(w.classes().size());
+        for (const Client &c : clients)
+            for (size_t cls = 0; cls < per_class.size(); cls++) per_class[cls].merge(c.samples()[k][cls]);
+        std::printf("%s\n", result_line(o, w, sh, k, per_class, control).c_str());
     }
-    if (!o.tags.empty()) {
-        line += ", \"tags\": {";
-        for (size_t k = 0; k < o.tags.size(); k++)
-            line += (k ? ", \"" : "\"") + json_escape(o.tags[k].first) + "\": \"" + json_escape(o.tags[k].second) + "\"";
-        line += "}";
-    }
-    if (classes.size() > 1) {
-        line += ", \"classes\": {";
-        for (size_t k = 0; k < classes.size(); k++) {
-            line += (k ? ", \"" : "\"") + classes[k] + "\": {" + counts_json(per_class[k], o.duration) +
-                    ", \"lock_wait_ms\": " + latency_json(per_class[k].lock_ms) + ", \"txn_ms\": " + latency_json(per_class[k].txn_ms) + "}";
-        }
-        line += "}";
-    }
-    line += ", \"errors_sample\": [";
-    bool first = true;
-    for (const auto &e : sh.other_errors) {
-        line += (first ? "\"" : ", \"") + json_escape(std::to_string(e.second) + "x " + e.first) + "\"";
-        first = false;
-    }
-    line += "]}";
-    std::printf("%s\n", line.c_str());
     return 0;
 }
