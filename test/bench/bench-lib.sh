@@ -421,8 +421,8 @@ LGB_TARGET_POINTS=(
 )
 
 # lgb_interleaved RESULTS LABEL KIND CLIENTS KEYS ARGS FIRST LAST VARIANTS...: rounds FIRST..LAST of
-# one point in one run of the driver: the variants in slices of LGB_SETTLE s unmeasured then
-# LGB_SLICE s measured, each round's order report.py's round_order. The variants are contenders,
+# one point in one run of the driver: the variants in slices of LGB_SETTLE s unmeasured, LGB_SLICE
+# s measured and LGB_GUARD s unmeasured, each round's order report.py's round_order. The variants are contenders,
 # or for the monitoring point sampling intervals (lockguard row; the driver's control connection
 # switches lockguard.sample_interval_ms by ALTER SYSTEM + reload as each slice starts and reads
 # lockguard.worker_stats() at every boundary). One line per variant and round into RESULTS, each
@@ -444,7 +444,8 @@ lgb_interleaved() {
   [ "${LGB_VACUUM:-1}" = 1 ] && lg_psql -d bench -c "VACUUM accounts" -c "CHECKPOINT" >/dev/null 2>&1
   [ -n "${LGB_POSTMASTER:-}" ] && { rm -f "$LGB_WORK/cpu.json"; watch=("$LGB_PYTHON" "$LGB_DIR/cpuwatch.py" "$LGB_POSTMASTER" "$LGB_WORK/cpu.json" --); }
   "${watch[@]}" "$LGB_DRIVER" --conninfo "$LGB_CONNINFO" --label "$label" --scenario "$kind" --clients "$clients" \
-          --keys "$keys" --duration "${LGB_SLICE:-$LGB_DURATION}" --settle "${LGB_SETTLE:-0}" --warmup "$LGB_WARMUP" \
+          --keys "$keys" --duration "${LGB_SLICE:-$LGB_DURATION}" --settle "${LGB_SETTLE:-0}" \
+          --guard "${LGB_GUARD:-0}" --warmup "$LGB_WARMUP" \
           --rounds $((last - first + 1)) --first-round "$first" --order "$order" "${extra[@]}" \
           >"$LGB_WORK/driver.out" 2>"$LGB_WORK/driver.err"
   rc=$?
@@ -527,7 +528,7 @@ lgb_targets() {
       done
       continue
     fi
-    lg_log "point $label: $clients clients, $keys rows${args:+, $args}; variants ${cs[*]}; slices of ${LGB_SETTLE:-0} s + ${LGB_SLICE:-$LGB_DURATION} s; $min to $max rounds"
+    lg_log "point $label: $clients clients, $keys rows${args:+, $args}; variants ${cs[*]}; slices of ${LGB_SETTLE:-0} + ${LGB_SLICE:-$LGB_DURATION} + ${LGB_GUARD:-0} s; $min to $max rounds"
     while :; do
       last=$(( round == 0 ? min : round + step )); [ "$last" -gt "$max" ] && last=$max
       lgb_interleaved "$results" "$label" "$kind" "$clients" "$keys" "$args" $((round + 1)) "$last" "${cs[@]}"

@@ -886,8 +886,22 @@ def sign_p(n, k):
     return min(1.0, 2 * sum(comb(n, i) for i in range(k + 1)) / 2 ** n)
 
 
+def median_ci(vals, p=RESOLVE_P):
+    """The distribution-free confidence interval (at least 1 - p) of the rounds' median: the k-th
+    smallest and k-th largest rounds, k the largest rank with P(Binomial(n, 1/2) < k) <= p / 2;
+    None when n is too small for any. The sign test of evaluate() resolves a verdict at about the
+    point where the threshold leaves this interval."""
+    from math import comb
+    xs, n = sorted(vals), len(vals)
+    k, below = 0, 0.0
+    while k < n and below + comb(n, k) / 2 ** n <= p / 2:
+        below += comb(n, k) / 2 ** n
+        k += 1
+    return (xs[k - 1], xs[n - k]) if k >= 1 else None
+
+
 def evaluate(rows, t):
-    """{'status': met | missed | unresolved | no data, 'median', 'lo', 'hi', 'n', 'values'}."""
+    """{'status': met | missed | unresolved | no data, 'median', 'lo', 'hi', 'ci', 'n', 'values'}."""
     vals = [v for _, v in target_values(rows, t)]
     if not vals:
         ran = {variant(r) for r in rows if r.get("scenario") == t[1]}
@@ -900,7 +914,8 @@ def evaluate(rows, t):
     med = statistics.median(vals)
     resolved = sign_p(len(vals), min(good, len(vals) - good)) <= RESOLVE_P
     status = ("met" if meets(med, op, th) else "missed") if resolved else "unresolved"
-    return {"status": status, "median": med, "lo": min(vals), "hi": max(vals), "n": len(vals), "values": vals}
+    return {"status": status, "median": med, "lo": min(vals), "hi": max(vals), "ci": median_ci(vals), "n": len(vals),
+            "values": vals}
 
 
 def fmt_value(t, v):
@@ -913,11 +928,13 @@ def verdict_text(t, e, cap=None):
     if e["status"] == "no data":
         return "**no data** (a contender of the point failed in every round)"
     med, lo, hi = fmt_value(t, e["median"]), fmt_value(t, e["lo"]), fmt_value(t, e["hi"])
+    ci = e.get("ci")
+    ci = f"{int(round((1 - RESOLVE_P) * 100))}% CI {fmt_value(t, ci[0])}..{fmt_value(t, ci[1])}, " if ci else ""
     if e["status"] == "unresolved":
         at = "at the cap" if cap is None or e["n"] >= cap else f"below the cap of {cap}"
-        return f"not resolved {at} ({rounds(e['n'])}): median {med}, rounds {lo}..{hi}"
+        return f"not resolved {at} ({rounds(e['n'])}): median {med}, {ci}rounds {lo}..{hi}"
     word = "met" if e["status"] == "met" else "**missed**"
-    return f"{word}: median {med} (rounds {lo}..{hi}, {rounds(e['n'])})"
+    return f"{word}: median {med} ({ci}rounds {lo}..{hi}, {rounds(e['n'])})"
 
 
 def rounds(n):
@@ -1206,7 +1223,8 @@ def markdown_point_tables(rows, w):
 def run_shape(meta):
     """How a targets run measured: interleaved slices, or (runs before 2026-12-05 21:00 UTC) a run per contender."""
     if meta.get("slice_s"):
-        return (f"interleaved slices of {meta['settle_s']} s settle + {meta['slice_s']} s measured after "
+        return (f"interleaved slices of {meta['settle_s']} s settle + {meta['slice_s']} s measured + "
+                f"{meta.get('guard_s', '0')} s guard after "
                 f"{meta.get('warmup_s', '?')} s warm-up, {meta.get('min_rounds', '?')} to {meta.get('max_rounds', '?')} "
                 f"rounds; preload: {meta.get('preload_rounds', '?')} rounds of {meta.get('preload_duration_s', '?')} s "
                 "runs after restarts")
@@ -1234,11 +1252,11 @@ def markdown(benchdir, out_path):
     w("The runner installs what it needs (Debian packages; lockguard, built from a clean `git archive` of the commit, "
       "into a private copy of the PostgreSQL installation so that other installs on the machine cannot interfere), builds "
       "the load driver (`test/bench/driver`, C++17 + libpq), starts a private cluster, loads the data, runs the points, "
-      "and writes this file from every run's results. A run takes about 20 minutes on 2 cores when every point "
-      "resolves in 12 rounds (7 interleaved points of 2 to 5 variants at 3 s per variant and round, the preload "
+      "and writes this file from every run's results. A run takes about 28 minutes on 2 cores when every point "
+      "resolves in 12 rounds (7 interleaved points of 2 to 5 variants at 5 s per variant and round, the preload "
       "point's 6 rounds of two restarts, the data load and the view reads); points whose verdicts stay unresolved "
-      "get more rounds, up to `LG_BENCH_MAX_ROUNDS` (default 30; the preload point "
-      "`LG_BENCH_PRELOAD_MAX_ROUNDS`, default 14), so that a very noisy run can take about 45 minutes.\n")
+      "get more rounds, up to `LG_BENCH_MAX_ROUNDS` (default 24; the preload point "
+      "`LG_BENCH_PRELOAD_MAX_ROUNDS`, default 14), so that a very noisy run can take about 55 minutes.\n")
     w("## Method\n")
     w("- **Stock settings.** The cluster is the server's default `postgresql.conf` (JIT on, `fsync = on`, "
       "`synchronous_commit = on`, `shared_buffers` 128MB, `max_connections` 100) plus `shared_preload_libraries = "
@@ -1248,9 +1266,11 @@ def markdown(benchdir, out_path):
       "preload point; the extension installed in database `postgres` too, where its worker runs.")
     w("- **Points, interleaved.** The variants of a point (its contenders, or the monitoring point's sampling "
       "intervals) run in one run of the load driver, on the same connections, in **slices**: `settle_s` seconds "
-      "unmeasured, then `slice_s` seconds measured (default 1 and 2). A transaction runs the variant of the slice "
-      "it starts in and counts there if it starts after the settle, which lets the previous variant's queue drain. "
-      "A round is one slice of each variant. Why: this machine's virtual disk flushes in 95 to 160 µs, drifting by "
+      "unmeasured, `slice_s` seconds measured, `guard_s` seconds unmeasured (default 1, 3 and 1). A transaction "
+      "runs the variant of the slice it starts in and counts there if it starts in the measured part: the settle "
+      "lets the previous variant's queue drain, the guard lets the measured transactions end among their own "
+      "variant's rather than queue behind the next variant's (a slice's last transactions would otherwise "
+      "wait behind, say, `FOR UPDATE` waiters). A round is one slice of each variant. Why: this machine's virtual disk flushes in 95 to 160 µs, drifting by "
       "10 to 20% within a minute, and TPS on a hot row follows the flush time (a commit's flush is inside the "
       "critical section). Runs of 10 s per contender one after the other (the method up to 2026-12-05 21:00 UTC) "
       "measured that drift: per-round ratios of the same two contenders spread 0.58 to 1.11. Slices a few seconds "

@@ -5,17 +5,18 @@
 #
 #   bash test/bench/run.sh              # the targets run (issue 21): every target point of the
 #                                       #   issue on a stock cluster, its variants interleaved in
-#                                       #   one run in slices of 1 s settle + 2 s measured, 12
-#                                       #   rounds (6 more at a time, up to LG_BENCH_MAX_ROUNDS = 30,
-#                                       #   where a verdict is unresolved); the preload point in 6
+#                                       #   one run in slices of 1 s settle + 3 s measured + 1 s
+#                                       #   guard, 12 rounds (6 more at a time, up to
+#                                       #   LG_BENCH_MAX_ROUNDS = 24, where a verdict is
+#                                       #   unresolved); the preload point in 6
 #                                       #   to 14 rounds of two restarts and 5 s pgbench runs; a
 #                                       #   verdict per target; docs/bench/results-full.jsonl +
 #                                       #   meta-full.txt (on 15; results-full-18.jsonl +
 #                                       #   meta-full-18.txt on 18), docs/benchmarks.md regenerated.
 #                                       #   Time on 2 cores: 7 interleaved points of 2 to 5
-#                                       #   variants, 3 s per variant per round: about 16 min at 12
+#                                       #   variants, 5 s per variant per round: about 24 min at 12
 #                                       #   rounds, 2 to 5 min for preload, ~1.5 min of set-up and
-#                                       #   view reads: about 20 min; at most about 45 min if every
+#                                       #   view reads: about 28 min; at most about 55 min if every
 #                                       #   point needs the cap.
 #   bash test/bench/run.sh --quick      # the same code path, 1 round of ~1 s per point, the verdict
 #                                       #   code on its results, a few older scenarios; asserts
@@ -29,9 +30,9 @@
 #
 # Environment: LG_BENCH_STAGE (default /tmp/lockguard-bench), LG_BENCH_PORT (default 54341),
 # LG_BENCH_DURATION / LG_BENCH_WARMUP (seconds per point; scenarios 8 and 2, quick 1 and 0.2;
-# the targets run's warm-up 2), LG_BENCH_SLICE / LG_BENCH_SETTLE (the targets run: the measured
-# and the unmeasured seconds of a slice, default 2 and 1), LG_BENCH_MIN_ROUNDS /
-# LG_BENCH_MAX_ROUNDS (the targets run: default 12 and 30), LG_BENCH_PRELOAD_MIN_ROUNDS /
+# the targets run's warm-up 2), LG_BENCH_SLICE / LG_BENCH_SETTLE / LG_BENCH_GUARD (the targets
+# run: a slice's measured seconds and its unmeasured start and end, default 3, 1 and 1),
+# LG_BENCH_MIN_ROUNDS / LG_BENCH_MAX_ROUNDS (the targets run: default 12 and 24), LG_BENCH_PRELOAD_MIN_ROUNDS /
 # LG_BENCH_PRELOAD_MAX_ROUNDS / LG_BENCH_PRELOAD_DURATION (the preload point: default 6, 14 and
 # 5 s), LG_BENCH_REF (the commit to build, default HEAD, exported with git archive; "worktree": the
 # checkout as is), LG_BENCH_ROUNDS (rounds of --cost; default 3), LG_BENCH_PRIVATE_PG (default 1:
@@ -57,9 +58,9 @@ STAGE=${LG_BENCH_STAGE:-/tmp/lockguard-bench}
 PORT=${LG_BENCH_PORT:-54341}
 case "$MODE" in
   quick) LGB_DURATION=${LG_BENCH_DURATION:-1}; LGB_WARMUP=${LG_BENCH_WARMUP:-0.2}; LGB_VACUUM=0
-         LGB_SLICE=$LGB_DURATION; LGB_SETTLE=0.2 ;;
+         LGB_SLICE=$LGB_DURATION; LGB_SETTLE=0.2; LGB_GUARD=0.2 ;;
   full) LGB_DURATION=${LG_BENCH_DURATION:-10}; LGB_WARMUP=${LG_BENCH_WARMUP:-2}; LGB_VACUUM=1
-        LGB_SLICE=${LG_BENCH_SLICE:-2}; LGB_SETTLE=${LG_BENCH_SETTLE:-1}
+        LGB_SLICE=${LG_BENCH_SLICE:-3}; LGB_SETTLE=${LG_BENCH_SETTLE:-1}; LGB_GUARD=${LG_BENCH_GUARD:-1}
         LGB_PRELOAD_MIN_ROUNDS=${LG_BENCH_PRELOAD_MIN_ROUNDS:-6}; LGB_PRELOAD_MAX_ROUNDS=${LG_BENCH_PRELOAD_MAX_ROUNDS:-14}
         LGB_PRELOAD_DURATION=${LG_BENCH_PRELOAD_DURATION:-5} ;;
   *) LGB_DURATION=${LG_BENCH_DURATION:-8}; LGB_WARMUP=${LG_BENCH_WARMUP:-2}; LGB_VACUUM=1 ;;
@@ -68,7 +69,7 @@ LGB_QUICK_ROWS=20000
 ROWS=$([ "$MODE" = quick ] && echo $LGB_QUICK_ROWS || echo 1000000)
 ROUNDS=${LG_BENCH_ROUNDS:-3}
 MIN_ROUNDS=${LG_BENCH_MIN_ROUNDS:-12}
-MAX_ROUNDS=${LG_BENCH_MAX_ROUNDS:-30}
+MAX_ROUNDS=${LG_BENCH_MAX_ROUNDS:-24}
 [ "$MAX_ROUNDS" -ge "$MIN_ROUNDS" ] || lg_die "LG_BENCH_MAX_ROUNDS ($MAX_ROUNDS) is below LG_BENCH_MIN_ROUNDS ($MIN_ROUNDS)"
 LGB_COST_PORT=$PORT
 
@@ -119,7 +120,7 @@ case "$MODE" in
   full)
     lgb_stock_cluster "$LGB_WORK/stock" "$PORT" "$ROWS"
     mapfile -t SETTINGS < <(lgb_settings_changed)
-    lg_log "the targets run on PostgreSQL $PGMAJOR (slices of $LGB_SETTLE s + $LGB_SLICE s after $LGB_WARMUP s warm-up, $MIN_ROUNDS to $MAX_ROUNDS rounds) -> $RESULTS"
+    lg_log "the targets run on PostgreSQL $PGMAJOR (slices of $LGB_SETTLE + $LGB_SLICE + $LGB_GUARD s after $LGB_WARMUP s warm-up, $MIN_ROUNDS to $MAX_ROUNDS rounds) -> $RESULTS"
     lgb_targets "$RESULTS" "$ROWS" "$MIN_ROUNDS" "$MAX_ROUNDS"
     LGB_POSTMASTER=
     lg_cluster_stop "$LGB_WORK/stock/data"
@@ -149,7 +150,8 @@ META=$LGB_WORK/meta-$MODE$SUFFIX.txt
   echo "major: $PGMAJOR"
   [ "$MODE" = full ] || echo "duration_s: $LGB_DURATION"
   echo "warmup_s: $LGB_WARMUP"
-  [ "$MODE" = full ] && { echo "slice_s: $LGB_SLICE"; echo "settle_s: $LGB_SETTLE"; echo "min_rounds: $MIN_ROUNDS"
+  [ "$MODE" = full ] && { echo "slice_s: $LGB_SLICE"; echo "settle_s: $LGB_SETTLE"; echo "guard_s: $LGB_GUARD"
+    echo "min_rounds: $MIN_ROUNDS"
     echo "max_rounds: $MAX_ROUNDS"; echo "preload_rounds: $LGB_PRELOAD_MIN_ROUNDS to $LGB_PRELOAD_MAX_ROUNDS"
     echo "preload_duration_s: $LGB_PRELOAD_DURATION"; echo "rows: $ROWS"; }
   echo "nproc: $(nproc)"

@@ -1,7 +1,8 @@
 // lgbench: closed-loop load driver for lockguard's benchmark harness.
 //
 // N client threads, one libpq connection each (unix socket), run one scenario's transaction in a
-// closed loop: warm-up, then a measured window of D seconds. Every transaction is a list of SQL
+// closed loop: warm-up, then a measured window of D seconds; a transaction counts when it starts
+// inside the window (its whole latency, even if it ends after it). Every transaction is a list of SQL
 // statements with parameters drawn per transaction; the lock statement(s) are timed apart from the
 // whole transaction. Outcomes: committed, lock timeout (55P03), deadlock (40P01), refused by a
 // tenant budget (LG001/LG002), other error.
@@ -38,9 +39,10 @@
 // whose --config-sql, "{}" replaced by VALUE, a control connection runs with pg_reload_conf() as
 // each slice starts), --rounds R, --order "0 1 2,1 2 0,..." (per round, the variants' order; by
 // default 0..n-1). A slice is --settle s (not measured: the queue still holds the previous
-// variant's transactions) then --duration s, measured. A transaction belongs to the slice it
-// starts in and runs that slice's variant; one JSON line per variant and round, tagged round=K
-// (from --first-round). Adjacent slices a few seconds apart see the same disk: a virtual disk's
+// variant's transactions), --duration s measured, then --guard s not measured (the measured
+// transactions end among their own variant's, not among the next one's). A transaction runs the
+// variant of the slice it starts in and counts there if it starts in the measured part; one JSON
+// line per variant and round, tagged round=K (from --first-round). Adjacent slices a few seconds apart see the same disk: a virtual disk's
 // flush time drifts by 10-20% over tens of seconds, which separate runs of each contender turned
 // into noise of the same size between contenders. --probe-sql (one JSON value) runs on the
 // control connection at every slice boundary; a line carries the values at its slice's start
@@ -106,6 +108,7 @@ struct Options {
     int rounds = 0;                // 0: one plain run (no round tag)
     int first_round = 1;
     double settle = 0;             // unmeasured start of every slice
+    double guard = 0;              // unmeasured end of every slice
     std::string order;             // "0 1 2,1 2 0": variants per round
     std::vector<std::pair<std::string, std::string>> configs;  // NAME=VALUE
     std::string config_sql;        // "{}" -> VALUE
@@ -134,7 +137,7 @@ std::vector<std::string> split(const std::string &s, char sep) {
         "               [--a-clients N] [--hot-keys N] [--shared-share X] [--user-a ROLE] [--user-b ROLE]\n"
         "               [--refused-sleep-ms N] [--tag KEY=VALUE ...]\n"
         "       interleaved: --contender C1,C2,... | --configs NAME=VALUE,... --config-sql SQL\n"
-        "               --rounds R [--order '0 1,1 0'] [--settle SEC] [--first-round K]\n"
+        "               --rounds R [--order '0 1,1 0'] [--settle SEC] [--guard SEC] [--first-round K]\n"
         "               [--probe-sql SQL] [--control-conninfo STR]\n"
         "contenders: for_update        SELECT ... FOR UPDATE (no timeout)\n"
         "            advisory          pg_advisory_xact_lock(id)\n"
@@ -415,7 +418,7 @@ struct Shared {
     std::vector<Variant> variants;
     std::vector<int> schedule;         // the variant of every slice, in time order
     Clock::time_point t0, t_end;       // the first slice's start (the warm-up's end), the last's end
-    Clock::duration slice_len{}, settle{};
+    Clock::duration slice_len{}, settle{}, measured_len{};
     std::mutex mu;
     std::map<std::string, long> other_errors;  // "SQLSTATE message" -> count (first 200 chars)
 
@@ -425,7 +428,9 @@ struct Shared {
         if (t < t0) return -1;
         return std::min(long((t - t0) / slice_len), long(schedule.size()) - 1);
     }
-    bool measured(Clock::time_point t, long k) const { return k >= 0 && t >= slice_start(k) + settle && t < t_end; }
+    bool measured(Clock::time_point t, long k) const {
+        return k >= 0 && t >= slice_start(k) + settle && t < slice_start(k) + settle + measured_len;
+    }
     const Variant &variant_at(long k) const { return variants[schedule[k < 0 ? 0 : k]]; }
 };
 
@@ -812,8 +817,9 @@ void plan_slices(const Options &o, Shared &sh) {
         sh.schedule.insert(sh.schedule.end(), perm.begin(), perm.end());
     }
     auto seconds = [](double s) { return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s)); };
-    sh.slice_len = seconds(o.settle + o.duration);
+    sh.slice_len = seconds(o.settle + o.duration + o.guard);
     sh.settle = seconds(o.settle);
+    sh.measured_len = seconds(o.duration);
 }
 
 // One JSON line: one variant in one slice (or a plain run's only slice).
@@ -830,7 +836,7 @@ std::string result_line(const Options &o, const Workload &w, const Shared &sh, l
     std::snprintf(buf, sizeof buf, ", \"theta\": %.3f, \"duration_s\": %.1f, \"warmup_s\": %.1f, ", o.theta, o.duration, o.warmup);
     line += buf;
     if (o.rounds > 0) {
-        std::snprintf(buf, sizeof buf, "\"settle_s\": %.2f, \"slice\": %ld, ", o.settle, k);
+        std::snprintf(buf, sizeof buf, "\"settle_s\": %.2f, \"guard_s\": %.2f, \"slice\": %ld, ", o.settle, o.guard, k);
         line += buf;
     }
     line += counts_json(all, o.duration);
@@ -913,6 +919,7 @@ int main(int argc, char **argv) {
         else if (a == "--rounds") o.rounds = std::atoi(next().c_str());
         else if (a == "--first-round") o.first_round = std::atoi(next().c_str());
         else if (a == "--settle") o.settle = std::atof(next().c_str());
+        else if (a == "--guard") o.guard = std::atof(next().c_str());
         else if (a == "--order") o.order = next();
         else if (a == "--configs") {
             for (const std::string &kv : split(next(), ',')) o.configs.push_back(key_value(kv, "--configs needs NAME=VALUE,..."));
@@ -924,8 +931,9 @@ int main(int argc, char **argv) {
         else usage(("unknown option " + a).c_str());
     }
     if (o.conninfo.empty() || o.contenders.empty() || o.scenario.empty()) usage("--conninfo, --contender and --scenario are required");
-    if (o.clients < 1 || o.duration <= 0 || o.warmup < 0 || o.max_attempts < 1 || o.rounds < 0 || o.settle < 0)
-        usage("bad --clients, --duration, --warmup, --max-attempts, --rounds or --settle");
+    if (o.clients < 1 || o.duration <= 0 || o.warmup < 0 || o.max_attempts < 1 || o.rounds < 0 || o.settle < 0 ||
+        o.guard < 0)
+        usage("bad --clients, --duration, --warmup, --max-attempts, --rounds, --settle or --guard");
 
     Workload w(o);
     if (o.label.empty()) o.label = o.scenario;
