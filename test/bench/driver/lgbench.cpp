@@ -42,11 +42,11 @@
 // variant's transactions), --duration s measured, then --guard s not measured (the measured
 // transactions end among their own variant's, not among the next one's). A transaction runs the
 // variant of the slice it starts in and counts there if it starts in the measured part; one JSON
-// line per variant and round, tagged round=K (from --first-round). Adjacent slices a few seconds apart see the same disk: a virtual disk's
-// flush time drifts by 10-20% over tens of seconds, which separate runs of each contender turned
-// into noise of the same size between contenders. --probe-sql (one JSON value) runs on the
-// control connection at every slice boundary; a line carries the values at its slice's start
-// and end ("probe_before", "probe_after").
+// line per variant and round, tagged round=K (from --first-round). Why: slices a few seconds
+// apart see the same disk, whose flush time drifts by 10-20% within a minute here; separate runs
+// of each contender turned that drift into noise of the same size between contenders.
+// --probe-sql (one JSON value) runs on the control connection at every slice boundary; a line
+// carries the values at its slice's start and end ("probe_before", "probe_after").
 // Contenders: for_update, advisory, advisory_for_update, for_update_retry, lg_row, lg_row_prio,
 //   lg_named, lg_multi, lg_run, client_rwl (see usage()).
 // advisory_for_update is the row scope's floor without lockguard: a FIFO gate (an advisory lock)
