@@ -17,7 +17,7 @@
 #                                       #   variants, 5 s per variant per round: about 24 min at 12
 #                                       #   rounds, 2 to 5 min for preload, ~1.5 min of set-up and
 #                                       #   view reads: about 28 min; at most about 55 min if every
-#                                       #   point needs the cap.
+#                                       #   point needs the cap (49 min on 15, 2026-12-05 21:00 UTC).
 #   bash test/bench/run.sh --quick      # the same code path, 1 round of ~1 s per point, the verdict
 #                                       #   code on its results, a few older scenarios; asserts
 #                                       #   results exist (never speed), ends "N passed, N failed"
