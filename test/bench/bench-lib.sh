@@ -422,12 +422,12 @@ LGB_TARGET_POINTS=(
 
 # lgb_interleaved RESULTS LABEL KIND CLIENTS KEYS ARGS FIRST LAST VARIANTS...: rounds FIRST..LAST of
 # one point in one run of the driver: the variants in slices of LGB_SETTLE s unmeasured, LGB_SLICE
-# s measured and LGB_GUARD s unmeasured, each round's order report.py's round_order. The variants are contenders,
-# or for the monitoring point sampling intervals (lockguard row; the driver's control connection
-# switches lockguard.sample_interval_ms by ALTER SYSTEM + reload as each slice starts and reads
-# lockguard.worker_stats() at every boundary). One line per variant and round into RESULTS, each
-# with the run's CPU (cpuwatch: the others' load) and, for the monitoring point, the worker's
-# samples and CPU during its own slice.
+# s measured and LGB_GUARD s unmeasured, each round's order report.py's round_order. The variants
+# are contenders, or for the monitoring point sampling intervals (lockguard row; the driver's
+# control connection switches lockguard.sample_interval_ms by ALTER SYSTEM + reload as each slice
+# starts and reads lockguard.worker_stats() at every boundary). One line per variant and round
+# into RESULTS, each with the run's CPU (cpuwatch: the others' load) and, for the monitoring
+# point, the worker's samples and CPU during its own slice.
 lgb_interleaved() {
   local results=$1 label=$2 kind=$3 clients=$4 keys=$5 args=$6 first=$7 last=$8; shift 8
   local variants=("$@") n=$# r order rc extra=() watch=() vs=()
