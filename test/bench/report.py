@@ -1290,14 +1290,15 @@ def markdown(benchdir, out_path):
       "while a verdict of the point is unresolved, up to `max_rounds`; the preload point one round at a time.")
     w("- **Medians and spread.** Per round, a target's value is the ratio of its two contenders' figures *of that "
       "round* (or the figure itself for an absolute bound); the verdict takes the **median of the per-round "
-      "values**, and the spread is shown as the rounds' min..max.")
+      "values**, printed with its distribution-free 95% interval (`median_ci`), and the spread is shown as the rounds' "
+      "min..max.")
     w(f"- **Resolution.** A verdict is *resolved* when a two-sided sign test of the rounds against the threshold "
       f"gives p ≤ {RESOLVE_P}: with 6 rounds, every round on the same side of the threshold; with 12, all but at "
       "most 2; with 18, all but 4; with 30, all but 9. (Runs before interleaving used p ≤ 0.25, every one of 3 "
       "rounds on one side: with about 25 verdicts per run, several were expected to resolve from noise alone.) A "
       "verdict still unresolved at the cap (stated in each run below) is printed as *not resolved at the cap* with "
       "its median and rounds, never as met.")
-    w(f"- **Quiet rule.** While every contender runs, `test/bench/cpuwatch.py` reads from `/proc` the CPU used by "
+    w(f"- **Quiet rule.** While a point runs, `test/bench/cpuwatch.py` reads from `/proc` the CPU used by "
       "every process on the machine, by the cluster and the client, and by the kernel alone (interrupts, soft "
       "interrupts, time stolen by the hypervisor); *others* is what other processes used, in cores (the watcher "
       "itself excluded). A point, and the run, counts as quiet only when others used less than "
