@@ -890,12 +890,10 @@ def median_ci(vals, p=RESOLVE_P):
     """The distribution-free confidence interval (at least 1 - p) of the rounds' median: the k-th
     smallest and k-th largest rounds, k the largest rank with P(Binomial(n, 1/2) < k) <= p / 2;
     None when n is too small for any. The sign test of evaluate() resolves a verdict at about the
-    point where the threshold leaves this interval."""
-    from math import comb
+    point where the threshold leaves this interval (sign_p(n, k - 1) is that probability, doubled)."""
     xs, n = sorted(vals), len(vals)
-    k, below = 0, 0.0
-    while k < n and below + comb(n, k) / 2 ** n <= p / 2:
-        below += comb(n, k) / 2 ** n
+    k = 0
+    while k < n and sign_p(n, k) <= p:
         k += 1
     return (xs[k - 1], xs[n - k]) if k >= 1 else None
 
