@@ -208,15 +208,16 @@ lgb_worker_stats() {
 # lgb_annotate_worker RESULTS BEFORE.json AFTER.json: the worker's samples and their CPU time
 # during the last point (lockguard.worker_stats() differences) into the last line of RESULTS.
 lgb_annotate_worker() {
-  "$LGB_PYTHON" - "$@" <<'PY'
+  "$LGB_PYTHON" - "$LGB_DIR" "$@" <<'PY'
 import json, sys
-path, before, after = sys.argv[1:4]
+sys.path.insert(0, sys.argv[1])
+from report import worker_delta
+path, before, after = sys.argv[2:5]
 lines = open(path).read().splitlines()
 r = json.loads(lines[-1])
 try:
-    b, a = json.load(open(before)), json.load(open(after))
-    r["worker"] = {k: round(a[k] - b[k], 3) for k in ("samples", "sample_cpu_ms", "cycles", "cycle_cpu_ms")}
-except (OSError, ValueError, KeyError, TypeError):
+    r["worker"] = worker_delta(json.load(open(before)), json.load(open(after)))
+except (OSError, ValueError):
     r["worker"] = None
 lines[-1] = json.dumps(r)
 open(path, "w").write("\n".join(lines) + "\n")
@@ -425,9 +426,9 @@ LGB_TARGET_POINTS=(
 # s measured and LGB_GUARD s unmeasured, each round's order report.py's round_order. The variants
 # are contenders, or for the monitoring point sampling intervals (lockguard row; the driver's
 # control connection switches lockguard.sample_interval_ms by ALTER SYSTEM + reload as each slice
-# starts and reads lockguard.worker_stats() at every boundary). One line per variant and round
-# into RESULTS, each with the run's CPU (cpuwatch: the others' load) and, for the monitoring
-# point, the worker's samples and CPU during its own slice.
+# starts and reads lockguard.worker_stats() as its measured part starts and ends). One line per
+# variant and round into RESULTS, each with the run's CPU (cpuwatch: the others' load) and, for the
+# monitoring point, the worker's samples and CPU during its slice's measured part.
 lgb_interleaved() {
   local results=$1 label=$2 kind=$3 clients=$4 keys=$5 args=$6 first=$7 last=$8; shift 8
   local variants=("$@") n=$# r order rc extra=() watch=() vs=()
@@ -450,11 +451,13 @@ lgb_interleaved() {
           >"$LGB_WORK/driver.out" 2>"$LGB_WORK/driver.err"
   rc=$?
   [ "$label" = monitoring ] && lg_psql -d bench -c "ALTER SYSTEM RESET lockguard.sample_interval_ms" -c "SELECT pg_reload_conf()" >/dev/null
-  "$LGB_PYTHON" - "$results" "$rc" "$LGB_WORK/cpu.json" "$LGB_WORK/driver.out" "$LGB_WORK/driver.err" "$label" "$kind" \
-    "$clients" "$keys" "$first" "$last" "${variants[@]}" <<'PY'
+  "$LGB_PYTHON" - "$LGB_DIR" "$results" "$rc" "$LGB_WORK/cpu.json" "$LGB_WORK/driver.out" "$LGB_WORK/driver.err" "$label" \
+    "$kind" "$clients" "$keys" "$first" "$last" "${variants[@]}" <<'PY'
 import json, sys
-results, rc, cpu_path, out_path, err_path, label, kind, clients, keys, first, last = sys.argv[1:12]
-variants = sys.argv[12:]
+sys.path.insert(0, sys.argv[1])
+from report import worker_delta
+results, rc, cpu_path, out_path, err_path, label, kind, clients, keys, first, last = sys.argv[2:13]
+variants = sys.argv[13:]
 try:
     cpu = json.load(open(cpu_path))
     cpu["scope"] = "the whole interleaved run"
@@ -474,7 +477,7 @@ with open(results, "a") as out:
             b, a = r.pop("probe_before", None), r.pop("probe_after", None)
             if label == "monitoring":
                 ok = isinstance(b, dict) and isinstance(a, dict)
-                r["worker"] = {k: round(a[k] - b[k], 3) for k in ("samples", "sample_cpu_ms", "cycles", "cycle_cpu_ms")} if ok else None
+                r["worker"] = worker_delta(b, a) if ok else None
                 r["sampled"] = {"samples": a["samples"] - b["samples"], "edges": a["sampled_edges"] - b["sampled_edges"]} if ok else None
         out.write(json.dumps(r) + "\n")
 for r in lines:

@@ -1157,6 +1157,19 @@ def full_runs(benchdir):
     return out
 
 
+WORKER_DELTA_KEYS = ("samples", "sample_cpu_ms", "cycles", "cycle_cpu_ms")
+
+
+def worker_delta(before, after):
+    """What the worker did between two lockguard.worker_stats() readings (as dicts): the
+    differences of its counters, or None when either reading is missing (bench-lib.sh uses it for
+    the interleaved monitoring slices and for the --cost mode's separate points alike)."""
+    try:
+        return {k: round(after[k] - before[k], 3) for k in WORKER_DELTA_KEYS}
+    except (KeyError, TypeError):
+        return None
+
+
 def worker_cpu_s(r):
     """The worker's CPU seconds during a monitoring slice (its own count, lockguard.worker_stats());
     runs before interleaving had only /proc's figure for their whole run."""
@@ -1275,8 +1288,11 @@ def markdown(benchdir, out_path):
       "measured that drift: per-round ratios of the same two contenders spread 0.58 to 1.11. Slices a few seconds "
       "apart see the same disk. `VACUUM accounts` and `CHECKPOINT` precede each run of a point. The monitoring "
       "point's driver switches `lockguard.sample_interval_ms` (0 = off, 1000, and 100, the last reported without a "
-      "target) by `ALTER SYSTEM` and a reload as each slice starts, and reads `lockguard.worker_stats()` at every "
-      "slice boundary: the worker's samples and CPU per slice. The preload point cannot change inside a run: it "
+      "target) by `ALTER SYSTEM` and a reload as each slice starts, and reads `lockguard.worker_stats()` as the slice's "
+      "measured part starts and ends: the worker's samples and CPU over the same seconds as the transactions, once "
+      "the settle has let the reload take effect (runs up to 2026-12-05 read it at slice boundaries, so their "
+      "figures cover the whole slice, and an off slice could count a sample that the previous setting's timer "
+      "took before the reload arrived). The preload point cannot change inside a run: it "
       "restarts the cluster with `shared_preload_libraries` empty or `'lockguard'` and runs pgbench's TPC-B-like "
       "script (8 clients, `-j 2`, never calling lockguard) for `preload_duration_s` after each restart, a round "
       "being one run of each.")

@@ -45,8 +45,10 @@
 // line per variant and round, tagged round=K (from --first-round). Why: slices a few seconds
 // apart see the same disk, whose flush time drifts by 10-20% within a minute here; separate runs
 // of each contender turned that drift into noise of the same size between contenders.
-// --probe-sql (one JSON value) runs on the control connection at every slice boundary; a line
-// carries the values at its slice's start and end ("probe_before", "probe_after").
+// --probe-sql (one JSON value) runs on the control connection as every slice's measured part
+// starts and ends; a line carries those two values ("probe_before", "probe_after"), so what the
+// probe counts (the worker's samples, say) is counted over the same seconds as the transactions,
+// after the settle has let the slice's setting take effect.
 // Contenders: for_update, advisory, advisory_for_update, for_update_retry, lg_row, lg_row_prio,
 //   lg_named, lg_multi, lg_run, client_rwl (see usage()).
 // advisory_for_update is the row scope's floor without lockguard: a FIFO gate (an advisory lock)
@@ -423,13 +425,14 @@ struct Shared {
     std::map<std::string, long> other_errors;  // "SQLSTATE message" -> count (first 200 chars)
 
     Clock::time_point slice_start(long k) const { return t0 + slice_len * k; }
+    Clock::time_point measured_start(long k) const { return slice_start(k) + settle; }
     // The slice a transaction starting at t belongs to; -1 in the warm-up (it runs slice 0's variant).
     long slice_at(Clock::time_point t) const {
         if (t < t0) return -1;
         return std::min(long((t - t0) / slice_len), long(schedule.size()) - 1);
     }
     bool measured(Clock::time_point t, long k) const {
-        return k >= 0 && t >= slice_start(k) + settle && t < slice_start(k) + settle + measured_len;
+        return k >= 0 && t >= measured_start(k) && t < measured_start(k) + measured_len;
     }
     const Variant &variant_at(long k) const { return variants[schedule[k < 0 ? 0 : k]]; }
 };
@@ -731,11 +734,14 @@ std::string counts_json(const Samples &s, double duration) {
 // ---------------------------------------------------------------------------------------------
 // The control connection of an interleaved run
 // ---------------------------------------------------------------------------------------------
-// Switches --configs as every slice starts and reads --probe-sql at every slice boundary:
-// probes[k] at slice k's start, probes[slices] at the last one's end.
+// Switches --configs as every slice starts and reads --probe-sql as its measured part starts
+// (probes_before[k]) and ends (probes_after[k]).
 class Control {
 public:
-    Control(const Options &o, Shared &sh) : opt_(o), sh_(sh) { probes.resize(sh.schedule.size() + 1); }
+    Control(const Options &o, Shared &sh) : opt_(o), sh_(sh) {
+        probes_before.resize(sh.schedule.size());
+        probes_after.resize(sh.schedule.size());
+    }
     ~Control() {
         if (conn_) PQfinish(conn_);
     }
@@ -757,16 +763,21 @@ public:
         return exec(sql) && exec("SELECT pg_reload_conf()");
     }
 
-    // After go: the boundaries of every slice, in time order.
+    // After go: every slice's start (slice 0's config was applied before go) and its measured
+    // part's bounds, in time order.
     void run() {
-        for (long k = 0; k <= long(sh_.schedule.size()); k++) {
+        for (long k = 0; k < long(sh_.schedule.size()); k++) {
             std::this_thread::sleep_until(sh_.slice_start(k));
-            if (!opt_.probe_sql.empty()) probes[k] = probe();
-            if (k > 0 && k < long(sh_.schedule.size()) && !apply(k)) sh_.failed = true;
+            if (k > 0 && !apply(k)) sh_.failed = true;
+            if (opt_.probe_sql.empty()) continue;
+            std::this_thread::sleep_until(sh_.measured_start(k));
+            probes_before[k] = probe();
+            std::this_thread::sleep_until(sh_.measured_start(k) + sh_.measured_len);
+            probes_after[k] = probe();
         }
     }
 
-    std::vector<std::string> probes;  // JSON text, "" when unread
+    std::vector<std::string> probes_before, probes_after;  // JSON text, "" when unread
 
 private:
     const Options &opt_;
@@ -867,7 +878,7 @@ std::string result_line(const Options &o, const Workload &w, const Shared &sh, l
     }
     if (!o.probe_sql.empty()) {
         auto json_or_null = [](const std::string &x) { return x.empty() ? std::string("null") : x; };
-        line += ", \"probe_before\": " + json_or_null(control.probes[k]) + ", \"probe_after\": " + json_or_null(control.probes[k + 1]);
+        line += ", \"probe_before\": " + json_or_null(control.probes_before[k]) + ", \"probe_after\": " + json_or_null(control.probes_after[k]);
     }
     line += ", \"errors_sample\": [";
     bool first = true;
