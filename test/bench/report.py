@@ -1290,7 +1290,7 @@ def markdown(benchdir, out_path):
       "point's driver switches `lockguard.sample_interval_ms` (0 = off, 1000, and 100, the last reported without a "
       "target) by `ALTER SYSTEM` and a reload as each slice starts, and reads `lockguard.worker_stats()` as the slice's "
       "measured part starts and ends: the worker's samples and CPU over the same seconds as the transactions, once "
-      "the settle has let the reload take effect (runs up to 2026-12-05 read it at slice boundaries, so their "
+      "the settle has let the reload take effect (runs up to 2026-12-05 22:00 UTC read it at slice boundaries, so their "
       "figures cover the whole slice, and an off slice could count a sample that the previous setting's timer "
       "took before the reload arrived). The preload point cannot change inside a run: it "
       "restarts the cluster with `shared_preload_libraries` empty or `'lockguard'` and runs pgbench's TPC-B-like "
