@@ -115,6 +115,7 @@ struct Options {
     std::vector<std::pair<std::string, std::string>> configs;  // NAME=VALUE
     std::string config_sql;        // "{}" -> VALUE
     std::string probe_sql;
+    std::string trace_path;  // --trace: every measured committed transaction, for investigations
     std::string control_conninfo;  // default: conninfo
 };
 
@@ -141,6 +142,8 @@ std::vector<std::string> split(const std::string &s, char sep) {
         "       interleaved: --contender C1,C2,... | --configs NAME=VALUE,... --config-sql SQL\n"
         "               --rounds R [--order '0 1,1 0'] [--settle SEC] [--guard SEC] [--first-round K]\n"
         "               [--probe-sql SQL] [--control-conninfo STR]\n"
+        "       --trace FILE: a CSV line per committed transaction of a measured part (client, slice,\n"
+        "               variant, first row, start ms, lock ms, transaction ms), to look into a distribution\n"
         "contenders: for_update        SELECT ... FOR UPDATE (no timeout)\n"
         "            advisory          pg_advisory_xact_lock(id)\n"
         "            advisory_for_update  pg_advisory_xact_lock(id), then FOR UPDATE of the row (one statement)\n"
@@ -223,6 +226,15 @@ struct Transaction {
     std::vector<Statement> statements;  // between BEGIN and COMMIT
     int cls = 0;                        // index into class names
     std::vector<long> lock_rows;        // client_rwl: the rows run_with_lock locks
+    long first_row = 0;                 // the first row drawn (--trace)
+};
+
+// One committed transaction of a measured part (--trace).
+struct TraceLine {
+    long slice;
+    long row;
+    double start_ms;  // from the first slice's start
+    double lock_ms, txn_ms;
 };
 
 enum Outcome { Committed = 0, LockTimeout, Deadlock, OtherError, Refused, kOutcomes };
@@ -310,6 +322,7 @@ public:
             rows.push_back(dist_.draw(rng));
         }
         deltas.push_back(1);
+        t.first_row = rows[0];
         if (s == "transfer") {
             long b;
             do b = dist_.draw(rng); while (b == rows[0]);
@@ -466,6 +479,7 @@ public:
 
     // [slice][class]
     const std::vector<std::vector<Samples>> &samples() const { return per_slice_; }
+    const std::vector<TraceLine> &trace() const { return trace_; }
 
 private:
     const Options &opt_;
@@ -474,6 +488,7 @@ private:
     int id_;
     std::mt19937_64 rng_;
     std::vector<std::vector<Samples>> per_slice_;
+    std::vector<TraceLine> trace_;  // only with --trace
     PGconn *conn_ = nullptr;
     std::map<std::string, std::string> prepared_;  // sql -> statement name
 
@@ -657,6 +672,8 @@ private:
                     cs->outcomes[Committed]++;
                     cs->txn_ms.push_back(ms_between(start, end));
                     cs->server_attempts += attempts;
+                    if (!opt_.trace_path.empty())
+                        trace_.push_back({k, t.first_row, ms_between(sh_.t0, start), lock_ms, ms_between(start, end)});
                 }
                 return;
             }
@@ -686,6 +703,20 @@ private:
 // ---------------------------------------------------------------------------------------------
 // Output
 // ---------------------------------------------------------------------------------------------
+void write_trace(const std::string &path, const std::vector<Client> &clients, const Shared &sh) {
+    FILE *f = std::fopen(path.c_str(), "w");
+    if (f == nullptr) {
+        std::fprintf(stderr, "lgbench: cannot write %s\n", path.c_str());
+        return;
+    }
+    std::fprintf(f, "client,slice,variant,row,start_ms,lock_ms,txn_ms\n");
+    for (size_t c = 0; c < clients.size(); c++)
+        for (const TraceLine &l : clients[c].trace())
+            std::fprintf(f, "%zu,%ld,%s,%ld,%.3f,%.3f,%.3f\n", c, l.slice, sh.variant_at(l.slice).name.c_str(), l.row,
+                         l.start_ms, l.lock_ms, l.txn_ms);
+    std::fclose(f);
+}
+
 std::string json_escape(const std::string &s) {
     std::string out;
     for (char ch : s) {
@@ -937,6 +968,7 @@ int main(int argc, char **argv) {
         }
         else if (a == "--config-sql") o.config_sql = next();
         else if (a == "--probe-sql") o.probe_sql = next();
+        else if (a == "--trace") o.trace_path = next();
         else if (a == "--control-conninfo") o.control_conninfo = next();
         else if (a == "--help" || a == "-h") usage(nullptr);
         else usage(("unknown option " + a).c_str());
@@ -974,5 +1006,6 @@ int main(int argc, char **argv) {
             for (size_t cls = 0; cls < per_class.size(); cls++) per_class[cls].merge(c.samples()[k][cls]);
         std::printf("%s\n", result_line(o, w, sh, k, per_class, control).c_str());
     }
+    if (!o.trace_path.empty()) write_trace(o.trace_path, clients, sh);
     return 0;
 }
