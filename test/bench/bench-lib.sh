@@ -442,6 +442,7 @@ lgb_interleaved() {
   else
     extra+=(--contender "$(IFS=,; echo "${variants[*]}")")
   fi
+  [ -n "${LGB_TRACE_DIR:-}" ] && extra+=(--trace "$LGB_TRACE_DIR/$label-r$first.csv")
   [ "${LGB_VACUUM:-1}" = 1 ] && lg_psql -d bench -c "VACUUM accounts" -c "CHECKPOINT" >/dev/null 2>&1
   [ -n "${LGB_POSTMASTER:-}" ] && { rm -f "$LGB_WORK/cpu.json"; watch=("$LGB_PYTHON" "$LGB_DIR/cpuwatch.py" "$LGB_POSTMASTER" "$LGB_WORK/cpu.json" --); }
   "${watch[@]}" "$LGB_DRIVER" --conninfo "$LGB_CONNINFO" --label "$label" --scenario "$kind" --clients "$clients" \
@@ -583,6 +584,10 @@ lgb_quick() {
   local port=$1 rows=${LGB_QUICK_ROWS:-20000} rc
   local results=$LGB_WORK/results-quick.jsonl scen=$LGB_WORK/results-quick-scenarios.jsonl
   : >"$results"
+  # Every interleaved point also writes its per-transaction trace (lgbench --trace), which
+  # check-quick holds against the result lines.
+  LGB_TRACE_DIR=$LGB_WORK/traces
+  rm -rf "$LGB_TRACE_DIR"; mkdir -p "$LGB_TRACE_DIR"
   lgb_stock_cluster "$LGB_WORK/stock" "$port" "$rows"
   lg_log "quick targets run ($LGB_DURATION s per point, 1 round) -> $results"
   lgb_targets "$results" "$rows" 1 1
@@ -594,7 +599,7 @@ lgb_quick() {
   lg_cluster_stop "$LGB_WORK/cluster/data"
   "$LGB_PYTHON" "$LGB_DIR/report.py" verdicts "$results" 1 >&2
   "$LGB_PYTHON" "$LGB_DIR/report.py" plot "$scen" "$LGB_WORK/png" >&2 || lg_log "drawing failed"
-  "$LGB_PYTHON" "$LGB_DIR/report.py" check-quick "$results" "$scen" "$LGB_WORK/png" \
+  "$LGB_PYTHON" "$LGB_DIR/report.py" check-quick --traces "$LGB_TRACE_DIR" "$results" "$scen" "$LGB_WORK/png" \
     "$LGB_WORK/stock/data/server.log" "$LGB_WORK/cluster/data/server.log"
   rc=$?
   return $rc

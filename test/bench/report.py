@@ -9,7 +9,7 @@ Standard library only (Debian's python3 package); pictures are drawn by gnuplot 
                                                    results-scenarios.jsonl and notes.md
   report.py pending RESULTS.jsonl POINT            exit 1 naming the point's unresolved verdicts
   report.py verdicts RESULTS.jsonl [CAP]           every target's verdict and the others' load
-  report.py check-quick RESULTS.jsonl SCENARIOS.jsonl PNGDIR SERVER_LOG...
+  report.py check-quick [--traces DIR] RESULTS.jsonl SCENARIOS.jsonl PNGDIR SERVER_LOG...
                                                    the quick layer's assertions (never speed)
   report.py cost-markdown RESULTS.jsonl META.txt OUT.md  the cost points alone (run.sh --cost)
 """
@@ -997,10 +997,22 @@ def print_verdicts(results, cap=None, preload_cap=None):
     return 0
 
 
-def check_quick(results, scen_results, pngdir, *logs):
+def trace_counts(path):
+    """{slice: committed transactions} of a load driver's --trace CSV."""
+    import csv
+    counts = {}
+    with open(path, newline="") as f:
+        for line in csv.DictReader(f):
+            counts[int(line["slice"])] = counts.get(int(line["slice"]), 0) + 1
+    return counts
+
+
+def check_quick(results, scen_results, pngdir, *logs, traces=None):
     """The quick layer's assertions: every target point produced results in every round for every
     contender, every target got a verdict line, the views were read, the scenarios subset ran,
-    no server crashed. Never a speed. TAP lines and "N passed, N failed"."""
+    no server crashed; with traces (a directory of the driver's --trace files, POINT-rFIRST.csv),
+    each interleaved point's trace holds exactly one line per committed transaction of each of its
+    result lines. Never a speed. TAP lines and "N passed, N failed"."""
     passed = failed = n = 0
 
     def tap(ok, text):
@@ -1060,6 +1072,24 @@ def check_quick(results, scen_results, pngdir, *logs):
                 cpu = r.get("cpu") or {}
                 ok = ok and cpu.get("others_cores") is not None
                 tap(ok, f"{point} {c} round {rnd}: {detail}; others' load {cpu.get('others_cores')} cores")
+    if traces is not None:
+        for point, _, _ in TARGET_POINTS:
+            if point == "preload":
+                continue  # pgbench, not the load driver
+            got = [r for r in rows if r.get("scenario") == point and "slice" in r]
+            paths = sorted(p for p in os.listdir(traces) if p.startswith(point + "-r") and p.endswith(".csv"))
+            try:
+                counts = {}
+                for p in paths:
+                    counts.update(trace_counts(os.path.join(traces, p)))
+                mismatched = [(r["slice"], r["committed"], counts.get(r["slice"], 0)) for r in got
+                              if counts.get(r["slice"], 0) != r["committed"]]
+                ok, detail = bool(got) and not mismatched, f"{len(got)} slices, {sum(counts.values())} lines"
+                if mismatched:
+                    detail += f"; (slice, committed, lines) differ: {mismatched[:3]}"
+            except (OSError, ValueError, KeyError) as e:
+                ok, detail = False, f"unreadable: {e}"
+            tap(ok, f"{point}: the driver's trace has one line per committed transaction of each slice ({detail})")
     # The verdict code on this run: one line per target, whatever the numbers say.
     lines = []
     for t in TARGETS:
@@ -1389,6 +1419,8 @@ def main(argv):
         print(" ".join(str(i) for i in round_order(int(argv[2]), int(argv[3]))))
         return 0
     if len(argv) >= 5 and argv[1] == "check-quick":
+        if argv[2] == "--traces" and len(argv) >= 7:
+            return check_quick(*argv[4:], traces=argv[3])
         return check_quick(*argv[2:])
     sys.stderr.write(__doc__)
     return 2
