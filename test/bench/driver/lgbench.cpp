@@ -543,9 +543,12 @@ private:
                 if (out != Refused) cs->lock_ms.push_back(static_cast<double>(a.lock_wait_ms));
                 if (out != Committed) cs->outcomes[out]++;
             }
+            const Clock::time_point end = Clock::now();
             cs->outcomes[Committed]++;
-            cs->txn_ms.push_back(ms_between(start, Clock::now()));
+            cs->txn_ms.push_back(ms_between(start, end));
             cs->client_retries += r.stats.attempts - 1;
+            trace_committed(k, t.first_row, start, end,
+                            r.stats.attempt_log.empty() ? 0.0 : double(r.stats.attempt_log.back().lock_wait_ms));
         } catch (const lgc::Error &e) {
             if (cs) {
                 Outcome out = library_outcome(e.sqlstate());
@@ -557,6 +560,12 @@ private:
             if (e.kind() == lgc::ErrorKind::Connection || e.kind() == lgc::ErrorKind::Deadline)
                 std::this_thread::sleep_for(std::chrono::milliseconds(100));
         }
+    }
+
+    // A measured committed transaction (--trace).
+    void trace_committed(long k, long row, Clock::time_point start, Clock::time_point end, double lock_ms) {
+        if (opt_.trace_path.empty()) return;
+        trace_.push_back({k, row, ms_between(sh_.t0, start), lock_ms, ms_between(start, end)});
     }
 
     void finish() {
@@ -672,8 +681,7 @@ private:
                     cs->outcomes[Committed]++;
                     cs->txn_ms.push_back(ms_between(start, end));
                     cs->server_attempts += attempts;
-                    if (!opt_.trace_path.empty())
-                        trace_.push_back({k, t.first_row, ms_between(sh_.t0, start), lock_ms, ms_between(start, end)});
+                    trace_committed(k, t.first_row, start, end, lock_ms);
                 }
                 return;
             }
