@@ -13,6 +13,7 @@ Standard library only (Debian's python3 package); pictures are drawn by gnuplot 
                                                    the quick layer's assertions (never speed)
   report.py cost-markdown RESULTS.jsonl META.txt OUT.md  the cost points alone (run.sh --cost)
 """
+import csv
 import statistics
 import json
 import os
@@ -999,7 +1000,6 @@ def print_verdicts(results, cap=None, preload_cap=None):
 
 def trace_counts(path):
     """{slice: committed transactions} of a load driver's --trace CSV."""
-    import csv
     counts = {}
     with open(path, newline="") as f:
         for line in csv.DictReader(f):
@@ -1077,14 +1077,19 @@ def check_quick(results, scen_results, pngdir, *logs, traces=None):
             if point == "preload":
                 continue  # pgbench, not the load driver
             got = [r for r in rows if r.get("scenario") == point and "slice" in r]
-            paths = sorted(p for p in os.listdir(traces) if p.startswith(point + "-r") and p.endswith(".csv"))
+            # One file per run of the driver, named by its first round; slices count from 0 in each.
+            firsts = sorted(int(m.group(1)) for p in os.listdir(traces)
+                            for m in [re.fullmatch(re.escape(point) + r"-r(\d+)\.csv", p)] if m)
             try:
-                counts = {}
-                for p in paths:
-                    counts.update(trace_counts(os.path.join(traces, p)))
-                mismatched = [(r["slice"], r["committed"], counts.get(r["slice"], 0)) for r in got
-                              if counts.get(r["slice"], 0) != r["committed"]]
-                ok, detail = bool(got) and not mismatched, f"{len(got)} slices, {sum(counts.values())} lines"
+                counts = {f: trace_counts(os.path.join(traces, f"{point}-r{f}.csv")) for f in firsts}
+
+                def traced(r):
+                    run = max((f for f in firsts if f <= int(r["tags"]["round"])), default=None)
+                    return counts[run].get(r["slice"], 0) if run is not None else 0
+
+                mismatched = [(r["slice"], r["committed"], traced(r)) for r in got if traced(r) != r["committed"]]
+                lines = sum(sum(c.values()) for c in counts.values())
+                ok, detail = bool(got) and not mismatched, f"{len(got)} slices, {lines} lines"
                 if mismatched:
                     detail += f"; (slice, committed, lines) differ: {mismatched[:3]}"
             except (OSError, ValueError, KeyError) as e:
