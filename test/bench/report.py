@@ -1087,7 +1087,7 @@ def check_quick(results, scen_results, pngdir, *logs, traces=None):
                     run = max((f for f in firsts if f <= int(r["tags"]["round"])), default=None)
                     return counts[run].get(r["slice"], 0) if run is not None else 0
 
-                mismatched = [(r["slice"], r["committed"], traced(r)) for r in got if traced(r) != r["committed"]]
+                mismatched = [(r["slice"], r["committed"], n) for r in got for n in [traced(r)] if n != r["committed"]]
                 lines = sum(sum(c.values()) for c in counts.values())
                 ok, detail = bool(got) and not mismatched, f"{len(got)} slices, {lines} lines"
                 if mismatched:
