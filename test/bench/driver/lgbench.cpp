@@ -45,6 +45,12 @@
 // line per variant and round, tagged round=K (from --first-round). Why: slices a few seconds
 // apart see the same disk, whose flush time drifts by 10-20% within a minute here; separate runs
 // of each contender turned that drift into noise of the same size between contenders.
+// --tail VARIANT=SEC (repeatable): that variant's transactions may last up to SEC, so its slices'
+// guard and the next slice's settle are at least SEC (for_update's waits reach 1.5 s on one hot
+// row while the FIFOs' stay under 0.35 s; a settle and guard long enough for it everywhere would
+// spend most of a round unmeasured). Every line counts "overran_guard" (its measured transactions
+// that ended after the slice) and "overran_settle" (earlier slices' transactions that ended
+// inside its measured part): the slicing held where both are 0.
 // --probe-sql (one JSON value) runs on the control connection as every slice's measured part
 // starts and ends; a line carries those two values ("probe_before", "probe_after"), so what the
 // probe counts (the worker's samples, say) is counted over the same seconds as the transactions,
@@ -111,6 +117,7 @@ struct Options {
     int first_round = 1;
     double settle = 0;             // unmeasured start of every slice
     double guard = 0;              // unmeasured end of every slice
+    std::map<std::string, double> tails;  // --tail VARIANT=SEC: its transactions' longest latency
     std::string order;             // "0 1 2,1 2 0": variants per round
     std::vector<std::pair<std::string, std::string>> configs;  // NAME=VALUE
     std::string config_sql;        // "{}" -> VALUE
@@ -141,7 +148,7 @@ std::vector<std::string> split(const std::string &s, char sep) {
         "               [--refused-sleep-ms N] [--tag KEY=VALUE ...]\n"
         "       interleaved: --contender C1,C2,... | --configs NAME=VALUE,... --config-sql SQL\n"
         "               --rounds R [--order '0 1,1 0'] [--settle SEC] [--guard SEC] [--first-round K]\n"
-        "               [--probe-sql SQL] [--control-conninfo STR]\n"
+        "               [--probe-sql SQL] [--control-conninfo STR] [--tail VARIANT=SEC ...]\n"
         "       --trace FILE: a CSV line per committed transaction of a measured part (client, slice,\n"
         "               variant, first row, start ms, lock ms, transaction ms), to look into a distribution\n"
         "contenders: for_update        SELECT ... FOR UPDATE (no timeout)\n"
@@ -245,6 +252,10 @@ struct Samples {
     long gave_up = 0;         // logical transactions abandoned after the last attempt
     long client_retries = 0;  // attempts after the first (for_update_retry)
     long server_attempts = 0; // sum of lockguard_run attempts over committed transactions
+    // Whether the slicing held (interleaved runs): measured transactions that ended after their
+    // slice (its guard too short), and transactions of earlier slices that ended inside this
+    // slice's measured part (its settle too short).
+    long overran_guard = 0, overran_settle = 0;
     void merge(const Samples &o) {
         lock_ms.insert(lock_ms.end(), o.lock_ms.begin(), o.lock_ms.end());
         txn_ms.insert(txn_ms.end(), o.txn_ms.begin(), o.txn_ms.end());
@@ -252,6 +263,8 @@ struct Samples {
         gave_up += o.gave_up;
         client_retries += o.client_retries;
         server_attempts += o.server_attempts;
+        overran_guard += o.overran_guard;
+        overran_settle += o.overran_settle;
     }
 };
 
@@ -433,16 +446,21 @@ struct Shared {
     std::vector<Variant> variants;
     std::vector<int> schedule;         // the variant of every slice, in time order
     Clock::time_point t0, t_end;       // the first slice's start (the warm-up's end), the last's end
-    Clock::duration slice_len{}, settle{}, measured_len{};
+    // Slice k starts offsets[k] after t0 (offsets[n]: the run's end); its settle and guard are
+    // settles[k] and guards[k], so slices differ in length where a variant has a --tail.
+    std::vector<Clock::duration> offsets, settles, guards;
+    Clock::duration measured_len{};
     std::mutex mu;
     std::map<std::string, long> other_errors;  // "SQLSTATE message" -> count (first 200 chars)
 
-    Clock::time_point slice_start(long k) const { return t0 + slice_len * k; }
-    Clock::time_point measured_start(long k) const { return slice_start(k) + settle; }
+    long slices() const { return long(schedule.size()); }
+    Clock::time_point slice_start(long k) const { return t0 + offsets[k]; }
+    Clock::time_point measured_start(long k) const { return slice_start(k) + settles[k]; }
     // The slice a transaction starting at t belongs to; -1 in the warm-up (it runs slice 0's variant).
     long slice_at(Clock::time_point t) const {
         if (t < t0) return -1;
-        return std::min(long((t - t0) / slice_len), long(schedule.size()) - 1);
+        long k = long(std::upper_bound(offsets.begin(), offsets.end(), t - t0) - offsets.begin()) - 1;
+        return std::min(k, slices() - 1);
     }
     bool measured(Clock::time_point t, long k) const {
         return k >= 0 && t >= measured_start(k) && t < measured_start(k) + measured_len;
@@ -537,6 +555,7 @@ private:
                     return std::string();
                 },
                 o);
+            note_overrun(k, t.cls, cs != nullptr, Clock::now());
             if (!cs) return;
             for (const lgc::AttemptRecord &a : r.stats.attempt_log) {
                 Outcome out = a.error_class.empty() ? Committed : library_outcome(a.sqlstate);
@@ -550,6 +569,7 @@ private:
             trace_committed(k, t.first_row, start, end,
                             r.stats.attempt_log.empty() ? 0.0 : double(r.stats.attempt_log.back().lock_wait_ms));
         } catch (const lgc::Error &e) {
+            note_overrun(k, t.cls, cs != nullptr, Clock::now());
             if (cs) {
                 Outcome out = library_outcome(e.sqlstate());
                 cs->outcomes[out]++;
@@ -560,6 +580,18 @@ private:
             if (e.kind() == lgc::ErrorKind::Connection || e.kind() == lgc::ErrorKind::Deadline)
                 std::this_thread::sleep_for(std::chrono::milliseconds(100));
         }
+    }
+
+    // A transaction of slice k (or of the warm-up, k = -1, which runs slice 0's variant) ended:
+    // whether it outlasted its slice's guard (if measured) or reached into a later slice's measured
+    // part. Only where the variant changes: a transaction among its own variant's is no harm.
+    void note_overrun(long k, int cls, bool measured, Clock::time_point end) {
+        const int own = sh_.schedule[k < 0 ? 0 : k];
+        const long n = sh_.slices();
+        if (measured && end > sh_.slice_start(k + 1) && (k + 1 == n || sh_.schedule[k + 1] != own))
+            per_slice_[k][cls].overran_guard++;
+        for (long j = k + 1; j < n && end > sh_.measured_start(j); j++)
+            if (sh_.schedule[j] != own) per_slice_[j][cls].overran_settle++;
     }
 
     // A measured committed transaction (--trace).
@@ -674,6 +706,7 @@ private:
                 PQclear(r);
             }
             Clock::time_point end = Clock::now();
+            if (state.empty()) note_overrun(k, t.cls, cs != nullptr, end);
             bool refused = !state.empty() && classify(state) == Refused;
             if (cs && locked_any && !refused) cs->lock_ms.push_back(lock_ms);
             if (state.empty()) {
@@ -705,6 +738,7 @@ private:
             }
             if (attempt == max_attempts && w_.client_retries() && cs) cs->gave_up++;
         }
+        note_overrun(k, t.cls, cs != nullptr, Clock::now());
     }
 };
 
@@ -763,10 +797,10 @@ std::string counts_json(const Samples &s, double duration) {
     std::snprintf(buf, sizeof buf,
                   "\"tps\": %.1f, \"committed\": %ld, \"lock_timeouts\": %ld, \"deadlocks\": %ld, \"other_errors\": %ld, "
                   "\"deadlocks_per_txn\": %.5f, \"timeouts_per_txn\": %.5f, \"gave_up\": %ld, \"client_retries\": %ld, "
-                  "\"server_attempts\": %ld, \"refused\": %ld",
+                  "\"server_attempts\": %ld, \"refused\": %ld, \"overran_guard\": %ld, \"overran_settle\": %ld",
                   double(c) / duration, c, s.outcomes[LockTimeout], s.outcomes[Deadlock], s.outcomes[OtherError],
                   c ? double(s.outcomes[Deadlock]) / double(c) : 0.0, c ? double(s.outcomes[LockTimeout]) / double(c) : 0.0,
-                  s.gave_up, s.client_retries, s.server_attempts, s.outcomes[Refused]);
+                  s.gave_up, s.client_retries, s.server_attempts, s.outcomes[Refused], s.overran_guard, s.overran_settle);
     return buf;
 }
 
@@ -866,10 +900,31 @@ void plan_slices(const Options &o, Shared &sh) {
             if (int(sorted.size()) != n || sorted[i] != i) usage("every --order group must hold each variant once");
         sh.schedule.insert(sh.schedule.end(), perm.begin(), perm.end());
     }
+    // A variant's --tail lengthens its slices' guard, so that its slow transactions do not end
+    // among the next variant's, and the settle of the slices before and after its own: the
+    // previous variant's last transactions queue behind the slow variant's first ones, and its own
+    // last ones behind nothing faster.
+    for (const auto &t : o.tails) {
+        bool known = false;
+        for (const Variant &v : sh.variants) known = known || v.name == t.first;
+        if (!known || t.second < 0) usage("--tail names a variant of the run and a number of seconds >= 0");
+    }
+    auto tail = [&o](const Variant &v) {
+        auto it = o.tails.find(v.name);
+        return it == o.tails.end() ? 0.0 : it->second;
+    };
     auto seconds = [](double s) { return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s)); };
-    sh.slice_len = seconds(o.settle + o.duration + o.guard);
-    sh.settle = seconds(o.settle);
     sh.measured_len = seconds(o.duration);
+    Clock::duration at{};
+    for (long k = 0; k < sh.slices(); k++) {
+        double settle = k > 0 ? std::max({o.settle, tail(sh.variant_at(k - 1)), tail(sh.variant_at(k))}) : o.settle;
+        double guard = std::max(o.guard, tail(sh.variant_at(k)));
+        sh.offsets.push_back(at);
+        sh.settles.push_back(seconds(settle));
+        sh.guards.push_back(seconds(guard));
+        at += seconds(settle) + sh.measured_len + seconds(guard);
+    }
+    sh.offsets.push_back(at);
 }
 
 // One JSON line: one variant in one slice (or a plain run's only slice).
@@ -886,7 +941,9 @@ std::string result_line(const Options &o, const Workload &w, const Shared &sh, l
     std::snprintf(buf, sizeof buf, ", \"theta\": %.3f, \"duration_s\": %.1f, \"warmup_s\": %.1f, ", o.theta, o.duration, o.warmup);
     line += buf;
     if (o.rounds > 0) {
-        std::snprintf(buf, sizeof buf, "\"settle_s\": %.2f, \"guard_s\": %.2f, \"slice\": %ld, ", o.settle, o.guard, k);
+        auto secs = [](Clock::duration d) { return std::chrono::duration<double>(d).count(); };
+        std::snprintf(buf, sizeof buf, "\"settle_s\": %.2f, \"guard_s\": %.2f, \"slice\": %ld, ", secs(sh.settles[k]),
+                      secs(sh.guards[k]), k);
         line += buf;
     }
     line += counts_json(all, o.duration);
@@ -970,6 +1027,10 @@ int main(int argc, char **argv) {
         else if (a == "--first-round") o.first_round = std::atoi(next().c_str());
         else if (a == "--settle") o.settle = std::atof(next().c_str());
         else if (a == "--guard") o.guard = std::atof(next().c_str());
+        else if (a == "--tail") {
+            auto kv = key_value(next(), "--tail needs VARIANT=SEC");
+            o.tails[kv.first] = std::atof(kv.second.c_str());
+        }
         else if (a == "--order") o.order = next();
         else if (a == "--configs") {
             for (const std::string &kv : split(next(), ',')) o.configs.push_back(key_value(kv, "--configs needs NAME=VALUE,..."));
