@@ -409,10 +409,12 @@ lgb_cost() {
 # switched by ALTER SYSTEM + reload), the preload point's are restarts with and without lockguard
 # in shared_preload_libraries (pgbench TPC-B-like, no lockguard call: lgb_preload_round); preload
 # runs last, since its restarts leave the cluster in the state of its last contender.
+# --tail for_update=1.6 (lgbench): on hot rows for_update's waits reach 1.5 s (the FIFOs' stay
+# under 0.35 s), so its slices' guard and the settle before and after them are 1.6 s.
 # ------------------------------------------------------------------------------------------------
 LGB_TARGET_POINTS=(
-  "hot1|hot|64|1||for_update advisory advisory_for_update lg_row lg_named"
-  "hot10|hot|64|10||for_update advisory advisory_for_update lg_row lg_named"
+  "hot1|hot|64|1|--tail for_update=1.6|for_update advisory advisory_for_update lg_row lg_named"
+  "hot10|hot|64|10|--tail for_update=1.6|for_update advisory advisory_for_update lg_row lg_named"
   "nominal|nominal|16|10000|--theta 0.99|for_update advisory_for_update lg_row"
   "uncontended|uncontended|8|ROWS||for_update lg_row lg_run"
   "priority1|priority|64|1|--high-share 0.1|lg_row lg_row_prio"
@@ -552,6 +554,18 @@ lgb_targets() {
   lgb_with_waiters 64 lgb_view_reads "$results" 64
 }
 
+# lgb_point_tails: the points' --tail arguments, "label VARIANT=SEC" separated by "; " (the run's
+# meta file, for the report's description of the slices).
+lgb_point_tails() {
+  local spec label kind clients keys args conts out=() a i
+  for spec in "${LGB_TARGET_POINTS[@]}"; do
+    IFS='|' read -r label kind clients keys args conts <<<"$spec"
+    read -ra a <<<"$args"
+    for ((i = 0; i + 1 < ${#a[@]}; i++)); do [ "${a[$i]}" = --tail ] && out+=("$label ${a[$((i + 1))]}"); done
+  done
+  (IFS=';'; echo "${out[*]}" | sed 's/;/; /g')
+}
+
 # lgb_settings_changed: the stock cluster's settings that differ from the server's built-in
 # defaults (pg_settings: set by a file or the command line, to another value than boot_val; what
 # initdb writes into postgresql.conf included), one "name = value (source)" per line.
@@ -591,6 +605,10 @@ lgb_quick() {
   lgb_stock_cluster "$LGB_WORK/stock" "$port" "$rows"
   lg_log "quick targets run ($LGB_DURATION s per point, 1 round) -> $results"
   lgb_targets "$results" "$rows" 1 1
+  # The overrun counts must count: two variants on one hot row with neither settle nor guard.
+  "$LGB_DRIVER" --conninfo "$LGB_CONNINFO" --label overrun_probe --contender for_update,advisory --scenario hot \
+    --clients 8 --keys 1 --duration 0.3 --settle 0 --guard 0 --warmup 0 --rounds 2 --order "0 1,1 0" \
+    >"$LGB_WORK/overrun-probe.jsonl" 2>"$LGB_WORK/driver.err" || lg_log "overrun probe: the driver failed"
   LGB_POSTMASTER=
   lg_cluster_stop "$LGB_WORK/stock/data"
   lgb_cluster "$LGB_WORK/cluster" "$port" "$rows"
@@ -599,7 +617,8 @@ lgb_quick() {
   lg_cluster_stop "$LGB_WORK/cluster/data"
   "$LGB_PYTHON" "$LGB_DIR/report.py" verdicts "$results" 1 >&2
   "$LGB_PYTHON" "$LGB_DIR/report.py" plot "$scen" "$LGB_WORK/png" >&2 || lg_log "drawing failed"
-  "$LGB_PYTHON" "$LGB_DIR/report.py" check-quick --traces "$LGB_TRACE_DIR" "$results" "$scen" "$LGB_WORK/png" \
+  "$LGB_PYTHON" "$LGB_DIR/report.py" check-quick --traces "$LGB_TRACE_DIR" --overrun-probe "$LGB_WORK/overrun-probe.jsonl" \
+    "$results" "$scen" "$LGB_WORK/png" \
     "$LGB_WORK/stock/data/server.log" "$LGB_WORK/cluster/data/server.log"
   rc=$?
   return $rc

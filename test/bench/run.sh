@@ -5,19 +5,21 @@
 #
 #   bash test/bench/run.sh              # the targets run (issue 21): every target point of the
 #                                       #   issue on a stock cluster, its variants interleaved in
-#                                       #   one run in slices of 1 s settle + 3 s measured + 1 s
-#                                       #   guard, 12 rounds (6 more at a time, up to
-#                                       #   LG_BENCH_MAX_ROUNDS = 24, where a verdict is
+#                                       #   one run in slices of 0.4 s settle + 1 s measured +
+#                                       #   0.4 s guard (1.6 s around for_update on the hot
+#                                       #   points), 24 rounds (12 more at a time, up to
+#                                       #   LG_BENCH_MAX_ROUNDS = 48, where a verdict is
 #                                       #   unresolved); the preload point in 6
 #                                       #   to 14 rounds of two restarts and 5 s pgbench runs; a
 #                                       #   verdict per target; docs/bench/results-full.jsonl +
 #                                       #   meta-full.txt (on 15; results-full-18.jsonl +
 #                                       #   meta-full-18.txt on 18), docs/benchmarks.md regenerated.
 #                                       #   Time on 2 cores: 7 interleaved points of 2 to 5
-#                                       #   variants, 5 s per variant per round: about 24 min at 12
-#                                       #   rounds, 2 to 5 min for preload, ~1.5 min of set-up and
-#                                       #   view reads: about 28 min; at most about 55 min if every
-#                                       #   point needs the cap (49 min on 15, 2026-12-05 21:00 UTC).
+#                                       #   variants, 1.8 s per variant per round (3 s for slices
+#                                       #   beside for_update): about 22 min at 24 rounds, 2 to 5
+#                                       #   min for preload, ~1.5 min of set-up and view reads:
+#                                       #   about 28 min; at most about 50 min if every point needs
+#                                       #   the cap.
 #   bash test/bench/run.sh --quick      # the same code path, 1 round of ~1 s per point, the verdict
 #                                       #   code on its results, a few older scenarios; asserts
 #                                       #   results exist (never speed), ends "N passed, N failed"
@@ -31,8 +33,9 @@
 # Environment: LG_BENCH_STAGE (default /tmp/lockguard-bench), LG_BENCH_PORT (default 54341),
 # LG_BENCH_DURATION / LG_BENCH_WARMUP (seconds per point; scenarios 8 and 2, quick 1 and 0.2;
 # the targets run's warm-up 2), LG_BENCH_SLICE / LG_BENCH_SETTLE / LG_BENCH_GUARD (the targets
-# run: a slice's measured seconds and its unmeasured start and end, default 3, 1 and 1),
-# LG_BENCH_MIN_ROUNDS / LG_BENCH_MAX_ROUNDS (the targets run: default 12 and 24), LG_BENCH_PRELOAD_MIN_ROUNDS /
+# run: a slice's measured seconds and its unmeasured start and end, default 1, 0.4 and 0.4; a
+# point's --tail in LGB_TARGET_POINTS lengthens them around one variant),
+# LG_BENCH_MIN_ROUNDS / LG_BENCH_MAX_ROUNDS (the targets run: default 24 and 48), LG_BENCH_PRELOAD_MIN_ROUNDS /
 # LG_BENCH_PRELOAD_MAX_ROUNDS / LG_BENCH_PRELOAD_DURATION (the preload point: default 6, 14 and
 # 5 s), LG_BENCH_REF (the commit to build, default HEAD, exported with git archive; "worktree": the
 # checkout as is), LG_BENCH_ROUNDS (rounds of --cost; default 3), LG_BENCH_PRIVATE_PG (default 1:
@@ -60,7 +63,7 @@ case "$MODE" in
   quick) LGB_DURATION=${LG_BENCH_DURATION:-1}; LGB_WARMUP=${LG_BENCH_WARMUP:-0.2}; LGB_VACUUM=0
          LGB_SLICE=$LGB_DURATION; LGB_SETTLE=0.2; LGB_GUARD=0.2 ;;
   full) LGB_DURATION=${LG_BENCH_DURATION:-10}; LGB_WARMUP=${LG_BENCH_WARMUP:-2}; LGB_VACUUM=1
-        LGB_SLICE=${LG_BENCH_SLICE:-3}; LGB_SETTLE=${LG_BENCH_SETTLE:-1}; LGB_GUARD=${LG_BENCH_GUARD:-1}
+        LGB_SLICE=${LG_BENCH_SLICE:-1}; LGB_SETTLE=${LG_BENCH_SETTLE:-0.4}; LGB_GUARD=${LG_BENCH_GUARD:-0.4}
         LGB_PRELOAD_MIN_ROUNDS=${LG_BENCH_PRELOAD_MIN_ROUNDS:-6}; LGB_PRELOAD_MAX_ROUNDS=${LG_BENCH_PRELOAD_MAX_ROUNDS:-14}
         LGB_PRELOAD_DURATION=${LG_BENCH_PRELOAD_DURATION:-5} ;;
   *) LGB_DURATION=${LG_BENCH_DURATION:-8}; LGB_WARMUP=${LG_BENCH_WARMUP:-2}; LGB_VACUUM=1 ;;
@@ -68,8 +71,8 @@ esac
 LGB_QUICK_ROWS=20000
 ROWS=$([ "$MODE" = quick ] && echo $LGB_QUICK_ROWS || echo 1000000)
 ROUNDS=${LG_BENCH_ROUNDS:-3}
-MIN_ROUNDS=${LG_BENCH_MIN_ROUNDS:-12}
-MAX_ROUNDS=${LG_BENCH_MAX_ROUNDS:-24}
+MIN_ROUNDS=${LG_BENCH_MIN_ROUNDS:-24}
+MAX_ROUNDS=${LG_BENCH_MAX_ROUNDS:-48}
 [ "$MAX_ROUNDS" -ge "$MIN_ROUNDS" ] || lg_die "LG_BENCH_MAX_ROUNDS ($MAX_ROUNDS) is below LG_BENCH_MIN_ROUNDS ($MIN_ROUNDS)"
 LGB_COST_PORT=$PORT
 
@@ -151,6 +154,7 @@ META=$LGB_WORK/meta-$MODE$SUFFIX.txt
   [ "$MODE" = full ] || echo "duration_s: $LGB_DURATION"
   echo "warmup_s: $LGB_WARMUP"
   [ "$MODE" = full ] && { echo "slice_s: $LGB_SLICE"; echo "settle_s: $LGB_SETTLE"; echo "guard_s: $LGB_GUARD"
+    echo "tails: $(lgb_point_tails)"
     echo "min_rounds: $MIN_ROUNDS"
     echo "max_rounds: $MAX_ROUNDS"; echo "preload_rounds: $LGB_PRELOAD_MIN_ROUNDS to $LGB_PRELOAD_MAX_ROUNDS"
     echo "preload_duration_s: $LGB_PRELOAD_DURATION"; echo "rows: $ROWS"; }
