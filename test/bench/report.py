@@ -9,7 +9,7 @@ Standard library only (Debian's python3 package); pictures are drawn by gnuplot 
                                                    results-scenarios.jsonl and notes.md
   report.py pending RESULTS.jsonl POINT            exit 1 naming the point's unresolved verdicts
   report.py verdicts RESULTS.jsonl [CAP]           every target's verdict and the others' load
-  report.py check-quick [--traces DIR] RESULTS.jsonl SCENARIOS.jsonl PNGDIR SERVER_LOG...
+  report.py check-quick [--traces DIR] [--overrun-probe FILE] RESULTS.jsonl SCENARIOS.jsonl PNGDIR SERVER_LOG...
                                                    the quick layer's assertions (never speed)
   report.py cost-markdown RESULTS.jsonl META.txt OUT.md  the cost points alone (run.sh --cost)
 """
@@ -1007,12 +1007,14 @@ def trace_counts(path):
     return counts
 
 
-def check_quick(results, scen_results, pngdir, *logs, traces=None):
+def check_quick(results, scen_results, pngdir, *logs, traces=None, overrun_probe=None):
     """The quick layer's assertions: every target point produced results in every round for every
     contender, every target got a verdict line, the views were read, the scenarios subset ran,
     no server crashed; with traces (a directory of the driver's --trace files, POINT-rFIRST.csv),
     each interleaved point's trace holds exactly one line per committed transaction of each of its
-    result lines. Never a speed. TAP lines and "N passed, N failed"."""
+    result lines; every interleaved line counts its overruns, and with overrun_probe (the driver's
+    output for two variants on one hot row with neither settle nor guard) those counts are not
+    zero where they cannot be. Never a speed. TAP lines and "N passed, N failed"."""
     passed = failed = n = 0
 
     def tap(ok, text):
@@ -1095,6 +1097,7 @@ def check_quick(results, scen_results, pngdir, *logs, traces=None):
             except (OSError, ValueError, KeyError) as e:
                 ok, detail = False, f"unreadable: {e}"
             tap(ok, f"{point}: the driver's trace has one line per committed transaction of each slice ({detail})")
+    check_slicing(rows, overrun_probe, tap)
     # The verdict code on this run: one line per target, whatever the numbers say.
     lines = []
     for t in TARGETS:
@@ -1169,6 +1172,35 @@ def check_quick(results, scen_results, pngdir, *logs, traces=None):
 # contenders (bench-lib.sh's lgb_quick_scenarios).
 QUICK_SCENARIOS = ["hot1000", "transfer10"]
 QUICK_CONTENDERS = {"hot1000": ["for_update_retry", "lg_multi", "client_rwl"], "transfer10": CONTENDERS}
+
+
+def check_slicing(rows, overrun_probe, tap):
+    """check_quick's share on the slices: the overrun counts are there, for_update's --tail
+    lengthens its slices on the hot points, and the counts count (overrun_probe)."""
+    sliced = [r for r in rows if "slice" in r and "driver_failed" not in r]
+    bad = [(r.get("scenario"), r["slice"]) for r in sliced
+           if not all(isinstance(r.get(k), int) and r[k] >= 0 for k in ("overran_guard", "overran_settle"))]
+    tap(bool(sliced) and not bad, f"every interleaved line counts its overruns ({len(sliced)} lines"
+        + (f"; without: {bad[:3]})" if bad else ")"))
+    for point in ("hot1", "hot10"):
+        fu = [r["guard_s"] for r in sliced if r.get("scenario") == point and variant(r) == "for_update"]
+        rest = [r["guard_s"] for r in sliced if r.get("scenario") == point and variant(r) != "for_update"]
+        tap(bool(fu) and bool(rest) and min(fu) > max(rest),
+            f"{point}: for_update's slices have a longer guard than the others' (its --tail): {fu} against {sorted(set(rest))}")
+    if overrun_probe is None:
+        return
+    try:
+        probe = load(overrun_probe)
+    except (OSError, ValueError) as e:
+        probe = []
+        tap(False, f"overrun probe readable: {e}")
+    guard = sum(r.get("overran_guard", 0) for r in probe)
+    settle = sum(r.get("overran_settle", 0) for r in probe)
+    # Closed loop: as a measured part ends, every client has a transaction in flight that ends
+    # after it, and with no guard or settle that is inside the next (other) variant's slice.
+    tap(len(probe) == 4 and guard > 0 and settle > 0,
+        f"overrun probe (no settle, no guard): {len(probe)} lines, {guard} measured transactions ended after their "
+        f"slice, {settle} ended inside a later slice's measured part")
 
 
 def full_runs(benchdir):
@@ -1266,11 +1298,29 @@ def markdown_point_tables(rows, w):
         w("")
 
 
+def overrun_text(rows):
+    """The slicing's misses over a run's interleaved lines (the driver counts them since
+    2026-12-06): their totals against the committed transactions, and the point that had most."""
+    sliced = [r for r in rows if "slice" in r and "driver_failed" not in r]
+    if not sliced or not all("overran_guard" in r for r in sliced):
+        return "slicing misses: not counted (the driver counts them since 2026-12-06)"
+    committed = sum(r.get("committed", 0) for r in sliced)
+    guard = sum(r["overran_guard"] for r in sliced)
+    settle = sum(r["overran_settle"] for r in sliced)
+    by_point = {}
+    for r in sliced:
+        by_point[r["scenario"]] = by_point.get(r["scenario"], 0) + r["overran_guard"] + r["overran_settle"]
+    worst = max(by_point, key=by_point.get)
+    return (f"slicing misses: {guard} measured transactions ended after their slice and {settle} of earlier "
+            f"slices ended inside a later measured part, of {committed:,} committed (most on {worst}: {by_point[worst]})")
+
+
 def run_shape(meta):
     """How a targets run measured: interleaved slices, or (runs before 2026-12-05 21:00 UTC) a run per contender."""
     if meta.get("slice_s"):
+        tails = f" ({meta['tails']}: settle and guard around that variant's slices)" if meta.get("tails") else ""
         return (f"interleaved slices of {meta['settle_s']} s settle + {meta['slice_s']} s measured + "
-                f"{meta.get('guard_s', '0')} s guard after "
+                f"{meta.get('guard_s', '0')} s guard{tails} after "
                 f"{meta.get('warmup_s', '?')} s warm-up, {meta.get('min_rounds', '?')} to {meta.get('max_rounds', '?')} "
                 f"rounds; preload: {meta.get('preload_rounds', '?')} rounds of {meta.get('preload_duration_s', '?')} s "
                 "runs after restarts")
@@ -1299,11 +1349,10 @@ def markdown(benchdir, out_path):
       "into a private copy of the PostgreSQL installation so that other installs on the machine cannot interfere), builds "
       "the load driver (`test/bench/driver`, C++17 + libpq), starts a private cluster, loads the data, runs the points, "
       "and writes this file from every run's results. A run takes about 28 minutes on 2 cores when every point "
-      "resolves in 12 rounds (7 interleaved points of 2 to 5 variants at 5 s per variant and round, the preload "
-      "point's 6 rounds of two restarts, the data load and the view reads); points whose verdicts stay unresolved "
-      "get more rounds, up to `LG_BENCH_MAX_ROUNDS` (default 24; the preload point "
-      "`LG_BENCH_PRELOAD_MAX_ROUNDS`, default 14), so that a run can take about 55 minutes; the run of "
-      "2026-12-05 21:00 UTC on 15, where six of the eight points went on to the cap, took 49 minutes.\n")
+      "resolves in 24 rounds (7 interleaved points of 2 to 5 variants at 1.8 s per variant and round, 3 s for the "
+      "slices beside `FOR UPDATE` on the hot points, the preload point's 6 rounds of two restarts, the data load and "
+      "the view reads); points whose verdicts stay unresolved get more rounds, up to `LG_BENCH_MAX_ROUNDS` (default "
+      "48; the preload point `LG_BENCH_PRELOAD_MAX_ROUNDS`, default 14), so that a run can take about 50 minutes.\n")
     w("## Method\n")
     w("- **Stock settings.** The cluster is the server's default `postgresql.conf` (JIT on, `fsync = on`, "
       "`synchronous_commit = on`, `shared_buffers` 128MB, `max_connections` 100) plus `shared_preload_libraries = "
@@ -1313,15 +1362,24 @@ def markdown(benchdir, out_path):
       "preload point; the extension installed in database `postgres` too, where its worker runs.")
     w("- **Points, interleaved.** The variants of a point (its contenders, or the monitoring point's sampling "
       "intervals) run in one run of the load driver, on the same connections, in **slices**: `settle_s` seconds "
-      "unmeasured, `slice_s` seconds measured, `guard_s` seconds unmeasured (default 1, 3 and 1). A transaction "
+      "unmeasured, `slice_s` seconds measured, `guard_s` seconds unmeasured (default 0.4, 1 and 0.4; runs up to "
+      "2026-12-06 had 1, 3 and 1). A transaction "
       "runs the variant of the slice it starts in and counts there if it starts in the measured part: the settle "
       "lets the previous variant's queue drain, the guard lets the measured transactions end among their own "
       "variant's rather than queue behind the next variant's (a slice's last transactions would otherwise "
-      "wait behind, say, `FOR UPDATE` waiters). A round is one slice of each variant. Why: this machine's virtual disk flushes in 95 to 160 µs, drifting by "
+      "wait behind, say, `FOR UPDATE` waiters). On the hot points `FOR UPDATE`'s waits reach 1.5 s while the "
+      "FIFOs' stay under 0.35 s, so its slices' guard and the settle of the slices before and after it are 1.6 s "
+      "(the driver's `--tail`). Each line counts the slicing's misses: `overran_guard`, measured transactions that "
+      "ended after their slice, and `overran_settle`, earlier slices' transactions that ended inside its measured "
+      "part (only where the variant changes); each run below gives their totals. A round is one slice of each "
+      "variant. Why: this machine's virtual disk flushes in 95 to 160 µs, drifting by "
       "10 to 20% within a minute, and TPS on a hot row follows the flush time (a commit's flush is inside the "
       "critical section). Runs of 10 s per contender one after the other (the method up to 2026-12-05 21:00 UTC) "
       "measured that drift: per-round ratios of the same two contenders spread 0.58 to 1.11. Slices a few seconds "
-      "apart see the same disk. `VACUUM accounts` and `CHECKPOINT` precede each run of a point. The monitoring "
+      "apart see the same disk, and the shorter the round, the less it drifts within one: on one hot row, five "
+      "contenders in rounds of 1 s slices gave per-round ratios about as widely spread as 3 s slices did, and "
+      "2.2 times as many rounds in the same time (bench/notes.md). `VACUUM accounts` and `CHECKPOINT` precede "
+      "each run of a point. The monitoring "
       "point's driver switches `lockguard.sample_interval_ms` (0 = off, 1000, and 100, the last reported without a "
       "target) by `ALTER SYSTEM` and a reload as each slice starts, and reads `lockguard.worker_stats()` as the slice's "
       "measured part starts and ends: the worker's samples and CPU over the same seconds as the transactions, once "
@@ -1335,7 +1393,7 @@ def markdown(benchdir, out_path):
       "report.py): over a full cycle of rounds every variant runs once in every place and right after every other "
       "variant equally often (for an even number of variants a cycle is that many rounds, for an odd number twice "
       "as many, its rounds alternating an order and its mirror image), so that what a slice leaves behind does not "
-      "always land on the same successor. A point runs `min_rounds` rounds (default 12), then half as many again "
+      "always land on the same successor. A point runs `min_rounds` rounds (default 24), then half as many again "
       "while a verdict of the point is unresolved, up to `max_rounds`; the preload point one round at a time.")
     w("- **Medians and spread.** Per round, a target's value is the ratio of its two contenders' figures *of that "
       "round* (or the figure itself for an absolute bound); the verdict takes the **median of the per-round "
@@ -1343,7 +1401,7 @@ def markdown(benchdir, out_path):
       "min..max.")
     w(f"- **Resolution.** A verdict is *resolved* when a two-sided sign test of the rounds against the threshold "
       f"gives p ≤ {RESOLVE_P}: with 6 rounds, every round on the same side of the threshold; with 12, all but at "
-      "most 2; with 18, all but 4; with 30, all but 9. (Runs before interleaving used p ≤ 0.25, every one of 3 "
+      "most 2; with 24, all but 6; with 36, all but 11; with 48, all but 16. (Runs before interleaving used p ≤ 0.25, every one of 3 "
       "rounds on one side: with about 25 verdicts per run, several were expected to resolve from noise alone.) A "
       "verdict still unresolved at the cap (stated in each run below) is printed as *not resolved at the cap* with "
       "its median and rounds, never as met.")
@@ -1385,6 +1443,7 @@ def markdown(benchdir, out_path):
           f"{meta.get('os', '?')}, kernel {meta.get('kernel', '?')}; load average {meta.get('loadavg_before', '?')} "
           f"before, {meta.get('loadavg_after', '?')} after")
         w(f"- others' load over the run: {quiet_text(others(target_rows(rows)))}; crashes: {meta.get('crashes', '?')}")
+        w(f"- {overrun_text(target_rows(rows))}")
         w("- settings that differ from the server's defaults (`pg_settings`, with their source):\n")
         w("```")
         for s in settings:
@@ -1424,9 +1483,12 @@ def main(argv):
         print(" ".join(str(i) for i in round_order(int(argv[2]), int(argv[3]))))
         return 0
     if len(argv) >= 5 and argv[1] == "check-quick":
-        if argv[2] == "--traces" and len(argv) >= 7:
-            return check_quick(*argv[4:], traces=argv[3])
-        return check_quick(*argv[2:])
+        args, options = argv[2:], {}
+        while len(args) >= 2 and args[0] in ("--traces", "--overrun-probe"):
+            options[args[0][2:].replace("-", "_")] = args[1]
+            args = args[2:]
+        if len(args) >= 3:
+            return check_quick(*args, **options)
     sys.stderr.write(__doc__)
     return 2
 
