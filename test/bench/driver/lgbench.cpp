@@ -46,11 +46,11 @@
 // apart see the same disk, whose flush time drifts by 10-20% within a minute here; separate runs
 // of each contender turned that drift into noise of the same size between contenders.
 // --tail VARIANT=SEC (repeatable): that variant's transactions may last up to SEC, so its slices'
-// guard and the next slice's settle are at least SEC (for_update's waits reach 1.5 s on one hot
-// row while the FIFOs' stay under 0.35 s; a settle and guard long enough for it everywhere would
-// spend most of a round unmeasured). Every line counts "overran_guard" (its measured transactions
-// that ended after the slice) and "overran_settle" (earlier slices' transactions that ended
-// inside its measured part): the slicing held where both are 0.
+// guard and settle, and the next slice's settle, are at least SEC (for_update's waits reach 1.5 s
+// on one hot row while the FIFOs' stay under 0.35 s; a settle and guard long enough for it
+// everywhere would spend most of a round unmeasured). Every line counts "overran_guard" (its
+// measured transactions that ended after the slice) and "overran_settle" (earlier slices'
+// transactions that ended inside its measured part): the slicing held where both are 0.
 // --probe-sql (one JSON value) runs on the control connection as every slice's measured part
 // starts and ends; a line carries those two values ("probe_before", "probe_after"), so what the
 // probe counts (the worker's samples, say) is counted over the same seconds as the transactions,
@@ -901,9 +901,9 @@ void plan_slices(const Options &o, Shared &sh) {
         sh.schedule.insert(sh.schedule.end(), perm.begin(), perm.end());
     }
     // A variant's --tail lengthens its slices' guard, so that its slow transactions do not end
-    // among the next variant's, and the settle of the slices before and after its own: the
-    // previous variant's last transactions queue behind the slow variant's first ones, and its own
-    // last ones behind nothing faster.
+    // among the next variant's; its slices' settle, since the previous variant's last transactions
+    // queue behind the slow variant's first ones; and the next slice's settle, since the slow
+    // variant's last transactions are still running as that slice starts.
     for (const auto &t : o.tails) {
         bool known = false;
         for (const Variant &v : sh.variants) known = known || v.name == t.first;
