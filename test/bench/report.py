@@ -1174,10 +1174,15 @@ QUICK_SCENARIOS = ["hot1000", "transfer10"]
 QUICK_CONTENDERS = {"hot1000": ["for_update_retry", "lg_multi", "client_rwl"], "transfer10": CONTENDERS}
 
 
+def sliced_rows(rows):
+    """The result lines of interleaved runs that the driver wrote (not the failure stand-ins)."""
+    return [r for r in rows if "slice" in r and "driver_failed" not in r]
+
+
 def check_slicing(rows, overrun_probe, tap):
     """check_quick's share on the slices: the overrun counts are there, for_update's --tail
     lengthens its slices on the hot points, and the counts count (overrun_probe)."""
-    sliced = [r for r in rows if "slice" in r and "driver_failed" not in r]
+    sliced = sliced_rows(rows)
     bad = [(r.get("scenario"), r["slice"]) for r in sliced
            if not all(isinstance(r.get(k), int) and r[k] >= 0 for k in ("overran_guard", "overran_settle"))]
     tap(bool(sliced) and not bad, f"every interleaved line counts its overruns ({len(sliced)} lines"
@@ -1301,7 +1306,7 @@ def markdown_point_tables(rows, w):
 def overrun_text(rows):
     """The slicing's misses over a run's interleaved lines (the driver counts them since
     2026-12-06): their totals against the committed transactions, and the point that had most."""
-    sliced = [r for r in rows if "slice" in r and "driver_failed" not in r]
+    sliced = sliced_rows(rows)
     if not sliced or not all("overran_guard" in r for r in sliced):
         return "slicing misses: not counted (the driver counts them since 2026-12-06)"
     committed = sum(r.get("committed", 0) for r in sliced)
@@ -1368,7 +1373,7 @@ def markdown(benchdir, out_path):
       "lets the previous variant's queue drain, the guard lets the measured transactions end among their own "
       "variant's rather than queue behind the next variant's (a slice's last transactions would otherwise "
       "wait behind, say, `FOR UPDATE` waiters). On the hot points `FOR UPDATE`'s waits reach 1.5 s while the "
-      "FIFOs' stay under 0.35 s, so its slices' guard and the settle of the slices before and after it are 1.6 s "
+      "FIFOs' stay under 0.35 s, so its slices' guard and the settles before and after them are 1.6 s "
       "(the driver's `--tail`). Each line counts the slicing's misses: `overran_guard`, measured transactions that "
       "ended after their slice, and `overran_settle`, earlier slices' transactions that ended inside its measured "
       "part (only where the variant changes); each run below gives their totals. A round is one slice of each "
