@@ -423,6 +423,16 @@ LGB_TARGET_POINTS=(
   "preload|pgbench|8|0||not_loaded preloaded"
 )
 
+# lgb_disk_probe before|after: LGB_DISK_PROBE_S seconds of 8 kB writes, each flushed with
+# fdatasync as a commit flushes its WAL, in the stage's directory (the cluster's file system),
+# into $LGB_WORK/disk-WHEN.json (diskprobe.py). lgb_interleaved runs it with the cluster idle
+# before and after each run of the driver; report.py prints it beside the others' load.
+lgb_disk_probe() {
+  rm -f "$LGB_WORK/disk-$1.json"
+  "$LGB_PYTHON" "$LGB_DIR/diskprobe.py" "$LGB_WORK" "${LGB_DISK_PROBE_S:-2}" "$LGB_WORK/disk-$1.json" \
+    || lg_log "the disk probe ($1) failed"
+}
+
 # lgb_interleaved RESULTS LABEL KIND CLIENTS KEYS ARGS FIRST LAST VARIANTS...: rounds FIRST..LAST of
 # one point in one run of the driver: the variants in slices of LGB_SETTLE s unmeasured, LGB_SLICE
 # s measured and LGB_GUARD s unmeasured, each round's order report.py's round_order. The variants
@@ -447,25 +457,35 @@ lgb_interleaved() {
   [ -n "${LGB_TRACE_DIR:-}" ] && extra+=(--trace "$LGB_TRACE_DIR/$label-r$first.csv")
   [ "${LGB_VACUUM:-1}" = 1 ] && lg_psql -d bench -c "VACUUM accounts" -c "CHECKPOINT" >/dev/null 2>&1
   [ -n "${LGB_POSTMASTER:-}" ] && { rm -f "$LGB_WORK/cpu.json"; watch=("$LGB_PYTHON" "$LGB_DIR/cpuwatch.py" "$LGB_POSTMASTER" "$LGB_WORK/cpu.json" --); }
+  lgb_disk_probe before
   "${watch[@]}" "$LGB_DRIVER" --conninfo "$LGB_CONNINFO" --label "$label" --scenario "$kind" --clients "$clients" \
           --keys "$keys" --duration "${LGB_SLICE:-$LGB_DURATION}" --settle "${LGB_SETTLE:-0}" \
           --guard "${LGB_GUARD:-0}" --warmup "$LGB_WARMUP" \
           --rounds $((last - first + 1)) --first-round "$first" --order "$order" "${extra[@]}" \
           >"$LGB_WORK/driver.out" 2>"$LGB_WORK/driver.err"
   rc=$?
+  lgb_disk_probe after
   [ "$label" = monitoring ] && lg_psql -d bench -c "ALTER SYSTEM RESET lockguard.sample_interval_ms" -c "SELECT pg_reload_conf()" >/dev/null
   "$LGB_PYTHON" - "$LGB_DIR" "$results" "$rc" "$LGB_WORK/cpu.json" "$LGB_WORK/driver.out" "$LGB_WORK/driver.err" "$label" \
-    "$kind" "$clients" "$keys" "$first" "$last" "${variants[@]}" <<'PY'
+    "$kind" "$clients" "$keys" "$first" "$last" "$LGB_WORK/disk-before.json" "$LGB_WORK/disk-after.json" "${variants[@]}" <<'PY'
 import json, sys
 sys.path.insert(0, sys.argv[1])
 from report import worker_delta
-results, rc, cpu_path, out_path, err_path, label, kind, clients, keys, first, last = sys.argv[2:13]
-variants = sys.argv[13:]
-try:
-    cpu = json.load(open(cpu_path))
+results, rc, cpu_path, out_path, err_path, label, kind, clients, keys, first, last, disk_before, disk_after = sys.argv[2:15]
+variants = sys.argv[15:]
+
+
+def read_json(path):
+    try:
+        return json.load(open(path))
+    except (OSError, ValueError):
+        return None
+
+
+cpu = read_json(cpu_path)
+if cpu is not None:
     cpu["scope"] = "the whole interleaved run"
-except (OSError, ValueError):
-    cpu = None
+disk = {"before": read_json(disk_before), "after": read_json(disk_after)}
 lines = [json.loads(x) for x in open(out_path).read().splitlines() if x.startswith("{")]
 if rc != "0" or not lines:
     err = " ".join(open(err_path, errors="replace").read().split())[:300]
@@ -477,6 +497,7 @@ with open(results, "a") as out:
     for r in lines:
         if "driver_failed" not in r:
             r["cpu"] = cpu
+            r["disk"] = disk
             b, a = r.pop("probe_before", None), r.pop("probe_after", None)
             if label == "monitoring":
                 ok = isinstance(b, dict) and isinstance(a, dict)

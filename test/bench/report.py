@@ -970,6 +970,48 @@ def quiet_text(x):
     return f"{x:.2f} cores: " + ("quiet" if x < QUIET_CORES else "**not quiet**")
 
 
+def disk_probes(rs):
+    """The disk probes (diskprobe.py) of result lines, each once: a run of the driver attaches the
+    same probe before and after it to all of its lines."""
+    seen, out = set(), []
+    for r in rs:
+        for probe in ((r.get("disk") or {}).get("before"), (r.get("disk") or {}).get("after")):
+            key = json.dumps(probe, sort_keys=True)
+            if isinstance(probe, dict) and probe.get("flushes") and key not in seen:
+                seen.add(key)
+                out.append(probe)
+    return out
+
+
+def disk_text(rs):
+    """What the disk did around a point's runs of the driver: the flush time's p50 and p99, the
+    median over the probes with their range."""
+    probes = disk_probes(rs)
+    if not probes:
+        return "not probed"
+
+    def median_range(key):
+        xs = sorted(p[key] for p in probes)
+        return f"{statistics.median(xs):.3f} ms" + (f" ({xs[0]:.3f}..{xs[-1]:.3f})" if len(xs) > 1 else "")
+    return f"fdatasync p50 {median_range('p50_ms')}, p99 {median_range('p99_ms')}; {len(probes)} probe{'s' if len(probes) != 1 else ''}"
+
+
+def check_disk(rows, tap):
+    """Every line of an interleaved point carries the disk probes taken before and after its run
+    of the driver, each with flushes timed and its percentiles in order."""
+    def sound(probe):
+        return (isinstance(probe, dict) and probe.get("flushes", 0) > 0
+                and 0 < probe["p50_ms"] <= probe["p99_ms"] <= probe["max_ms"])
+    for point, _, _ in TARGET_POINTS:
+        if point == "preload":
+            continue  # pgbench after restarts, not a run of the driver
+        got = ok_rows(rows, point)
+        bad = [r["tags"]["round"] for r in got
+               if not (sound((r.get("disk") or {}).get("before")) and sound((r.get("disk") or {}).get("after")))]
+        tap(bool(got) and not bad, f"{point}: the disk probed before and after each run of the driver "
+            f"({disk_text(got)}" + (f"; missing or unsound in rounds {bad[:5]}" if bad else "") + ")")
+
+
 def target_rows(rows):
     names = {p for p, _, _ in TARGET_POINTS}
     return [r for r in rows if r.get("scenario") in names]
@@ -995,6 +1037,11 @@ def print_verdicts(results, cap=None, preload_cap=None):
     for p, _, _ in TARGET_POINTS:
         print(f"others' load: {p}: {quiet_text(others([r for r in rows if r.get('scenario') == p]))}")
     print(f"others' load: run: {quiet_text(others(target_rows(rows)))}")
+    probed = [p for p, _, _ in TARGET_POINTS if disk_probes([r for r in rows if r.get("scenario") == p])]
+    for p in probed:
+        print(f"disk: {p}: {disk_text([r for r in rows if r.get('scenario') == p])}")
+    if not probed:
+        print("disk: not probed in this run")
     return 0
 
 
@@ -1098,6 +1145,7 @@ def check_quick(results, scen_results, pngdir, *logs, traces=None, overrun_probe
                 ok, detail = False, f"unreadable: {e}"
             tap(ok, f"{point}: the driver's trace has one line per committed transaction of each slice ({detail})")
     check_slicing(rows, overrun_probe, tap)
+    check_disk(rows, tap)
     # The verdict code on this run: one line per target, whatever the numbers say.
     lines = []
     for t in TARGETS:
@@ -1270,8 +1318,10 @@ def markdown_point_tables(rows, w):
         if not rs and not failed:
             continue
         rounds = len(point_rounds(rows, point))
+        point_rows = [r for r in rows if r.get("scenario") == point]
+        disk = f"; disk: {disk_text(point_rows)}" if disk_probes(point_rows) else ""
         w(f"**{head}** ({rounds} round{'s' if rounds != 1 else ''}; others' load "
-          f"{quiet_text(others([r for r in rows if r.get('scenario') == point]))})\n")
+          f"{quiet_text(others(point_rows))}{disk})\n")
         prio = point.startswith("priority")
         head_cols = "| contender | median TPS | TPS min..max | txn p95 median (ms) | lock-wait p95 median (ms) |"
         if prio:
@@ -1416,6 +1466,12 @@ def markdown(benchdir, out_path):
       "itself excluded). A point, and the run, counts as quiet only when others used less than "
       f"{QUIET_CORES} of a core on average. Runs recorded before 2026-12-05 10:30 UTC counted the kernel's own "
       "time as others' too.")
+    w("- The disk: CPU is not all a run shares. On one hot row a transaction's cycle is its commit's WAL flush, "
+      "so before and after each run of the driver, with the cluster idle, `test/bench/diskprobe.py` times "
+      "8 kB writes flushed with `fdatasync` (as a commit flushes its WAL) for 2 s (0.5 s in the quick mode) "
+      "in the cluster's file system. Each point's heading and each run's summary give the median over the "
+      "probes of their p50 and p99 flush times, with the range. The probe decides nothing; it says what the "
+      "disk was doing. Runs recorded before 2026-12-06 06:15 UTC were not probed.")
     w("- Lock wait, transaction latency and TPS are the load driver's: lock wait is the client-side time of the "
       "lock statement; a transaction runs from `BEGIN` to the end of `COMMIT`; percentiles are nearest-rank over "
       "every sample of the measured window; the priority points' lock waits are per class (10% of transactions "
@@ -1448,6 +1504,7 @@ def markdown(benchdir, out_path):
           f"{meta.get('os', '?')}, kernel {meta.get('kernel', '?')}; load average {meta.get('loadavg_before', '?')} "
           f"before, {meta.get('loadavg_after', '?')} after")
         w(f"- others' load over the run: {quiet_text(others(target_rows(rows)))}; crashes: {meta.get('crashes', '?')}")
+        w(f"- the disk around the points' runs of the driver, cluster idle: {disk_text(target_rows(rows))}")
         w(f"- {overrun_text(target_rows(rows))}")
         w("- settings that differ from the server's defaults (`pg_settings`, with their source):\n")
         w("```")

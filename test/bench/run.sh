@@ -60,7 +60,7 @@ lg_ensure_packages "${LG_BASE_PACKAGES[@]}" libpq-dev gnuplot-nox python3
 STAGE=${LG_BENCH_STAGE:-/tmp/lockguard-bench}
 PORT=${LG_BENCH_PORT:-54341}
 case "$MODE" in
-  quick) LGB_DURATION=${LG_BENCH_DURATION:-1}; LGB_WARMUP=${LG_BENCH_WARMUP:-0.2}; LGB_VACUUM=0
+  quick) LGB_DURATION=${LG_BENCH_DURATION:-1}; LGB_WARMUP=${LG_BENCH_WARMUP:-0.2}; LGB_VACUUM=0; LGB_DISK_PROBE_S=0.5
          LGB_SLICE=$LGB_DURATION; LGB_SETTLE=0.2; LGB_GUARD=0.2 ;;
   full) LGB_DURATION=${LG_BENCH_DURATION:-10}; LGB_WARMUP=${LG_BENCH_WARMUP:-2}; LGB_VACUUM=1
         LGB_SLICE=${LG_BENCH_SLICE:-1}; LGB_SETTLE=${LG_BENCH_SETTLE:-0.4}; LGB_GUARD=${LG_BENCH_GUARD:-0.4}
@@ -158,6 +158,7 @@ META=$LGB_WORK/meta-$MODE$SUFFIX.txt
     echo "min_rounds: $MIN_ROUNDS"
     echo "max_rounds: $MAX_ROUNDS"; echo "preload_rounds: $LGB_PRELOAD_MIN_ROUNDS to $LGB_PRELOAD_MAX_ROUNDS"
     echo "preload_duration_s: $LGB_PRELOAD_DURATION"; echo "rows: $ROWS"; }
+  echo "disk_probe_s: ${LGB_DISK_PROBE_S:-2}"
   echo "nproc: $(nproc)"
   echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
   echo "memory: $(free -m | awk '/^Mem:/ {printf "%.1f GiB", $2/1024}')"
