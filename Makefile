@@ -79,7 +79,7 @@ ISOLATION = acquire_bounds audit_rollback blocker_end cancel_waiter deadlock fen
 	guardrail_policy multi_no_deadlock named_release named_timeout priority_aging priority_fifo \
 	priority_order privileges_visibility retry_succeeds row_conflicts row_partition_move row_priority \
 	row_recheck row_rr_serialize row_table_wait row_timeout run_deadlock_recorded runonce_concurrent \
-	table_lock_blocking tenant_budget tenant_fair_share wait_graph_rows
+	table_lock_blocking tenant_budget tenant_fair_share wait_graph_rows wait_history_chain
 ISOLATION_OPTS = --inputdir=$(LG_SRCDIR)/test/isolation --load-extension=lockguard
 # TAP tests start their own servers: `make prove_installcheck` (below), not installcheck. prove runs
 # in the source tree; the servers' files go to tmp_check/ in the build directory.

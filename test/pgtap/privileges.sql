@@ -60,7 +60,7 @@ SELECT set_eq($$SELECT signature FROM lg_execute WHERE grantee = 'PUBLIC'$$,
                     'lockguard._deadlock_buffer()', 'lockguard._wait_stats()', 'lockguard._tenant_stats()',
                     'lockguard._blocking_tree(integer[],integer[],integer[],bigint[])',
                     -- what pg_locks shows everyone; the worker's own counters
-                    'lockguard._lock_waits()', 'lockguard.worker_stats()',
+                    'lockguard._lock_waits()', 'lockguard._lock_waits(boolean)', 'lockguard.worker_stats()',
                     -- trigger functions (not callable but as triggers)
                     'lockguard._tenants_changed()', 'lockguard._normalize_lock_policy()',
                     'lockguard._lock_policies_changed()'],

@@ -133,6 +133,57 @@ $node->safe_psql('postgres', q{
 SELECT pg_terminate_backend(pid) FROM pg_stat_activity
 WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() AND (wait_event_type = 'Lock' OR state = 'idle in transaction')});
 eval { $_->quit; } for @sessions;
+@sessions = ();
+
+# What the samples store (extension 1.5): lockguard._lock_waits(true) keeps each waiter's edges to
+# holders of a conflicting mode and, of the processes queued ahead of it for a conflicting mode,
+# only the nearest. Generated: a holder in SHARE and, queued behind an ACCESS EXCLUSIVE waiter
+# (which every later request conflicts with), one waiter in every table lock mode, so that a
+# waiter's nearest conflicting process ahead is sometimes its neighbour and sometimes further
+# up (ACCESS SHARE behind ROW SHARE: the ACCESS EXCLUSIVE waiter). The expected edges come from
+# PostgreSQL's documented conflict table, not from lockguard's code.
+my %conflicts = (
+	'ACCESS SHARE'           => ['ACCESS EXCLUSIVE'],
+	'ROW SHARE'              => ['EXCLUSIVE', 'ACCESS EXCLUSIVE'],
+	'ROW EXCLUSIVE'          => ['SHARE', 'SHARE ROW EXCLUSIVE', 'EXCLUSIVE', 'ACCESS EXCLUSIVE'],
+	'SHARE UPDATE EXCLUSIVE' => ['SHARE UPDATE EXCLUSIVE', 'SHARE', 'SHARE ROW EXCLUSIVE', 'EXCLUSIVE', 'ACCESS EXCLUSIVE'],
+	'SHARE'                  => ['ROW EXCLUSIVE', 'SHARE UPDATE EXCLUSIVE', 'SHARE ROW EXCLUSIVE', 'EXCLUSIVE', 'ACCESS EXCLUSIVE'],
+	'SHARE ROW EXCLUSIVE'    => ['ROW EXCLUSIVE', 'SHARE UPDATE EXCLUSIVE', 'SHARE', 'SHARE ROW EXCLUSIVE', 'EXCLUSIVE', 'ACCESS EXCLUSIVE'],
+	'EXCLUSIVE'              => [grep { $_ ne 'ACCESS SHARE' } @modes],
+	'ACCESS EXCLUSIVE'       => [@modes]);
+sub conflict { my ($a, $b) = @_; return scalar grep { $_ eq $b } @{ $conflicts{$a} }; }
+$node->safe_psql('postgres', 'CREATE TABLE tq (id int)');
+my $queue_holder = session_that('BEGIN; LOCK TABLE tq IN SHARE MODE', 0);
+my $holder_pid = $queue_holder->query_safe('SELECT pg_backend_pid()');
+my @queue = ('ACCESS EXCLUSIVE', @modes);
+my @queue_pids;
+for my $i (0 .. $#queue) {
+	my $s = $node->background_psql('postgres');
+	push @sessions, $s;
+	push @queue_pids, $s->query_safe('SELECT pg_backend_pid()');
+	$s->query_until(qr/start/, "\\echo start\nBEGIN; LOCK TABLE tq IN $queue[$i] MODE;\n");
+	$node->poll_query_until('postgres', "SELECT count(*) = @{[$i + 1]} FROM pg_locks WHERE NOT granted AND relation = 'tq'::regclass")
+	  or die "waiter $i is not queued on tq";
+}
+my (@expected, @expected_all);
+for my $i (0 .. $#queue) {
+	my @hard = conflict($queue[$i], 'SHARE') ? ("$queue_pids[$i]>$holder_pid") : ();
+	my @ahead = grep { conflict($queue[$i], $queue[$_]) } reverse 0 .. $i - 1;    # nearest first
+	push @expected, @hard, (@ahead ? ("$queue_pids[$i]>$queue_pids[$ahead[0]]") : ());
+	push @expected_all, @hard, map { "$queue_pids[$i]>$queue_pids[$_]" } @ahead;
+}
+my $edges_of = sub {
+	my ($sql) = @_;
+	return join ' ', sort split / /, $node->safe_psql('postgres', "SELECT string_agg(waiter_pid || '>' || blocker_pid, ' ') FROM $sql");
+};
+is($edges_of->("lockguard._lock_waits(true) WHERE relation = 'tq'::regclass"), join(' ', sort @expected),
+	'_lock_waits(true): the edges to holders and to the nearest conflicting process queued ahead, over a queue in every mode');
+is($edges_of->("lockguard._lock_waits() WHERE relation = 'tq'::regclass"), join(' ', sort @expected_all),
+	'_lock_waits(): every edge of the same queue (' . scalar(@expected_all) . ', the samples store ' . scalar(@expected) . ')');
+$node->safe_psql('postgres', q{
+SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() AND (wait_event_type = 'Lock' OR state = 'idle in transaction')});
+eval { $_->quit; } for @sessions;
 
 # Audit entries are persisted exactly once, and a cycle with nothing new to persist does not
 # touch lockguard.audit_log: flush_audit() looks every entry it is given up in audit_log, and a

@@ -9,6 +9,11 @@
 // edge to every process queued ahead for a conflicting mode; lock-group members (parallel query)
 // never block each other and blockers are named by their group leader. The lock awaited is
 // described with pg_locks' columns, so lockguard.wait_graph can name it as before.
+//
+// _lock_waits(nearest_queued_only => true), what the worker's samples store (extension 1.5):
+// the hard edges, and of the soft ones only the edge to the nearest process queued ahead. A
+// queue of n processes on one lock has n(n-1)/2 soft edges (1,953 for 63 waiters), all but n-1
+// of which follow from the chain of nearest ones.
 #include "pg/infra/boundary.hpp"
 #include "pg/observe/sql_functions.hpp"
 
@@ -28,16 +33,20 @@ namespace {
 
 constexpr int kColumns = 13;
 
-// Is `instance` (another process's entry on the lock `bproc` awaits) ahead of it in the way?
-bool blocks(const BlockedProcsData *data, const BlockedProcData *bproc, const LockInstanceData *waiter,
-            const LockInstanceData *instance, LOCKMASK conflicts) {
-    if (instance == waiter || instance->leaderPid == waiter->leaderPid) return false;
-    if (conflicts & instance->holdMask) return true;  // holds a conflicting mode
-    if (instance->waitLockMode == NoLock || !(conflicts & LOCKBIT_ON(instance->waitLockMode))) return false;
-    const int *ahead = &data->waiter_pids[bproc->first_waiter];  // queued before the waiter
+// Where `instance` (another process's entry on the lock `bproc` awaits) stands in the waiter's
+// way: kHolds (it holds a conflicting mode), its position in the queue ahead of the waiter (0:
+// the head) when it waits there for a conflicting mode, or kNotInTheWay.
+constexpr int kNotInTheWay = -2;
+constexpr int kHolds = -1;
+int in_the_way(const BlockedProcsData *data, const BlockedProcData *bproc, const LockInstanceData *waiter,
+               const LockInstanceData *instance, LOCKMASK conflicts) {
+    if (instance == waiter || instance->leaderPid == waiter->leaderPid) return kNotInTheWay;
+    if (conflicts & instance->holdMask) return kHolds;
+    if (instance->waitLockMode == NoLock || !(conflicts & LOCKBIT_ON(instance->waitLockMode))) return kNotInTheWay;
+    const int *ahead = &data->waiter_pids[bproc->first_waiter];  // queued before the waiter, head first
     for (int k = 0; k < bproc->num_waiters; k++)
-        if (ahead[k] == instance->pid) return true;
-    return false;
+        if (ahead[k] == instance->pid) return k;
+    return kNotInTheWay;
 }
 
 // pg_locks' description of a lock tag: database, relation, page, tuple, transactionid, classid,
@@ -78,8 +87,24 @@ void describe_tag(const LOCKTAG &tag, Datum *values, bool *nulls) {
     }
 }
 
-// The edges of one waiting process (none if it no longer waits).
-void put_edges_of(ReturnSetInfo *rsinfo, int waiter_pid, TimestampTz wait_start) {
+// One edge: `waiter` (of process waiter_pid) waits for `blocker`.
+void put_edge(ReturnSetInfo *rsinfo, int waiter_pid, TimestampTz wait_start, const LockInstanceData *waiter,
+              const LockInstanceData *blocker) {
+    Datum values[kColumns];
+    bool nulls[kColumns] = {};
+    values[0] = Int32GetDatum(waiter_pid);
+    values[1] = Int32GetDatum(blocker->leaderPid);
+    values[2] = CStringGetTextDatum(LockTagTypeNames[waiter->locktag.locktag_type]);
+    values[3] = CStringGetTextDatum(GetLockmodeName(waiter->locktag.locktag_lockmethodid, waiter->waitLockMode));
+    values[4] = TimestampTzGetDatum(wait_start);
+    nulls[4] = wait_start == 0;
+    describe_tag(waiter->locktag, values, nulls);
+    tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+}
+
+// The edges of one waiting process (none if it no longer waits): every one, or with
+// nearest_queued_only the hard ones and the soft one to the nearest process queued ahead.
+void put_edges_of(ReturnSetInfo *rsinfo, int waiter_pid, TimestampTz wait_start, bool nearest_queued_only) {
     BlockedProcsData *data = GetBlockerStatusData(waiter_pid);
     for (int i = 0; i < data->nprocs; i++) {
         const BlockedProcData *bproc = &data->procs[i];
@@ -91,30 +116,30 @@ void put_edges_of(ReturnSetInfo *rsinfo, int waiter_pid, TimestampTz wait_start)
         // The lock group's other members' edges count as the waiter's, as in pg_blocking_pids();
         // each edge names the lock that the blocked member awaits.
         LOCKMASK conflicts = GetLockTagsMethodTable(&waiter->locktag)->conflictTab[waiter->waitLockMode];
+        const LockInstanceData *nearest = nullptr;
+        int nearest_position = -1;
         for (int j = 0; j < bproc->num_locks; j++) {
             const LockInstanceData *instance = &instances[j];
-            if (!blocks(data, bproc, waiter, instance, conflicts)) continue;
-            Datum values[kColumns];
-            bool nulls[kColumns] = {};
-            values[0] = Int32GetDatum(waiter_pid);
-            values[1] = Int32GetDatum(instance->leaderPid);
-            values[2] = CStringGetTextDatum(LockTagTypeNames[waiter->locktag.locktag_type]);
-            values[3] = CStringGetTextDatum(GetLockmodeName(waiter->locktag.locktag_lockmethodid, waiter->waitLockMode));
-            values[4] = TimestampTzGetDatum(wait_start);
-            nulls[4] = wait_start == 0;
-            describe_tag(waiter->locktag, values, nulls);
-            tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+            int where = in_the_way(data, bproc, waiter, instance, conflicts);
+            if (where == kNotInTheWay) continue;
+            if (where == kHolds || !nearest_queued_only) {
+                put_edge(rsinfo, waiter_pid, wait_start, waiter, instance);
+            } else if (where > nearest_position) {
+                nearest = instance, nearest_position = where;
+            }
         }
+        if (nearest != nullptr) put_edge(rsinfo, waiter_pid, wait_start, waiter, nearest);
     }
 }
 
 }  // namespace
 
-// lockguard._lock_waits(OUT waiter_pid, OUT blocker_pid, OUT locktype, OUT mode, OUT wait_start,
-//                       OUT database, OUT relation, OUT page, OUT tuple, OUT transactionid,
-//                       OUT classid, OUT objid, OUT objsubid)
+// lockguard._lock_waits([nearest_queued_only boolean,] OUT waiter_pid, OUT blocker_pid, OUT locktype,
+//                       OUT mode, OUT wait_start, OUT database, OUT relation, OUT page, OUT tuple,
+//                       OUT transactionid, OUT classid, OUT objid, OUT objsubid)
 Datum lockguard::pg::sql_lock_waits(FunctionCallInfo fcinfo) {
     return run_at_boundary([&]() -> Datum {
+        bool nearest_queued_only = PG_NARGS() > 0 && !PG_ARGISNULL(0) && PG_GETARG_BOOL(0);
         auto *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
         InitMaterializedSRF(fcinfo, 0);
         // Collect the waiters first: GetBlockerStatusData takes ProcArrayLock and the lock
@@ -131,7 +156,7 @@ Datum lockguard::pg::sql_lock_waits(FunctionCallInfo fcinfo) {
             starts[count] = static_cast<TimestampTz>(pg_atomic_read_u64(&proc->waitStart));
             count++;
         }
-        for (int i = 0; i < count; i++) put_edges_of(rsinfo, pids[i], starts[i]);
+        for (int i = 0; i < count; i++) put_edges_of(rsinfo, pids[i], starts[i], nearest_queued_only);
         pfree(pids);
         pfree(starts);
         return static_cast<Datum>(0);
