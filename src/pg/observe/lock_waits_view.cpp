@@ -11,8 +11,8 @@
 // described with pg_locks' columns, so lockguard.wait_graph can name it as before.
 //
 // _lock_waits(nearest_queued_only => true), what the worker's samples store (extension 1.5):
-// the hard edges, and of the soft ones only the edge to the nearest process queued ahead. A
-// queue of n processes on one lock has n(n-1)/2 soft edges (1,953 for 63 waiters), all but n-1
+// the hard edges, and of the soft ones only the edge to the nearest process queued ahead. n
+// processes queued on one lock have n(n-1)/2 soft edges (1,953 for 63 waiters), all but n-1
 // of which follow from the chain of nearest ones.
 #include "pg/infra/boundary.hpp"
 #include "pg/observe/sql_functions.hpp"
