@@ -423,6 +423,21 @@ LGB_TARGET_POINTS=(
   "preload|pgbench|8|0||not_loaded preloaded"
 )
 
+# lgb_damon: the kernel's DAMON monitors (kdamond threads) as one line for the run's meta: each
+# running one's operations set and its sampling and aggregation intervals, or "none". A DAMON that
+# samples physical memory clears the accessed bits of pages every sample interval, which the
+# benchmark's notes tie to stalls of the hot points (docs/bench/notes.md).
+lgb_damon() {
+  local d out=() root=/sys/kernel/mm/damon/admin/kdamonds
+  for d in "$root"/[0-9]*; do
+    [ -d "$d" ] || continue
+    [ "$(cat "$d/state" 2>/dev/null)" = on ] || continue
+    local c=$d/contexts/0 i=$d/contexts/0/monitoring_attrs/intervals
+    out+=("kdamond ${d##*/}: $(cat "$c/operations" 2>/dev/null), sample $(( $(cat "$i/sample_us" 2>/dev/null || echo 0) / 1000 )) ms, aggregation $(( $(cat "$i/aggr_us" 2>/dev/null || echo 0) / 1000 )) ms")
+  done
+  [ ${#out[@]} -gt 0 ] && (IFS=';'; echo "${out[*]}") || echo none
+}
+
 # lgb_disk_probe before|after: LGB_DISK_PROBE_S seconds of 8 kB writes, each flushed with
 # fdatasync as a commit flushes its WAL, in the stage's directory (the cluster's file system),
 # into $LGB_WORK/disk-WHEN.json (diskprobe.py). lgb_interleaved runs it with the cluster idle

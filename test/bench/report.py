@@ -1503,6 +1503,7 @@ def markdown(benchdir, out_path):
         w(f"- {meta.get('nproc', '?')} CPUs ({meta.get('cpu', '?')}), {meta.get('memory', '?')} memory, "
           f"{meta.get('os', '?')}, kernel {meta.get('kernel', '?')}; load average {meta.get('loadavg_before', '?')} "
           f"before, {meta.get('loadavg_after', '?')} after")
+        w(f"- the kernel's DAMON monitors: {meta.get('damon', 'not recorded (runs before 2026-12-06 09:00 UTC)')}")
         w(f"- others' load over the run: {quiet_text(others(target_rows(rows)))}; crashes: {meta.get('crashes', '?')}")
         w(f"- the disk around the points' runs of the driver, cluster idle: {disk_text(target_rows(rows))}")
         w(f"- {overrun_text(target_rows(rows))}")

@@ -163,6 +163,7 @@ META=$LGB_WORK/meta-$MODE$SUFFIX.txt
   echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
   echo "memory: $(free -m | awk '/^Mem:/ {printf "%.1f GiB", $2/1024}')"
   echo "kernel: $(uname -r)"
+  echo "damon: $(lgb_damon)"
   echo "os: $(. /etc/os-release && echo "$PRETTY_NAME")"
   echo "postgres: $("$LG_BINDIR/postgres" --version)$([ "${LG_BENCH_PRIVATE_PG:-1}" = 1 ] && echo " (private copy of $([ -n "${LG_PG_PREFIX:-}" ] && echo "the build in LG_PG_PREFIX" || echo "the Debian package's installation"))")"
   echo "lockguard: $VERSION"
