@@ -1472,6 +1472,11 @@ def markdown(benchdir, out_path):
       "in the cluster's file system. Each point's heading and each run's summary give the median over the "
       "probes of their p50 and p99 flush times, with the range. The probe decides nothing; it says what the "
       "disk was doing. Runs recorded before 2026-12-06 06:15 UTC were not probed.")
+    w("- The kernel's memory monitor: each run's summary names the DAMON monitors running (`kdamond` threads, "
+      "their operations and sampling interval). On this machine one samples physical memory every 500 ms, and "
+      "on the hot points the queue's commits slow to a fifth for 60 to 160 ms after each of its samples, "
+      "longer the longer the load has run (bench/notes.md); a stock Debian 12 server runs none. The quiet rule "
+      "does not see it: the monitor itself takes a few milliseconds of CPU.")
     w("- Lock wait, transaction latency and TPS are the load driver's: lock wait is the client-side time of the "
       "lock statement; a transaction runs from `BEGIN` to the end of `COMMIT`; percentiles are nearest-rank over "
       "every sample of the measured window; the priority points' lock waits are per class (10% of transactions "
