@@ -1475,7 +1475,7 @@ def markdown(benchdir, out_path):
     w("- The kernel's memory monitor: each run's summary names the DAMON monitors running (`kdamond` threads, "
       "their operations and sampling interval). On this machine one samples physical memory every 500 ms, and "
       "on the hot points the queue's commits slow to a fifth for 60 to 160 ms after each of its samples, "
-      "longer the longer the load has run (bench/notes.md); a stock Debian 12 server runs none. The quiet rule "
+      "longer the longer the load has run (bench/notes.md); a stock Debian 12 server starts none by default. The quiet rule "
       "does not see it: the monitor itself takes a few milliseconds of CPU.")
     w("- Lock wait, transaction latency and TPS are the load driver's: lock wait is the client-side time of the "
       "lock statement; a transaction runs from `BEGIN` to the end of `COMMIT`; percentiles are nearest-rank over "
