@@ -485,7 +485,7 @@ lgb_interleaved() {
     "$kind" "$clients" "$keys" "$first" "$last" "$LGB_WORK/disk-before.json" "$LGB_WORK/disk-after.json" "${variants[@]}" <<'PY'
 import json, sys
 sys.path.insert(0, sys.argv[1])
-from report import worker_delta
+from report import sampled_delta, worker_delta
 results, rc, cpu_path, out_path, err_path, label, kind, clients, keys, first, last, disk_before, disk_after = sys.argv[2:15]
 variants = sys.argv[15:]
 
@@ -515,9 +515,8 @@ with open(results, "a") as out:
             r["disk"] = disk
             b, a = r.pop("probe_before", None), r.pop("probe_after", None)
             if label == "monitoring":
-                ok = isinstance(b, dict) and isinstance(a, dict)
-                r["worker"] = worker_delta(b, a) if ok else None
-                r["sampled"] = {"samples": a["samples"] - b["samples"], "edges": a["sampled_edges"] - b["sampled_edges"]} if ok else None
+                r["worker"] = worker_delta(b, a)
+                r["sampled"] = sampled_delta(b, a)
         out.write(json.dumps(r) + "\n")
 for r in lines:
     if "driver_failed" in r:

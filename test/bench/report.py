@@ -1290,6 +1290,16 @@ def worker_delta(before, after):
         return None
 
 
+def sampled_delta(before, after):
+    """The wait-graph samples the worker took and the edges they stored between two
+    lockguard.worker_stats() readings, as the result lines' "sampled" (the interleaved monitoring
+    slices), or None when either reading is missing."""
+    try:
+        return {"samples": after["samples"] - before["samples"], "edges": after["sampled_edges"] - before["sampled_edges"]}
+    except (KeyError, TypeError):
+        return None
+
+
 def worker_cpu_s(r):
     """The worker's CPU seconds during a monitoring slice (its own count, lockguard.worker_stats());
     runs before interleaving had only /proc's figure for their whole run."""
