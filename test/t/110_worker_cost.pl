@@ -112,7 +112,31 @@ session_that("BEGIN; SELECT lockguard_acquire('gen:x', timeout_ms => 600000);", 
 session_that("BEGIN; SELECT lockguard_acquire('gen:s', mode => 'shared', timeout_ms => 600000)", 0);  # granted: shared
 session_that("BEGIN; SELECT lockguard_acquire('gen:s', timeout_ms => 600000);", 1);
 session_that("BEGIN; SELECT lockguard_acquire_row('accounts', 4, timeout_ms => 600000);", 1);
-my $waiters = 2 * @modes + 2 + 3;
+# A queue whose order is not its arrival order: P, holding ACCESS SHARE, asks for SHARE ROW
+# EXCLUSIVE after W1 (ACCESS EXCLUSIVE) and W2 (ROW EXCLUSIVE) have queued, and PostgreSQL puts it
+# ahead of W1, who waits for what P holds. _lock_waits() asks about the latest waiter first: P,
+# whose answer names no one ahead of it, then W2, whose answer gives W1's edges as well.
+$node->safe_psql('postgres', 'CREATE TABLE tr (id int)');
+my %tr;
+for my $who ('holder', 'p', 'w1', 'w2') {
+	my $s = $node->background_psql('postgres');
+	push @sessions, $s;
+	$tr{$who} = { session => $s, pid => $s->query_safe('SELECT pg_backend_pid()') };
+}
+my $tr_queued = sub {
+	my ($count) = @_;
+	$node->poll_query_until('postgres', "SELECT count(*) = $count FROM pg_locks WHERE NOT granted AND relation = 'tr'::regclass")
+	  or die "not $count waiters on tr";
+};
+$tr{holder}{session}->query_safe($_) for ('BEGIN', 'LOCK TABLE tr IN SHARE MODE');
+$tr{p}{session}->query_safe($_) for ('BEGIN', 'LOCK TABLE tr IN ACCESS SHARE MODE');
+$tr{w1}{session}->query_until(qr/start/, "\\echo start\nBEGIN; LOCK TABLE tr IN ACCESS EXCLUSIVE MODE;\n");
+$tr_queued->(1);
+$tr{w2}{session}->query_until(qr/start/, "\\echo start\nBEGIN; LOCK TABLE tr IN ROW EXCLUSIVE MODE;\n");
+$tr_queued->(2);
+$tr{p}{session}->query_until(qr/start/, "\\echo start\nLOCK TABLE tr IN SHARE ROW EXCLUSIVE MODE;\n");
+$tr_queued->(3);
+my $waiters = 2 * @modes + 2 + 3 + 3;
 ok($node->poll_query_until('postgres', "SELECT count(*) = $waiters FROM pg_stat_activity WHERE wait_event_type = 'Lock'"),
 	"$waiters sessions wait for locks");
 my $ours = $node->safe_psql('postgres',
@@ -127,6 +151,12 @@ SELECT string_agg(x, ' ' ORDER BY x) FROM (SELECT pid || ':' || locktype || ':' 
 	$node->safe_psql('postgres', q{
 SELECT string_agg(x, ' ' ORDER BY x) FROM (SELECT DISTINCT waiter_pid || ':' || locktype || ':' || mode AS x FROM lockguard._lock_waits()) s}),
 	'each waiter\'s lock type and mode are pg_locks\'');
+my ($trh, $trp, $trw1, $trw2) = map { $tr{$_}{pid} } ('holder', 'p', 'w1', 'w2');
+is($node->safe_psql('postgres', q{
+SELECT string_agg(waiter_pid || '>' || blocker_pid, ' ' ORDER BY waiter_pid || '>' || blocker_pid)
+FROM lockguard._lock_waits(true) WHERE relation = 'tr'::regclass}),
+	join(' ', sort "$trp>$trh", "$trw1>$trh", "$trw1>$trp", "$trw2>$trh", "$trw2>$trw1"),
+	'_lock_waits(true) on a queue put out of arrival order: W2\'s nearest conflicting process ahead is W1, not P');
 is($node->safe_psql('postgres', 'SELECT count(*) FROM lockguard.wait_graph'),
 	scalar(split / /, $theirs), 'lockguard.wait_graph has one row per edge');
 $node->safe_psql('postgres', q{

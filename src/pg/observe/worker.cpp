@@ -6,9 +6,9 @@
 //
 // Cost: its session runs without JIT (a sample's plan is small, and JIT compilation, redone at
 // every execution, would cost far more than the query), a sample reads lockguard's shared memory
-// and asks the lock manager only about the processes that wait (lockguard._lock_waits), and the
-// CPU time of every sample and every cycle is measured and published in shared memory
-// (lockguard.worker_stats()).
+// and asks the lock manager only about the processes that wait, once per queue
+// (lockguard._lock_waits), and the CPU time of every sample and every cycle is measured and
+// published in shared memory (lockguard.worker_stats()).
 #include "pg/observe/audit.hpp"
 #include "pg/infra/boundary.hpp"
 #include "pg/observe/deadlock_capture.hpp"
