@@ -5,7 +5,7 @@
 -- data. Everything happens in this transaction and is rolled back.
 -- Run by pg_prove in a database where CREATE EXTENSION pgtap, lockguard were done.
 BEGIN;
-SELECT plan(43);
+SELECT plan(48);
 
 -- Every extension member described by text (no OIDs), one row per fact.
 CREATE FUNCTION pg_temp.lg_catalog() RETURNS TABLE (object text, fact text)
@@ -65,8 +65,8 @@ CREATE FUNCTION pg_temp.update_and_compare(from_version text, budget_tenant text
 RETURNS SETOF text LANGUAGE plpgsql AS $$
 BEGIN
     ALTER EXTENSION lockguard UPDATE;
-    RETURN NEXT is((SELECT extversion FROM pg_extension WHERE extname = 'lockguard'), '1.5',
-                   format('ALTER EXTENSION lockguard UPDATE brings %s to 1.5', from_version));
+    RETURN NEXT is((SELECT extversion FROM pg_extension WHERE extname = 'lockguard'), '1.6',
+                   format('ALTER EXTENSION lockguard UPDATE brings %s to 1.6', from_version));
     CREATE TEMP TABLE updated_now AS SELECT * FROM pg_temp.lg_catalog();
     RETURN NEXT is_empty('SELECT * FROM fresh EXCEPT SELECT * FROM updated_now',
                          format('an updated %s has everything a fresh installation has', from_version));
@@ -79,8 +79,8 @@ END
 $$;
 
 CREATE TEMP TABLE fresh AS SELECT * FROM pg_temp.lg_catalog();
-SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'lockguard'), '1.5',
-          'CREATE EXTENSION installs version 1.5');
+SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'lockguard'), '1.6',
+          'CREATE EXTENSION installs version 1.6');
 SELECT cmp_ok((SELECT count(*) FROM fresh), '>', 300::bigint, 'the fresh installation is described in detail');
 
 -- Version 1.0, with data a user would have.
@@ -99,8 +99,8 @@ SELECT throws_ok($$SELECT * FROM lockguard.claim_operation('upgrade:new')$$, '55
 SELECT lives_ok($$SELECT lockguard_acquire('upgrade:lock')$$, 'on 1.0 objects, acquisitions work');
 
 ALTER EXTENSION lockguard UPDATE;
-SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'lockguard'), '1.5',
-          'ALTER EXTENSION lockguard UPDATE brings it to 1.5');
+SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'lockguard'), '1.6',
+          'ALTER EXTENSION lockguard UPDATE brings it to 1.6');
 
 CREATE TEMP TABLE updated AS SELECT * FROM pg_temp.lg_catalog();
 SELECT is_empty($$SELECT * FROM fresh EXCEPT SELECT * FROM updated$$,
@@ -153,7 +153,7 @@ SELECT cmp_ok((SELECT timeline FROM lockguard.fencing_token_parts(lockguard.fenc
 SELECT lives_ok($$SELECT lockguard.check_fencing_token('upgrade:res12', lockguard.fencing_token('upgrade:res12'))$$,
                 'and is accepted where the old one was seen');
 
--- Version 1.3, updated to 1.5.
+-- Version 1.3, updated to 1.6.
 DROP EXTENSION lockguard;
 CREATE EXTENSION lockguard VERSION '1.3';
 SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'lockguard'), '1.3', 'version 1.3 can be installed');
@@ -165,8 +165,8 @@ SELECT is((SELECT l.lanname::text FROM pg_proc p JOIN pg_language l ON l.oid = p
 SELECT ok((SELECT prosecdef FROM pg_proc WHERE oid = 'lockguard.sample_wait_graph()'::regprocedure),
           'and still runs as its owner');
 
--- Version 1.4, the last released one, updated to 1.5 on its own: lockguard.wait_graph keeps its
--- columns (the sample changed, not the view).
+-- Version 1.4, updated to 1.6 on its own: lockguard.wait_graph keeps its columns (1.5 changed
+-- the sample, not the view).
 DROP EXTENSION lockguard;
 CREATE EXTENSION lockguard VERSION '1.4';
 SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'lockguard'), '1.4', 'version 1.4 can be installed');
@@ -177,6 +177,13 @@ SELECT * FROM pg_temp.update_and_compare('1.4', 'upgrade_t14', 7);
 SELECT set_eq($$SELECT attnum, attname, atttypid, attcollation FROM pg_attribute
                WHERE attrelid = 'lockguard.wait_graph'::regclass AND attnum > 0$$,
               'SELECT * FROM graph_columns_14', 'lockguard.wait_graph has the columns it had in 1.4');
+
+-- Version 1.5, the last released one, updated to 1.6 on its own (a new sample_wait_graph()).
+DROP EXTENSION lockguard;
+CREATE EXTENSION lockguard VERSION '1.5';
+SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'lockguard'), '1.5', 'version 1.5 can be installed');
+INSERT INTO lockguard.tenant_budgets (tenant, max_held) VALUES ('upgrade_t15', 8);
+SELECT * FROM pg_temp.update_and_compare('1.5', 'upgrade_t15', 8);
 
 SELECT * FROM finish();
 ROLLBACK;

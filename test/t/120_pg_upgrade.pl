@@ -260,7 +260,7 @@ my $rows = table_rows($standby);
 my $upgraded = upgrade($standby, 'promoted_new', allows_streaming => 1);
 $upgraded->safe_psql('postgres', 'ALTER EXTENSION lockguard UPDATE');
 is($upgraded->safe_psql('postgres', "SELECT extversion FROM pg_extension WHERE extname = 'lockguard'"),
-	'1.5', 'promoted: the extension is at 1.5');
+	'1.6', 'promoted: the extension is at 1.6');
 check_rows_kept($upgraded, $rows, 'promoted');
 check_worker($upgraded, 'promoted');
 check_replay($upgraded, 'transfer:1', '{"transfer_id": 1}', 'promoted');
@@ -306,10 +306,10 @@ is($v10->safe_psql('postgres', "SELECT extversion FROM pg_extension WHERE extnam
 	'1.0', 'never promoted: pg_upgrade keeps the extension at 1.0');
 my ($update_rc, $update_out, $update_err) = $v10->psql('postgres', 'ALTER EXTENSION lockguard UPDATE',
 	on_error_stop => 1);
-is($update_rc, 0, 'never promoted: ALTER EXTENSION lockguard UPDATE runs 1.0--1.1, 1.1--1.2, 1.2--1.3, 1.3--1.4 and 1.4--1.5')
+is($update_rc, 0, 'never promoted: ALTER EXTENSION lockguard UPDATE runs 1.0--1.1, 1.1--1.2, 1.2--1.3, 1.3--1.4, 1.4--1.5 and 1.5--1.6')
   or diag($update_err);
 is($v10->safe_psql('postgres', "SELECT extversion FROM pg_extension WHERE extname = 'lockguard'"),
-	'1.5', 'never promoted: the extension is at 1.5');
+	'1.6', 'never promoted: the extension is at 1.6');
 check_rows_kept($v10, $rows, 'never promoted');
 check_worker($v10, 'never promoted');
 check_replay($v10, 'transfer:10', '{"transfer_id": 10}', 'never promoted');
