@@ -14,8 +14,8 @@ void plan_wait_survey(SurveyedWaiter *waiters, size_t n, uint32_t *by_pid) noexc
 }
 
 SurveyedWaiter *find_surveyed(SurveyedWaiter *waiters, const uint32_t *by_pid, size_t n, int32_t pid) noexcept {
-    const uint32_t *found = std::lower_bound(by_pid, by_pid + n, pid,
-                                             [waiters](uint32_t index, int32_t key) { return waiters[index].pid < key; });
+    const uint32_t *found = std::lower_bound(
+        by_pid, by_pid + n, pid, [waiters](uint32_t index, int32_t key) { return waiters[index].pid < key; });
     if (found == by_pid + n || waiters[*found].pid != pid) return nullptr;
     return &waiters[*found];
 }

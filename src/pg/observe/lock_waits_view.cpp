@@ -46,18 +46,19 @@ constexpr int kColumns = 13;
 
 // Where `instance` (another process's entry on the lock that `waiter` awaits) stands in the
 // waiter's way: kHolds (it holds a conflicting mode), its position in the queue ahead of the
-// waiter (0: the head) when it waits there for a conflicting mode, or kNotInTheWay. `ahead`:
-// the pids queued before the waiter, head first.
+// waiter (0: the head) when it waits there for a conflicting mode, or kNotInTheWay.
+// `queue_position`: the instance's place in the lock's queue (kNotQueued when it has none), of
+// which those below `ahead_count` are ahead of the waiter.
 constexpr int kNotInTheWay = -2;
 constexpr int kHolds = -1;
-int in_the_way(const int *ahead, int ahead_count, const LockInstanceData *waiter, const LockInstanceData *instance,
+constexpr int kNotQueued = -1;
+int in_the_way(const LockInstanceData *waiter, const LockInstanceData *instance, int queue_position, int ahead_count,
                LOCKMASK conflicts) {
     if (instance == waiter || instance->leaderPid == waiter->leaderPid) return kNotInTheWay;
     if (conflicts & instance->holdMask) return kHolds;
     if (instance->waitLockMode == NoLock || !(conflicts & LOCKBIT_ON(instance->waitLockMode))) return kNotInTheWay;
-    for (int k = 0; k < ahead_count; k++)
-        if (ahead[k] == instance->pid) return k;
-    return kNotInTheWay;
+    if (queue_position == kNotQueued || queue_position >= ahead_count) return kNotInTheWay;
+    return queue_position;
 }
 
 // pg_locks' description of a lock tag: database, relation, page, tuple, transactionid, classid,
@@ -113,14 +114,28 @@ void put_edge(ReturnSetInfo *rsinfo, int waiter_pid, TimestampTz wait_start, con
     tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 }
 
-// One lock's entries in an answer of the lock manager: every process's, and the pids queued
-// ahead of the process asked about, head first.
+// One lock's entries in an answer of the lock manager: every process's, with its place in the
+// queue ahead of the process asked about (kNotQueued for those not there), and the pids queued
+// ahead of that process, head first. The places are found once per answer, so that the
+// edges of a queue of n cost n*n steps, not n*n*n.
 struct LockAnswer {
     const LockInstanceData *instances;
     int instance_count;
     const int *queue;
     int queue_count;
+    int *queue_positions;  // one per instance
 };
+
+LockAnswer lock_answer(const BlockedProcsData *data, const BlockedProcData *bproc) {
+    LockAnswer lock{&data->locks[bproc->first_lock], bproc->num_locks, &data->waiter_pids[bproc->first_waiter],
+                    bproc->num_waiters, static_cast<int *>(palloc(sizeof(int) * Max(bproc->num_locks, 1)))};
+    for (int j = 0; j < lock.instance_count; j++) {
+        lock.queue_positions[j] = kNotQueued;
+        for (int k = 0; k < lock.queue_count; k++)
+            if (lock.queue[k] == lock.instances[j].pid) lock.queue_positions[j] = k;
+    }
+    return lock;
+}
 
 // The entry of process `pid` on the lock, or nullptr.
 const LockInstanceData *entry_of(const LockAnswer &lock, int pid) {
@@ -140,7 +155,7 @@ void put_edges(ReturnSetInfo *rsinfo, int waiter_pid, TimestampTz wait_start, co
     int nearest_position = -1;
     for (int j = 0; j < lock.instance_count; j++) {
         const LockInstanceData *instance = &lock.instances[j];
-        int where = in_the_way(lock.queue, ahead_count, waiter, instance, conflicts);
+        int where = in_the_way(waiter, instance, lock.queue_positions[j], ahead_count, conflicts);
         if (where == kNotInTheWay) continue;
         if (where == kHolds || !nearest_queued_only) {
             put_edge(rsinfo, waiter_pid, wait_start, waiter, instance);
@@ -151,29 +166,36 @@ void put_edges(ReturnSetInfo *rsinfo, int waiter_pid, TimestampTz wait_start, co
     if (nearest != nullptr) put_edge(rsinfo, waiter_pid, wait_start, waiter, nearest);
 }
 
+// The edges of the processes queued ahead in `lock` that the survey collected and no answer has
+// covered: each one's queue ahead is the part of the lock's queue before it.
+void put_edges_of_those_ahead(ReturnSetInfo *rsinfo, const LockAnswer &lock, SurveyedWaiter *waiters,
+                              const uint32_t *by_pid, size_t count, bool nearest_queued_only) {
+    for (int k = 0; k < lock.queue_count; k++) {
+        SurveyedWaiter *ahead = find_surveyed(waiters, by_pid, count, lock.queue[k]);
+        const LockInstanceData *entry = answerable_by_others(ahead) ? entry_of(lock, ahead->pid) : nullptr;
+        if (entry == nullptr) continue;
+        ahead->answered = true;
+        put_edges(rsinfo, ahead->pid, ahead->wait_start, lock, entry, k, nearest_queued_only);
+    }
+}
+
 // Asks the lock manager about `asked` and gives its edges (none if it no longer waits), and
 // those of every process queued ahead of it that the survey collected and no answer has covered.
-void answer(ReturnSetInfo *rsinfo, SurveyedWaiter &asked, SurveyedWaiter *waiters, const uint32_t *by_pid,
-            size_t count, bool nearest_queued_only) {
+void answer(ReturnSetInfo *rsinfo, SurveyedWaiter &asked, SurveyedWaiter *waiters, const uint32_t *by_pid, size_t count,
+            bool nearest_queued_only) {
     asked.answered = true;
     BlockedProcsData *data = GetBlockerStatusData(asked.pid);
     for (int i = 0; i < data->nprocs; i++) {
         const BlockedProcData *bproc = &data->procs[i];
-        LockAnswer lock{&data->locks[bproc->first_lock], bproc->num_locks, &data->waiter_pids[bproc->first_waiter],
-                        bproc->num_waiters};
-        const LockInstanceData *waiter = entry_of(lock, bproc->pid);
-        if (waiter == nullptr) continue;
+        LockAnswer lock = lock_answer(data, bproc);
         // The lock group's other members' edges count as the asked process's, as in
         // pg_blocking_pids(); each edge names the lock that the blocked member awaits.
-        put_edges(rsinfo, asked.pid, asked.wait_start, lock, waiter, lock.queue_count, nearest_queued_only);
-        if (bproc->pid != asked.pid) continue;
-        for (int k = 0; k < lock.queue_count; k++) {
-            SurveyedWaiter *ahead = find_surveyed(waiters, by_pid, count, lock.queue[k]);
-            const LockInstanceData *entry = answerable_by_others(ahead) ? entry_of(lock, ahead->pid) : nullptr;
-            if (entry == nullptr) continue;
-            ahead->answered = true;
-            put_edges(rsinfo, ahead->pid, ahead->wait_start, lock, entry, k, nearest_queued_only);
+        if (const LockInstanceData *waiter = entry_of(lock, bproc->pid)) {
+            put_edges(rsinfo, asked.pid, asked.wait_start, lock, waiter, lock.queue_count, nearest_queued_only);
+            if (bproc->pid == asked.pid)
+                put_edges_of_those_ahead(rsinfo, lock, waiters, by_pid, count, nearest_queued_only);
         }
+        pfree(lock.queue_positions);
     }
 }
 
