@@ -2,7 +2,7 @@
 # survives a SIGHUP and a kill (the postmaster restarts it), stays idle on a standby and writes
 # history after the standby is promoted, and does not start in binary-upgrade mode (pg_upgrade).
 # Deadlocks are captured as they happen, with every query involved, and agree with
-# pg_stat_database.deadlocks.
+# pg_stat_database.deadlocks; retention does not copy back the ones it deleted.
 use strict;
 use warnings;
 
@@ -129,6 +129,33 @@ FROM lockguard.deadlocks}),
 my $deadlocks_after = $primary->safe_psql('postgres',
 	"SELECT deadlocks FROM pg_stat_database WHERE datname = 'postgres'");
 is($deadlocks_after - $deadlocks_before, 2, 'pg_stat_database.deadlocks counted the same two');
+
+# Retention must not put back what it deleted. The deadlocks it deletes are still in the ring,
+# and flush_deadlocks() takes only what is above the highest seq left in deadlock_log: once
+# retention had deleted every row, an earlier worker's next flush copied the whole ring back.
+# Every row is backdated an hour, past a 30 min retention (rows copied back would be younger
+# than that, and stay). Retention runs every 60th cycle, here of 10 ms (nobody waits, so nothing
+# is sampled). With nothing waiting and nothing new to persist, the only cycles the worker counts
+# are retention passes, so two more of them mean one has flushed after the delete.
+$primary->safe_psql('postgres', q{
+ALTER SYSTEM SET lockguard.history_retention = '30min';
+ALTER SYSTEM SET lockguard.sample_interval_ms = 10;
+SELECT pg_reload_conf();
+UPDATE lockguard.deadlock_log SET detected_at = detected_at - interval '1 hour';
+});
+ok($primary->poll_query_until('postgres', 'SELECT count(*) = 0 FROM lockguard.deadlock_log'),
+	'retention deletes the backdated deadlocks');
+my $cycles_after_delete = $primary->safe_psql('postgres', 'SELECT cycles FROM lockguard.worker_stats()');
+ok($primary->poll_query_until('postgres',
+		'SELECT cycles >= ' . ($cycles_after_delete + 2) . ' FROM lockguard.worker_stats()'),
+	'another retention pass, with its flush, runs after the delete');
+is($primary->safe_psql('postgres', 'SELECT count(*) FROM lockguard.deadlock_log'),
+	'0', 'the deleted deadlocks were not copied back from the ring');
+$primary->safe_psql('postgres', q{
+ALTER SYSTEM RESET lockguard.history_retention;
+ALTER SYSTEM RESET lockguard.sample_interval_ms;
+SELECT pg_reload_conf();
+});
 
 # A standby: the worker runs there but stays idle; after promotion it writes history.
 $primary->backup('backup');
