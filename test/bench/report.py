@@ -792,6 +792,18 @@ TARGETS += [
     ("priorities, 1 hot row: TPS with priorities ≥ 0.97 × without", "priority1", ("lg_row_prio", "tps"), ("lg_row", "tps"), ">=", 0.97),
     ("priorities, 5 hot rows: TPS with priorities ≥ 0.97 × without", "priority5", ("lg_row_prio", "tps"), ("lg_row", "tps"), ">=", 0.97),
 ]
+# The bounds against FOR UPDATE that a queue in arrival order may not reach on its own: where a FIFO
+# without lockguard stands against them, measured in the same rounds. They are no targets: they
+# show the floor of the targets above (the issue's "the profile shows the floor").
+REFERENCES = [
+    ("1 hot row, 64 clients: pg_advisory_xact_lock transaction p95 ÷ FOR UPDATE's (lockguard's bound: 0.25)", "hot1",
+     ("advisory", "txn_p95"), ("for_update", "txn_p95"), "<=", 0.25),
+    ("1 hot row, 64 clients: advisory lock + FOR UPDATE transaction p95 ÷ FOR UPDATE's (lockguard row's bound: 0.25)",
+     "hot1", ("advisory_for_update", "txn_p95"), ("for_update", "txn_p95"), "<=", 0.25),
+    ("nominal: advisory lock + FOR UPDATE lock-wait p95 ÷ FOR UPDATE's (lockguard row's bound: 1.0)", "nominal",
+     ("advisory_for_update", "lock_p95"), ("for_update", "lock_p95"), "<=", 1.0),
+]
+
 # A verdict is resolved when a two-sided sign test of the rounds against the threshold gives
 # p ≤ RESOLVE_P: with 6 rounds, every round on the same side; with 12, all but at most 2; with 18,
 # all but 4; with 30, all but 9. About 25 verdicts per run: at 0.25 (3 rounds on one side, as
@@ -921,19 +933,34 @@ def fmt_value(t, v):
     return f"{v:.1f} ms" if t[3] is None else f"{v:.3f}"
 
 
+def ci_text(t, e):
+    """The median's confidence interval as "95% CI lo..hi, ", or "" when there are too few rounds."""
+    ci = e.get("ci")
+    return f"{int(round((1 - RESOLVE_P) * 100))}% CI {fmt_value(t, ci[0])}..{fmt_value(t, ci[1])}, " if ci else ""
+
+
 def verdict_text(t, e, cap=None):
     if e["status"] == "not measured":
         return "not measured in this run (its contender joined the point later)"
     if e["status"] == "no data":
         return "**no data** (a contender of the point failed in every round)"
     med, lo, hi = fmt_value(t, e["median"]), fmt_value(t, e["lo"]), fmt_value(t, e["hi"])
-    ci = e.get("ci")
-    ci = f"{int(round((1 - RESOLVE_P) * 100))}% CI {fmt_value(t, ci[0])}..{fmt_value(t, ci[1])}, " if ci else ""
+    ci = ci_text(t, e)
     if e["status"] == "unresolved":
         at = "at the cap" if cap is None or e["n"] >= cap else f"below the cap of {cap}"
         return f"not resolved {at} ({rounds(e['n'])}): median {med}, {ci}rounds {lo}..{hi}"
     word = "met" if e["status"] == "met" else "**missed**"
     return f"{word}: median {med} ({ci}rounds {lo}..{hi}, {rounds(e['n'])})"
+
+
+def reference_text(t, e):
+    """A reference's line: where the FIFO without lockguard stands against the bound."""
+    if e["status"] in ("not measured", "no data"):
+        return verdict_text(t, e)
+    ci = ci_text(t, e)
+    where = {"met": "within the bound", "missed": "beyond the bound", "unresolved": "not resolved against the bound"}
+    return (f"{where[e['status']]}: median {fmt_value(t, e['median'])} ({ci}rounds {fmt_value(t, e['lo'])}.."
+            f"{fmt_value(t, e['hi'])}, {rounds(e['n'])})")
 
 
 def rounds(n):
@@ -1034,6 +1061,8 @@ def print_verdicts(results, cap=None, preload_cap=None):
     rows = load(results)
     for t in TARGETS:
         print(f"verdict: {t[0]}: {verdict_text(t, evaluate(rows, t), target_cap(t, cap, preload_cap))}")
+    for t in REFERENCES:
+        print(f"reference: {t[0]}: {reference_text(t, evaluate(rows, t))}")
     for p, _, _ in TARGET_POINTS:
         print(f"others' load: {p}: {quiet_text(others([r for r in rows if r.get('scenario') == p]))}")
     print(f"others' load: run: {quiet_text(others(target_rows(rows)))}")
@@ -1154,6 +1183,9 @@ def check_quick(results, scen_results, pngdir, *logs, traces=None, overrun_probe
         tap(evaluate(rows, t)["status"] != "no data", f"verdict line: {t[0]}: {text}")
     tap(len(lines) == len(TARGETS) and {t[1] for t in TARGETS} <= {p for p, _, _ in TARGET_POINTS},
         f"{len(TARGETS)} targets, each on a point that ran")
+    for t in REFERENCES:
+        e = evaluate(rows, t)
+        tap(e["status"] not in ("no data", "not measured"), f"reference line: {t[0]}: {reference_text(t, e)}")
     print(f"# others' load over the run: {quiet_text(others(target_rows(rows)))}")
     for waiters in (0, 64):
         for v in VIEWS:
@@ -1511,6 +1543,13 @@ def markdown(benchdir, out_path):
         w("| others' load over the run | " + " | ".join(quiet_text(others(target_rows(rows))) for _, rows, *_ in runs) + " |")
         w("")
         w("The monitoring point's 100 ms interval has no target; its figures are in the point tables.\n")
+        w("**Where a queue in arrival order stands without lockguard.** The same rounds' FIFOs against the bounds "
+          "set relative to `FOR UPDATE` (no targets of their own: they show those targets' floor).\n")
+        w("| reference | " + " | ".join(f"PostgreSQL {maj}" for maj, *_ in runs) + " |")
+        w("| --- |" + " --- |" * len(runs))
+        for t in REFERENCES:
+            w(f"| {t[0]} | " + " | ".join(reference_text(t, evaluate(rows, t)) for _, rows, *_ in runs) + " |")
+        w("")
     for maj, rows, meta, settings, name in runs:
         w(f"## PostgreSQL {maj}: the run of {meta.get('started', '?')}\n")
         w(f"- {meta.get('postgres', '?')}; lockguard `{meta.get('lockguard', '?')}`; {meta.get('elapsed_s', '?')} s "
