@@ -11,6 +11,9 @@ BEGIN { mkdir $ENV{TESTDIR} if defined $ENV{TESTDIR} && !-d $ENV{TESTDIR}; }
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib "$FindBin::RealBin/../perl";
+use LgRetention;
 
 my $primary = PostgreSQL::Test::Cluster->new('worker_primary');
 $primary->init(allows_streaming => 1);
@@ -133,29 +136,14 @@ is($deadlocks_after - $deadlocks_before, 2, 'pg_stat_database.deadlocks counted 
 # Retention must not put back what it deleted. The deadlocks it deletes are still in the ring,
 # and flush_deadlocks() takes only what is above the highest seq left in deadlock_log: once
 # retention had deleted every row, an earlier worker's next flush copied the whole ring back.
-# Every row is backdated an hour, past a 30 min retention (rows copied back would be younger
-# than that, and stay). Retention runs every 60th cycle, here of 10 ms (nobody waits, so nothing
-# is sampled). With nothing waiting and nothing new to persist, the only cycles the worker counts
-# are retention passes, so two more of them mean one has flushed after the delete.
-$primary->safe_psql('postgres', q{
-ALTER SYSTEM SET lockguard.history_retention = '30min';
-ALTER SYSTEM SET lockguard.sample_interval_ms = 10;
-SELECT pg_reload_conf();
-UPDATE lockguard.deadlock_log SET detected_at = detected_at - interval '1 hour';
-});
+shorten_retention($primary);
+$primary->safe_psql('postgres', "UPDATE lockguard.deadlock_log SET detected_at = detected_at - interval '1 hour'");
 ok($primary->poll_query_until('postgres', 'SELECT count(*) = 0 FROM lockguard.deadlock_log'),
 	'retention deletes the backdated deadlocks');
-my $cycles_after_delete = $primary->safe_psql('postgres', 'SELECT cycles FROM lockguard.worker_stats()');
-ok($primary->poll_query_until('postgres',
-		'SELECT cycles >= ' . ($cycles_after_delete + 2) . ' FROM lockguard.worker_stats()'),
-	'another retention pass, with its flush, runs after the delete');
+ok(wait_for_retention_pass($primary), 'another retention pass, with its flush, runs after the delete');
 is($primary->safe_psql('postgres', 'SELECT count(*) FROM lockguard.deadlock_log'),
 	'0', 'the deleted deadlocks were not copied back from the ring');
-$primary->safe_psql('postgres', q{
-ALTER SYSTEM RESET lockguard.history_retention;
-ALTER SYSTEM RESET lockguard.sample_interval_ms;
-SELECT pg_reload_conf();
-});
+restore_retention($primary);
 
 # A standby: the worker runs there but stays idle; after promotion it writes history.
 $primary->backup('backup');

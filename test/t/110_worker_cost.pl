@@ -12,6 +12,9 @@ BEGIN { mkdir $ENV{TESTDIR} if defined $ENV{TESTDIR} && !-d $ENV{TESTDIR}; }
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib "$FindBin::RealBin/../perl";
+use LgRetention;
 
 my $node = PostgreSQL::Test::Cluster->new('worker_cost');
 $node->init;
@@ -299,34 +302,20 @@ FROM lockguard.audit_log WHERE resource = 'costaudit:held'}), '43 43 43', 'each 
 
 # Retention must not put back what it deleted. The entries it deletes are still in the ring,
 # and flush_audit() takes only what is above the highest seq left in audit_log: once retention
-# had deleted every row, an earlier worker's next flush copied the whole ring back. Every row is
-# backdated an hour, past a 30 min retention (rows copied back would be younger than that, and
-# stay). Retention runs every 60th cycle, here of 10 ms (nobody waits, so nothing is sampled).
-# With nothing waiting and nothing new to persist, the only cycles the worker counts are
-# retention passes, so two more of them mean one has flushed after the delete.
+# had deleted every row, an earlier worker's next flush copied the whole ring back.
 my $last_seq = $node->safe_psql('postgres', 'SELECT max(seq) FROM lockguard.audit_log');
-$node->safe_psql('postgres', q{
-ALTER SYSTEM SET lockguard.history_retention = '30min';
-ALTER SYSTEM SET lockguard.sample_interval_ms = 10;
-SELECT pg_reload_conf();
-UPDATE lockguard.audit_log SET logged_at = logged_at - interval '1 hour';
-});
+shorten_retention($node);
+$node->safe_psql('postgres', "UPDATE lockguard.audit_log SET logged_at = logged_at - interval '1 hour'");
 ok($node->poll_query_until('postgres', 'SELECT count(*) = 0 FROM lockguard.audit_log'),
 	'retention deletes the backdated audit rows');
-my $cycles_after_delete = $node->safe_psql('postgres', 'SELECT cycles FROM lockguard.worker_stats()');
-ok($node->poll_query_until('postgres', 'SELECT cycles >= ' . ($cycles_after_delete + 2) . ' FROM lockguard.worker_stats()'),
-	'another retention pass, with its flush, runs after the delete');
+ok(wait_for_retention_pass($node), 'another retention pass, with its flush, runs after the delete');
 $inserted = audit_log_stat('n_tup_ins');
 audited_timeouts(1);
 ok($node->poll_query_until('postgres', "SELECT n_tup_ins > $inserted FROM pg_stat_all_tables
 WHERE relid = 'lockguard.audit_log'::regclass"), 'a new audit entry is persisted after the delete');
 is($node->safe_psql('postgres', q{SELECT count(*) || ' ' || min(seq) FROM lockguard.audit_log}),
 	'1 ' . ($last_seq + 1), 'only the new entry is in audit_log: retention\'s deleted rows were not copied back');
-$node->safe_psql('postgres', q{
-ALTER SYSTEM RESET lockguard.history_retention;
-ALTER SYSTEM RESET lockguard.sample_interval_ms;
-SELECT pg_reload_conf();
-});
+restore_retention($node);
 
 # JIT: a client session's query leaves its bitcode (the check can see it); the worker's many
 # samples and flushes left none.
