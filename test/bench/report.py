@@ -810,6 +810,8 @@ REFERENCES = [
 # before interleaving) several of them were expected to come out of noise alone.
 RESOLVE_P = 0.05
 QUIET_CORES = 0.2
+# How far the projection of an unresolved verdict (rounds_to_resolve) looks.
+PROJECTION_LIMIT = 20000
 
 
 def round_order(n, rnd):
@@ -911,8 +913,57 @@ def median_ci(vals, p=RESOLVE_P):
     return (xs[k - 1], xs[n - k]) if k >= 1 else None
 
 
+def log_sign_p(n, k):
+    """sign_p in floating point (log space), for the thousands of rounds a projection may reach."""
+    from math import exp, lgamma, log
+    if k >= n / 2:
+        return 1.0
+    terms = [lgamma(n + 1) - lgamma(i + 1) - lgamma(n - i + 1) for i in range(k + 1)]
+    top = max(terms)
+    return min(1.0, 2 * exp(top + log(sum(exp(x - top) for x in terms)) - n * log(2)))
+
+
+def rounds_to_resolve(vals, op, th, limit=PROJECTION_LIMIT):
+    """If the rounds went on splitting around the threshold as these did, about how many the sign
+    test would need to resolve the verdict (the first n found where it does, by halving): None
+    when they split evenly (no side leads: no number of rounds resolves that), limit + 1 when it
+    would take more than limit. A projection from one run's split, not a promise."""
+    n = len(vals)
+    on_side = sum(1 for v in vals if meets(v, op, th))
+    lead = max(on_side, n - on_side) / n if n else 0.5
+    if lead <= 0.5:
+        return None
+
+    def resolves(m):  # the minority's share of m rounds, rounded down (1e-9: 17/48 * 48 is 16.99...)
+        return log_sign_p(m, int(m * (1 - lead) + 1e-9)) <= RESOLVE_P
+    if not resolves(limit):
+        return limit + 1
+    lo, hi = n + 1, limit  # more than the run had: it did not resolve there
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if resolves(mid):
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
+def seconds_per_round(rows, point):
+    """A point's wall-clock seconds per round in the run (its runs of the driver, set-up between
+    them excluded); None where the run did not record them (the preload point's restarts)."""
+    runs, rounds_seen = {}, set()
+    for r in ok_rows(rows, point):
+        cpu = r.get("cpu") or {}
+        rnd = (r.get("tags") or {}).get("round")
+        if cpu.get("scope") == "the whole interleaved run" and cpu.get("wall_s") and rnd is not None:
+            runs[json.dumps(cpu, sort_keys=True)] = cpu["wall_s"]
+            rounds_seen.add(rnd)
+    return sum(runs.values()) / len(rounds_seen) if runs else None
+
+
 def evaluate(rows, t):
-    """{'status': met | missed | unresolved | no data, 'median', 'lo', 'hi', 'ci', 'n', 'values'}."""
+    """{'status': met | missed | unresolved | no data, 'median', 'lo', 'hi', 'ci', 'n', 'values',
+    and when unresolved 'needed' (rounds_to_resolve) and 'round_s' (seconds_per_round)}."""
     vals = [v for _, v in target_values(rows, t)]
     if not vals:
         ran = {variant(r) for r in rows if r.get("scenario") == t[1]}
@@ -925,8 +976,12 @@ def evaluate(rows, t):
     med = statistics.median(vals)
     resolved = sign_p(len(vals), min(good, len(vals) - good)) <= RESOLVE_P
     status = ("met" if meets(med, op, th) else "missed") if resolved else "unresolved"
-    return {"status": status, "median": med, "lo": min(vals), "hi": max(vals), "ci": median_ci(vals), "n": len(vals),
-            "values": vals}
+    out = {"status": status, "median": med, "lo": min(vals), "hi": max(vals), "ci": median_ci(vals), "n": len(vals),
+           "values": vals, "on_side": good}
+    if status == "unresolved":
+        out["needed"] = rounds_to_resolve(vals, op, th)
+        out["round_s"] = seconds_per_round(rows, t[1])
+    return out
 
 
 def fmt_value(t, v):
@@ -948,9 +1003,32 @@ def verdict_text(t, e, cap=None):
     ci = ci_text(t, e)
     if e["status"] == "unresolved":
         at = "at the cap" if cap is None or e["n"] >= cap else f"below the cap of {cap}"
-        return f"not resolved {at} ({rounds(e['n'])}): median {med}, {ci}rounds {lo}..{hi}"
+        return f"not resolved {at} ({rounds(e['n'])}): median {med}, {ci}rounds {lo}..{hi}; {projection_text(t, e)}"
     word = "met" if e["status"] == "met" else "**missed**"
     return f"{word}: median {med} ({ci}rounds {lo}..{hi}, {rounds(e['n'])})"
+
+
+def about(n):
+    """A projected count to two significant figures ("about 2,200")."""
+    digits = max(0, len(str(n)) - 2)
+    return f"{round(n, -digits):,}"
+
+
+def projection_text(t, e):
+    """What more rounds would take at the unresolved verdict's split (rounds_to_resolve)."""
+    k, n = e["on_side"], e["n"]
+    split = f"{k} of {n} rounds within the bound"
+    needed = e.get("needed")
+    if needed is None:
+        return f"{split}: an even split, which more rounds splitting alike never resolve"
+    way = "met" if 2 * k > n else "missed"
+    if needed > PROJECTION_LIMIT:
+        return f"{split}: at that split the sign test needs more than {PROJECTION_LIMIT:,} rounds ({way})"
+    when = ""
+    if e.get("round_s"):
+        hours = needed * e["round_s"] / 3600
+        when = f" ({hours:.1f} h of this point)" if hours >= 1 else f" ({needed * e['round_s'] / 60:.0f} min of this point)"
+    return f"{split}: at that split the sign test resolves ({way}) at about {about(needed)} rounds{when}"
 
 
 def reference_text(t, e):
@@ -1183,6 +1261,7 @@ def check_quick(results, scen_results, pngdir, *logs, traces=None, overrun_probe
         tap(evaluate(rows, t)["status"] != "no data", f"verdict line: {t[0]}: {text}")
     tap(len(lines) == len(TARGETS) and {t[1] for t in TARGETS} <= {p for p, _, _ in TARGET_POINTS},
         f"{len(TARGETS)} targets, each on a point that ran")
+    check_projection(tap)
     for t in REFERENCES:
         e = evaluate(rows, t)
         tap(e["status"] not in ("no data", "not measured"), f"reference line: {t[0]}: {reference_text(t, e)}")
@@ -1252,6 +1331,23 @@ def check_quick(results, scen_results, pngdir, *logs, traces=None, overrun_probe
 # contenders (bench-lib.sh's lgb_quick_scenarios).
 QUICK_SCENARIOS = ["hot1000", "transfer10"]
 QUICK_CONTENDERS = {"hot1000": ["for_update_retry", "lg_multi", "client_rwl"], "transfer10": CONTENDERS}
+
+
+def check_projection(tap):
+    """The projection of an unresolved verdict, on made-up splits: the floating-point sign test
+    agrees with the exact one, an even split is never resolved, and a leaning split is projected
+    past the rounds it had, to a count where the exact test does resolve it."""
+    grid = [(n, k) for n in (6, 12, 48, 140, 400) for k in (0, n // 10, n // 4, n // 2 - 1)]
+    worst = max(abs(log_sign_p(n, k) - sign_p(n, k)) / sign_p(n, k) for n, k in grid)
+    tap(worst < 1e-9, f"the sign test in floating point matches the exact one (worst relative gap {worst:.1e})")
+    tap(rounds_to_resolve([1.0] * 24 + [0.9] * 24, ">=", 0.95) is None, "an even split of 48 rounds is never resolved")
+    for met, n in ((31, 48), (18, 48), (25, 48), (6, 14)):
+        vals = [1.0] * met + [0.9] * (n - met)
+        needed = rounds_to_resolve(vals, ">=", 0.95)
+        minority = int(needed * min(met, n - met) / n + 1e-9) if needed else None
+        tap(needed is not None and n < needed <= PROJECTION_LIMIT and sign_p(needed, minority) <= RESOLVE_P,
+            f"{met} of {n} rounds within the bound: projected to {needed} rounds, where {minority} on the other side "
+            f"resolve (exact p {sign_p(needed, minority) if needed else float('nan'):.3f})")
 
 
 def sliced_rows(rows):
@@ -1501,7 +1597,12 @@ def markdown(benchdir, out_path):
       "most 2; with 24, all but 6; with 36, all but 11; with 48, all but 16. (Runs before interleaving used p ≤ 0.25, every one of 3 "
       "rounds on one side: with about 25 verdicts per run, several were expected to resolve from noise alone.) A "
       "verdict still unresolved at the cap (stated in each run below) is printed as *not resolved at the cap* with "
-      "its median and rounds, never as met.")
+      "its median and rounds, never as met, and with a projection: how many of its rounds fell within the bound, "
+      "and about how many rounds the sign test would need if they went on splitting that way (`rounds_to_resolve`), "
+      "with the time that many rounds of its point would take in that run. An even split is resolved by no number "
+      "of rounds: the ratio sits at the bound within what this machine resolves. The projection comes from one "
+      "run's split, which moves from run to run; it says how far the cap is from enough, not what more rounds "
+      "would find.")
     w(f"- **Quiet rule.** While a point runs, `test/bench/cpuwatch.py` reads from `/proc` the CPU used by "
       "every process on the machine, by the cluster and the client, and by the kernel alone (interrupts, soft "
       "interrupts, time stolen by the hypervisor); *others* is what other processes used, in cores (the watcher "
