@@ -963,7 +963,7 @@ def seconds_per_round(rows, point):
 
 def evaluate(rows, t):
     """{'status': met | missed | unresolved | no data, 'median', 'lo', 'hi', 'ci', 'n', 'values',
-    and when unresolved 'needed' (rounds_to_resolve) and 'round_s' (seconds_per_round)}."""
+    'on_side' (rounds within the bound), and when unresolved 'round_s' (seconds_per_round)}."""
     vals = [v for _, v in target_values(rows, t)]
     if not vals:
         ran = {variant(r) for r in rows if r.get("scenario") == t[1]}
@@ -978,8 +978,7 @@ def evaluate(rows, t):
     status = ("met" if meets(med, op, th) else "missed") if resolved else "unresolved"
     out = {"status": status, "median": med, "lo": min(vals), "hi": max(vals), "ci": median_ci(vals), "n": len(vals),
            "values": vals, "on_side": good}
-    if status == "unresolved":
-        out["needed"] = rounds_to_resolve(vals, op, th)
+    if status == "unresolved":  # for the projection of its text (projection_text)
         out["round_s"] = seconds_per_round(rows, t[1])
     return out
 
@@ -1015,10 +1014,12 @@ def about(n):
 
 
 def projection_text(t, e):
-    """What more rounds would take at the unresolved verdict's split (rounds_to_resolve)."""
+    """What more rounds would take at the unresolved verdict's split (rounds_to_resolve): worked
+    out here, where it is printed, not in evaluate(), which the harness calls after every 12
+    rounds only to see whether a point's verdicts are resolved."""
     k, n = e["on_side"], e["n"]
     split = f"{k} of {n} rounds within the bound"
-    needed = e.get("needed")
+    needed = rounds_to_resolve(e["values"], t[4], t[5])
     if needed is None:
         return f"{split}: an even split, which more rounds splitting alike never resolve"
     way = "met" if 2 * k > n else "missed"
