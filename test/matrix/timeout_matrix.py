@@ -103,9 +103,9 @@ def named_needs():
 
 
 def row_needs(t):
-    # SELECT 1 FROM t WHERE id = 1 FOR KEY SHARE: reads the table (ACCESS SHARE), locks it and
-    # the partition holding the row ROW SHARE, with their primary-key indexes; then the tuple.
-    needs = [('rel', t, 'AccessShare'), ('rel', t, 'RowShare')]
+    # SELECT 1 FROM t WHERE id = 1 FOR KEY SHARE: locks the table and the partition holding the
+    # row ROW SHARE, with their primary-key indexes; then the tuple.
+    needs = []
     for rel in [t] + ROW_PARTITION[t]:
         needs += [('rel', rel, 'RowShare')] + [('rel', i, 'RowShare') for i in INDEXES[rel]]
     needs += [('lg_row', t + '(1)', 'KeyShare'), ('row', PHYSICAL_ROW[t], 'KeyShare')]

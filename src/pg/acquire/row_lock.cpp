@@ -1,6 +1,7 @@
-// Row scope: lock one row by primary key with the semantics of SELECT ... FOR UPDATE (it runs
-// exactly that query, so it conflicts with UPDATE/DELETE, follows the row's newest version under
-// READ COMMITTED and reports whether the row exists), behind a lockguard gate per row so that
+// Row scope: lock one row by primary key with the semantics of SELECT ... FOR UPDATE (an
+// ordinary table's tuple is locked as the executor's LockRows node locks it, row_tuple_lock.cpp;
+// other tables run that query), so it conflicts with UPDATE/DELETE, follows the row's newest
+// version under READ COMMITTED and reports whether the row exists, behind a lockguard gate per row so that
 // contended waiters queue once, in priority order, instead of all waking on every commit.
 #include "core/resource_key.hpp"
 #include "pg/infra/boundary.hpp"
@@ -164,47 +165,51 @@ bool lock_with_indexes(const LockRequest *request, Oid relation, LOCKMODE mode) 
     return at_once;
 }
 
-// Waits for the AccessShareLock every reader takes on the table and on its indexes (the
-// resolver reads the primary key's definition), within the call's deadline: a table in the
-// middle of ALTER TABLE, an index being rebuilt, or an ACCESS EXCLUSIVE request queued ahead
-// is waited for like any lock, not forever. Before the gate: recorded under the table's name,
-// which is looked up only when something has to wait (then the walk starts again from the
-// table, with the request; the locks it took already are held, and taking them again waits
-// for nothing).
-void lock_table_for_reading(Oid relation, const Deadline *deadline) {
-    if (lock_with_indexes(nullptr, relation, AccessShareLock)) return;
+// Takes the ROW SHARE lock a locking SELECT holds on the table and on its indexes, once, before
+// the gate: a table in the middle of ALTER TABLE, an index being rebuilt, a LOCK TABLE ... IN
+// EXCLUSIVE MODE or a conflicting request queued ahead is waited for like any lock, within the
+// call's deadline, not forever, and the call never holds a row's gate while it waits for the
+// row's table. Recorded under the table's name, which is looked up only when something has to
+// wait (then the walk starts again from the table, with the request; the locks it took already
+// are held, and taking them again waits for nothing). Returns whether it had to wait.
+bool lock_table_for_row_locks(Oid relation, const Deadline *deadline) {
+    if (lock_with_indexes(nullptr, relation, RowShareLock)) return false;
     LockRequest request{};
     request.deadline = deadline;
     request.lock.scope = LockScope::Row;
     request.lock.tenant_slot = kNoTenant;
     table_label(relation, request.lock.name, sizeof(request.lock.name));
     copy_clipped(request.lock.resource_class, sizeof(request.lock.resource_class), request.lock.name);
-    (void) lock_with_indexes(&request, relation, AccessShareLock);
+    (void) lock_with_indexes(&request, relation, RowShareLock);
+    return true;
 }
 
 // The request's table entry, the one resolve_row looked up, looked up again only when it is no
 // longer the table's: an invalidation processed since (a lock taken, a command-counter
 // increment) forgets it, and a lookup of another table may reuse it (multi-acquire resolves
 // every request before it locks any). Then the look-up builds it afresh, as it would have
-// without the pointer. The table is locked (AccessShareLock since resolve_row).
+// without the pointer. The table is locked (ROW SHARE since resolve_row).
 const RowTableInfo *request_table(ScopedRequest *request) {
     if (request->table->relation != request->relation) request->table = row_table_info(request->relation);
     return request->table;
 }
 
-// Every relation the row query opens, in the mode a locking SELECT opens them (ROW SHARE: the
-// table, every partition or child, and every index of each, which the planner and the index
-// scan lock), one at a time within the deadline. Afterwards the query waits for nothing but
-// the tuple and the transaction that holds it. Returns whether any of them had to wait, and
-// sets *has_children (from the table's entry: has_subclass() as of the last invalidation).
+// The partitions or children the row query also opens, in the mode a locking SELECT opens them
+// (ROW SHARE: each of them and every index of each, which the planner and the index scan lock),
+// one at a time within the deadline; the table itself and its indexes were locked by
+// resolve_row. Afterwards the query waits for nothing but the tuple and the transaction that
+// holds it. Returns whether any of them had to wait, and sets *has_children (from the table's
+// entry: has_subclass() as of the last invalidation).
 bool lock_row_relations(ScopedRequest *request, bool *has_children) {
-    bool waited = false;
     *has_children = request_table(request)->has_subclass;
-    List *relations = *has_children ? find_all_inheritors(request->relation, NoLock, nullptr)
-                                    : list_make1_oid(request->relation);
+    if (!*has_children) return false;
+    bool waited = false;
+    List *relations = find_all_inheritors(request->relation, NoLock, nullptr);
     ListCell *cell;
     foreach (cell, relations) {
-        if (!lock_with_indexes(&request->gate, lfirst_oid(cell), RowShareLock)) waited = true;
+        Oid relation = lfirst_oid(cell);
+        if (relation == request->relation) continue;  // locked by resolve_row
+        if (!lock_with_indexes(&request->gate, relation, RowShareLock)) waited = true;
     }
     return waited;
 }
@@ -255,7 +260,8 @@ void resolve_row(ScopedRequest *request, Oid relation, const char *const *key_te
         ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE), errmsg("\"%s\" is not a table", get_rel_name(relation)),
                         errdetail("Row locks are taken on rows of ordinary and partitioned tables.")));
 
-    lock_table_for_reading(relation, deadline);
+    // A wait here happens before the gate, but it is the call's: acquire_scoped counts it.
+    request->phase_waited = lock_table_for_row_locks(relation, deadline);
     const RowTableInfo *table = row_table_info(relation);
     request->table = table;  // for lock_row: one look-up per call
     const char *relname = table->relname;

@@ -23,12 +23,14 @@ struct ScopedRequest {
     int key_count;                       // row scope: primary-key columns
     Oid key_types[kMaxKeyColumns];       // their types
     Datum key_values[kMaxKeyColumns];    // the key, converted to those types
-    bool phase_waited;                   // the row or table lock behind the gate had to wait
+    bool phase_waited;                   // a lock besides the gate had to wait: a row's table
+                                         // (before it), the row or the table (behind it)
 };
 
 // Resolvers raise on bad input (unknown relation, no primary key, wrong key, bad mode,
-// missing privilege) before any lock is taken. resolve_row may wait for an AccessShareLock on
-// the table (within `deadline`): a table being altered is waited for like a lock. The request
+// missing privilege) before any lock is taken, but for resolve_row's ROW SHARE lock on the table
+// and its indexes, which it needs to read the primary key (a locking SELECT holds it from
+// parsing on, before its privileges are checked); it is waited for within `deadline`. The request
 // keeps a pointer to `deadline`, which must outlive it.
 void resolve_named(ScopedRequest *request, std::string_view name, const char *mode, int32 priority,
                    const Deadline *deadline);
