@@ -199,6 +199,9 @@ TableLockMode parse_table_lock_mode(std::string_view text) {
 }
 
 RowLockStrength parse_row_lock_strength(std::string_view text) {
+    for (const auto &info : kRowStrengths) {
+        if (text == info.name) return info.mode;  // the canonical spelling (the default): no copy
+    }
     std::string norm = normalize(text);
     std::string_view bare = norm;
     constexpr std::string_view kFor = "FOR ";

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <string>
 #include <vector>
 
@@ -226,6 +227,19 @@ TEST(RowLockStrength, ParsesWithAndWithoutFor) {
     EXPECT_EQ(parse_row_lock_strength("Share"), RowLockStrength::Share);
     EXPECT_EQ(parse_row_lock_strength("key share"), RowLockStrength::KeyShare);
     EXPECT_EQ(parse_row_lock_strength("  For \t No   Key\nUpdate  "), RowLockStrength::NoKeyUpdate);
+}
+
+TEST(RowLockStrength, CanonicalNameParsesToItsStrength) {
+    // The canonical spelling takes the parser's shortcut; the same name in other case and spacing
+    // takes the normalizing path: both give the strength.
+    for (RowLockStrength strength :
+         {RowLockStrength::KeyShare, RowLockStrength::Share, RowLockStrength::NoKeyUpdate, RowLockStrength::Update}) {
+        std::string name = row_lock_strength_name(strength);
+        EXPECT_EQ(parse_row_lock_strength(name), strength) << name;
+        std::string spaced = " " + name + " ";
+        for (char &c : spaced) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        EXPECT_EQ(parse_row_lock_strength(spaced), strength) << spaced;
+    }
 }
 
 TEST(RowLockStrength, RejectsOtherSpellings) {
