@@ -5,6 +5,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <vector>
 
 using namespace lockguard;
 
@@ -56,4 +57,20 @@ TEST(RowKey, RelationMatters) {
     std::string_view key[] = {"42"};
     EXPECT_NE(row_key(16384, key, 1), row_key(16385, key, 1));
     EXPECT_EQ(row_key(16384, key, 1), row_key(16384, key, 1));
+}
+
+TEST(RowKey, IsTheHashOfTheKeysText) {
+    // row_key feeds its pieces to FNV-1a one by one; the key must be the hash of the whole text
+    // "<oid>:<length>:<bytes>..." that earlier versions built (a row's gate keeps its key).
+    const std::string binary("\0\xff\x01", 3);
+    const std::string long_value(123, 'x');
+    std::vector<std::vector<std::string_view>> keys = {
+        {""}, {"42"}, {binary}, {long_value}, {"a", "b"}, {"", binary, long_value, "0123456789"}};
+    for (uint32_t oid : {0u, 16384u, 4294967295u}) {
+        for (const auto &key : keys) {
+            std::string text = std::to_string(oid);
+            for (std::string_view value : key) text += ":" + std::to_string(value.size()) + ":" + std::string(value);
+            EXPECT_EQ(row_key(oid, key.data(), key.size()), mix64(fnv1a64(text))) << oid << " " << text;
+        }
+    }
 }
