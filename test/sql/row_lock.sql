@@ -98,6 +98,33 @@ SET LOCAL DateStyle = 'SQL, DMY';
 SELECT lockguard_acquire_row('readings', ROW(2, '2025-03-01'::date));
 SELECT count(*) AS gates FROM my_gates;
 ROLLBACK;
+-- A key value of the column's own type is taken as it is; one of any other type is made text and
+-- read as the column's type. Every form of one key is one gate and finds the row; a type
+-- modifier is applied as before; equal values of a type with several spellings are one gate; a
+-- varlena value read from a table (short header) is the key its literal is.
+CREATE TABLE amounts (a numeric PRIMARY KEY);
+CREATE TABLE codes (c varchar(3) PRIMARY KEY);
+CREATE TABLE blobs (b bytea PRIMARY KEY);
+INSERT INTO amounts VALUES (1.5);
+INSERT INTO codes VALUES ('abc');
+INSERT INTO blobs VALUES ('\x0102');
+BEGIN;
+SELECT lockguard_acquire_row('accounts', 42) AS int4, lockguard_acquire_row('accounts', 42::bigint) AS int8,
+       lockguard_acquire_row('accounts', 42::smallint) AS int2, lockguard_acquire_row('accounts', '42') AS literal,
+       lockguard_acquire_row('accounts', '42'::text) AS text;
+SELECT count(*) AS gates FROM my_gates;
+SELECT lockguard_acquire_row('amounts', 1.5) AS numeric, lockguard_acquire_row('amounts', 1.50) AS same_value,
+       lockguard_acquire_row('amounts', '1.500'::text) AS text;
+SELECT count(*) AS gates FROM my_gates;
+SELECT lockguard_acquire_row('codes', 'abc'::varchar) AS varchar, lockguard_acquire_row('codes', 'abc'::text) AS text;
+SELECT count(*) AS gates FROM my_gates;
+SELECT lockguard_acquire_row('blobs', b) AS from_table FROM blobs;
+SELECT lockguard_acquire_row('blobs', '\x0102'::bytea) AS literal;
+SELECT count(*) AS gates FROM my_gates;
+SELECT resource FROM lockguard.locks WHERE pid = pg_backend_pid() ORDER BY resource;
+ROLLBACK;
+SELECT * FROM try($$ SELECT lockguard_acquire_row('codes', 'abcd'::varchar) $$);
+DROP TABLE amounts, codes, blobs;
 
 -- Inside a function the transaction is the caller's: allowed outside BEGIN, however the
 -- function calls it (PERFORM, assignment, RETURN).

@@ -100,13 +100,14 @@ void resolve_element(ScopedRequest *request, Datum *values, bool *nulls, int ind
                       &key_count);
     if (key_count > kMaxKeyColumns)
         ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED), errmsg("row key has too many values")));
-    const char *key_texts[kMaxKeyColumns];
+    RowKeyInput key{};
+    key.count = key_count;
     for (int k = 0; k < key_count; k++) {
         if (key_nulls[k])
             ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("row key must not contain nulls")));
-        key_texts[k] = TextDatumGetCString(key_datums[k]);
+        key.texts[k] = TextDatumGetCString(key_datums[k]);
     }
-    resolve_row(request, relation, key_texts, key_count, mode != nullptr ? mode : "FOR UPDATE", priority, deadline);
+    resolve_row(request, relation, &key, mode != nullptr ? mode : "FOR UPDATE", priority, deadline);
 }
 
 }  // namespace
@@ -227,11 +228,11 @@ Datum build_named_request(FunctionCallInfo fcinfo) {
 
 Datum build_row_request(FunctionCallInfo fcinfo) {
     Oid relation = builder_relation(fcinfo, 0, "row");
-    const char *key_texts[kMaxKeyColumns];
-    int key_count = key_texts_from_argument(fcinfo, 1, key_texts, kMaxKeyColumns);
+    RowKeyInput key = row_key_argument(fcinfo, 1);
+    key_input_as_texts(&key);  // a request keeps its key as text values
     const char *mode = text_argument_or(fcinfo, 2, "FOR UPDATE");
     (void) parse_row_lock_strength(mode);
-    return make_request_datum(fcinfo, "row", relation, nullptr, key_texts, key_count, mode);
+    return make_request_datum(fcinfo, "row", relation, nullptr, key.texts, key.count, mode);
 }
 
 Datum build_table_request(FunctionCallInfo fcinfo) {

@@ -227,7 +227,10 @@ void check_row_privileges(const RowTableInfo *table) {
     const AttrNumber *key_columns = table->key_columns;
     int key_count = table->key_count;
     // What SELECT ... FOR UPDATE needs: read the key columns, and UPDATE on the table or a column.
+    // Both on the table, the common case, is one look at its ACL.
     Oid user = GetUserId();
+    constexpr AclMode kBoth = ACL_SELECT | ACL_UPDATE;
+    if (pg_class_aclmask(relation, user, kBoth, ACLMASK_ALL) == kBoth) return;
     bool can_select = pg_class_aclcheck(relation, user, ACL_SELECT) == ACLCHECK_OK;
     if (!can_select) {
         can_select = true;
@@ -248,8 +251,8 @@ void set_row_strength(ScopedRequest *request, RowLockStrength strength) {
     strlcpy(request->gate.lock.mode_name, row_lock_strength_name(strength), sizeof(request->gate.lock.mode_name));
 }
 
-void resolve_row(ScopedRequest *request, Oid relation, const char *const *key_texts, int key_count,
-                 const char *mode, int32 priority, const Deadline *deadline) {
+void resolve_row(ScopedRequest *request, Oid relation, RowKeyInput *key, const char *mode, int32 priority,
+                 const Deadline *deadline) {
     memset(request, 0, sizeof(*request));
     request->gate.deadline = deadline;
     request->strength = parse_row_lock_strength(mode);
@@ -271,6 +274,12 @@ void resolve_row(ScopedRequest *request, Oid relation, const char *const *key_te
                         errdetail("lockguard names a row by its primary key."),
                         errhint("Add a primary key, or lock a named resource such as '%s:<id>' instead.", relname)));
     int columns = table->key_count;
+    // A single value of the key column's own type, which has no type modifier to apply (as
+    // varchar(10) or numeric(10,2) do on input), is the key as it is.
+    bool as_given = key->typed_type != InvalidOid && columns == 1 && key->typed_type == table->key_types[0] &&
+                    table->key_typmods[0] < 0;
+    if (!as_given) key_input_as_texts(key);
+    int key_count = as_given ? 1 : key->count;
     if (key_count != columns)
         ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
                         errmsg("the primary key of \"%s\" has %d column(s), but the key given has %d value(s)", relname,
@@ -287,9 +296,13 @@ void resolve_row(ScopedRequest *request, Oid relation, const char *const *key_te
     const char *canonical_texts[kMaxKeyColumns];
     for (int i = 0; i < columns; i++) {
         request->key_types[i] = table->key_types[i];
+        // A varlena value as given may be toasted or have a short header: detoasted, as the
+        // column type's input function would have made it.
         request->key_values[i] =
-            InputFunctionCall(const_cast<FmgrInfo *>(&table->key_input[i]), const_cast<char *>(key_texts[i]),
-                              table->key_ioparams[i], table->key_typmods[i]);
+            as_given ? (table->key_typlens[i] == -1 ? PointerGetDatum(PG_DETOAST_DATUM(key->typed_value))
+                                                    : key->typed_value)
+                     : InputFunctionCall(const_cast<FmgrInfo *>(&table->key_input[i]), const_cast<char *>(key->texts[i]),
+                                         table->key_ioparams[i], table->key_typmods[i]);
         char *canonical = OutputFunctionCall(const_cast<FmgrInfo *>(&table->key_output[i]), request->key_values[i]);
         value_hashes[i] = key_value_hash(table, i, request->key_values[i], canonical);
         parts[i] = std::string_view(reinterpret_cast<const char *>(&value_hashes[i]), sizeof(uint64));
@@ -302,9 +315,9 @@ void resolve_row(ScopedRequest *request, Oid relation, const char *const *key_te
     request->key_count = columns;
     request->relation = relation;
 
-    uint64_t key = row_key(relation, parts, columns);
+    uint64_t gate_key = row_key(relation, parts, columns);
     PublishedLock &lock = request->gate.lock;
-    lock.ref = LockRef{MyDatabaseId, key_high(key), key_low(key), LockSpace::Row, NoLock};
+    lock.ref = LockRef{MyDatabaseId, key_high(gate_key), key_low(gate_key), LockSpace::Row, NoLock};
     set_row_strength(request, request->strength);
     lock.scope = LockScope::Row;
     lock.priority = priority;
@@ -372,13 +385,14 @@ bool lock_row(ScopedRequest *request) {
     return found;
 }
 
-int key_texts_from_text(FunctionCallInfo fcinfo, int argno, const char **texts, int capacity) {
-    if (PG_ARGISNULL(argno))
-        ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("row key must not be null")));
-    Oid type = get_fn_expr_argtype(fcinfo->flinfo, argno);
+namespace {
+
+// Text values of a text or text[] argument.
+void key_texts_from_text(FunctionCallInfo fcinfo, int argno, Oid type, RowKeyInput *key) {
     if (type != TEXTARRAYOID) {
-        texts[0] = TextDatumGetCString(PG_GETARG_DATUM(argno));
-        return 1;
+        key->texts[0] = TextDatumGetCString(PG_GETARG_DATUM(argno));
+        key->count = 1;
+        return;
     }
     Datum *values;
     bool *nulls;
@@ -386,34 +400,50 @@ int key_texts_from_text(FunctionCallInfo fcinfo, int argno, const char **texts, 
     deconstruct_array(PG_GETARG_ARRAYTYPE_P(argno), TEXTOID, -1, false, TYPALIGN_INT, &values, &nulls, &count);
     if (count == 0)
         ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("row key must have at least one value")));
-    if (count > capacity)
+    if (count > kMaxKeyColumns)
         ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED), errmsg("row key has too many values")));
     for (int i = 0; i < count; i++) {
         if (nulls[i])
             ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("row key must not contain nulls"),
                             errdetail("Value %d of the key is null.", i + 1)));
-        texts[i] = TextDatumGetCString(values[i]);
+        key->texts[i] = TextDatumGetCString(values[i]);
     }
-    return count;
+    key->count = count;
 }
 
-int key_texts_from_any(FunctionCallInfo fcinfo, int argno, const char **texts, int capacity) {
+}  // namespace
+
+RowKeyInput row_key_argument(FunctionCallInfo fcinfo, int argno) {
+    RowKeyInput key{};
     if (PG_ARGISNULL(argno))
         ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("row key must not be null")));
     Oid type = get_fn_expr_argtype(fcinfo->flinfo, argno);
     if (!OidIsValid(type))
         ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("could not determine the type of the row key")));
-    Datum value = PG_GETARG_DATUM(argno);
-    if (type == UNKNOWNOID) {  // a quoted literal: its text is the key
-        texts[0] = DatumGetCString(value);
-        return 1;
+    if (type == TEXTOID || type == TEXTARRAYOID) {
+        key_texts_from_text(fcinfo, argno, type, &key);
+    } else if (type == UNKNOWNOID) {  // a quoted literal: its text is the key
+        key.texts[0] = DatumGetCString(PG_GETARG_DATUM(argno));
+        key.count = 1;
+    } else {
+        key.typed_type = type;
+        key.typed_value = PG_GETARG_DATUM(argno);
     }
+    return key;
+}
+
+void key_input_as_texts(RowKeyInput *key) {
+    if (key->typed_type == InvalidOid) return;
+    Oid type = key->typed_type;
+    Datum value = key->typed_value;
+    key->typed_type = InvalidOid;
     if (!type_is_rowtype(type)) {
         Oid output_function;
         bool varlena;
         getTypeOutputInfo(type, &output_function, &varlena);
-        texts[0] = OidOutputFunctionCall(output_function, value);
-        return 1;
+        key->texts[0] = OidOutputFunctionCall(output_function, value);
+        key->count = 1;
+        return;
     }
     // A row value: one field per primary-key column.
     HeapTupleHeader row = DatumGetHeapTupleHeader(value);
@@ -427,7 +457,7 @@ int key_texts_from_any(FunctionCallInfo fcinfo, int argno, const char **texts, i
     for (int i = 0; i < desc->natts; i++) {
         Form_pg_attribute attr = TupleDescAttr(desc, i);
         if (attr->attisdropped) continue;
-        if (count == capacity)
+        if (count == kMaxKeyColumns)
             ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED), errmsg("row key has too many values")));
         bool isnull;
         Datum field = heap_getattr(&tuple, i + 1, desc, &isnull);
@@ -437,16 +467,10 @@ int key_texts_from_any(FunctionCallInfo fcinfo, int argno, const char **texts, i
         Oid output_function;
         bool varlena;
         getTypeOutputInfo(attr->atttypid, &output_function, &varlena);
-        texts[count++] = OidOutputFunctionCall(output_function, field);
+        key->texts[count++] = OidOutputFunctionCall(output_function, field);
     }
     ReleaseTupleDesc(desc);
-    return count;
-}
-
-int key_texts_from_argument(FunctionCallInfo fcinfo, int argno, const char **texts, int capacity) {
-    Oid type = get_fn_expr_argtype(fcinfo->flinfo, argno);
-    if (type == TEXTOID || type == TEXTARRAYOID) return key_texts_from_text(fcinfo, argno, texts, capacity);
-    return key_texts_from_any(fcinfo, argno, texts, capacity);
+    key->count = count;
 }
 
 }  // namespace lockguard::pg

@@ -63,6 +63,7 @@ void build(RowTableInfo *info, Oid relation) {
             fmgr_info_cxt(input_function, &info->key_input[i], TopMemoryContext);
             fmgr_info_cxt(output_function, &info->key_output[i], TopMemoryContext);
             TypeCacheEntry *type = lookup_type_cache(attr->atttypid, TYPECACHE_HASH_EXTENDED_PROC_FINFO);
+            info->key_typlens[i] = type->typlen;
             info->key_hash[i] = OidIsValid(type->hash_extended_proc_finfo.fn_oid) ? &type->hash_extended_proc_finfo
                                                                                     : nullptr;
             Oid operand_type = index->rd_opcintype[i];

@@ -31,6 +31,7 @@ struct RowTableInfo {
     AttrNumber key_columns[kMaxKeyColumns];
     Oid key_types[kMaxKeyColumns];
     int32 key_typmods[kMaxKeyColumns];
+    int16 key_typlens[kMaxKeyColumns];  // -1: varlena
     Oid key_collations[kMaxKeyColumns];
     Oid key_ioparams[kMaxKeyColumns];
     FmgrInfo key_input[kMaxKeyColumns];

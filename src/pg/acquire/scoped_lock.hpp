@@ -27,6 +27,17 @@ struct ScopedRequest {
                                          // (before it), the row or the table (behind it)
 };
 
+// A row's key as a call gave it: its values as text, or one value of another type, kept as it
+// came until resolve_row knows the key's columns. A value of the key column's own type is then
+// the key as it is (no text round trip on every call); any other is made text and read as the
+// column's type, as a text key is.
+struct RowKeyInput {
+    int count;                          // values in `texts` (0 while typed_type is set)
+    const char *texts[kMaxKeyColumns];
+    Oid typed_type;                     // InvalidOid, or the type of typed_value
+    Datum typed_value;
+};
+
 // Resolvers raise on bad input (unknown relation, no primary key, wrong key, bad mode,
 // missing privilege) before any lock is taken, but for resolve_row's ROW SHARE lock on the table
 // and its indexes, which it needs to read the primary key (a locking SELECT holds it from
@@ -34,8 +45,8 @@ struct ScopedRequest {
 // keeps a pointer to `deadline`, which must outlive it.
 void resolve_named(ScopedRequest *request, std::string_view name, const char *mode, int32 priority,
                    const Deadline *deadline);
-void resolve_row(ScopedRequest *request, Oid relation, const char *const *key_texts, int key_count,
-                 const char *mode, int32 priority, const Deadline *deadline);
+void resolve_row(ScopedRequest *request, Oid relation, RowKeyInput *key, const char *mode, int32 priority,
+                 const Deadline *deadline);
 void resolve_table(ScopedRequest *request, Oid relation, const char *mode, int32 priority,
                    const Deadline *deadline);
 
@@ -53,16 +64,14 @@ bool acquire_scoped(ScopedRequest *request);
 bool lock_row(ScopedRequest *request);
 void lock_table(ScopedRequest *request);
 
-// A key given as text values (the text overloads of the SQL functions: an untyped parameter
-// resolves to text, a composite key to text[]). Raises on null or too many values.
-int key_texts_from_text(FunctionCallInfo fcinfo, int argno, const char **texts, int capacity);
+// The key argument of a row function, whichever form it was declared with: text (an untyped
+// parameter or literal resolves to it) or text[] (a composite key as text values) as text
+// values; "any" (a typed scalar, or a row value for a composite key) as the value given, made
+// text only where resolve_row needs it (key_input_as_texts). Raises on null or too many values.
+RowKeyInput row_key_argument(FunctionCallInfo fcinfo, int argno);
 
-// A key given as SQL "any" (a scalar, or a row value for a composite key) as text values.
-int key_texts_from_any(FunctionCallInfo fcinfo, int argno, const char **texts, int capacity);
-
-// The key argument of a row function, whichever form it was declared with: "any" (a typed
-// scalar, or a row value for a composite key), text (an untyped parameter or literal resolves
-// to it) or text[] (a composite key as text values).
-int key_texts_from_argument(FunctionCallInfo fcinfo, int argno, const char **texts, int capacity);
+// A key given as a typed value, made text values: a scalar's output, or a row value's fields
+// (a composite key). Raises on a null field or too many. Nothing to do for a key given as text.
+void key_input_as_texts(RowKeyInput *key);
 
 }  // namespace lockguard::pg

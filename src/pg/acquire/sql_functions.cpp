@@ -86,9 +86,8 @@ void acquire(void *arg) {
         }
         case LockScope::Row: {
             Oid relation = relation_argument(fcinfo, 0);
-            const char *key_texts[kMaxKeyColumns];
-            int key_count = key_texts_from_argument(fcinfo, 1, key_texts, kMaxKeyColumns);
-            resolve_row(&request, relation, key_texts, key_count, text_argument_or(fcinfo, 2, "FOR UPDATE"),
+            RowKeyInput key = row_key_argument(fcinfo, 1);
+            resolve_row(&request, relation, &key, text_argument_or(fcinfo, 2, "FOR UPDATE"),
                         priority_argument(fcinfo, 4), &deadline);
             break;
         }
