@@ -49,7 +49,7 @@ prepares() {
 # The SQL function whose inclusive count is lockguard's call.
 call_symbol() {
   case $1 in
-    lg_named) echo lockguard_acquire ;;
+    lg_named) echo lockguard_acquire_named ;;
     lg_row) echo lockguard_acquire_row ;;
     lg_run) echo lockguard_run ;;
   esac
