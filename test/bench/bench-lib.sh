@@ -416,7 +416,7 @@ LGB_TARGET_POINTS=(
   "hot1|hot|64|1|--tail for_update=1.6|for_update advisory advisory_for_update lg_row lg_named"
   "hot10|hot|64|10|--tail for_update=1.6|for_update advisory advisory_for_update lg_row lg_named"
   "nominal|nominal|16|10000|--theta 0.99|for_update advisory_for_update lg_row"
-  "uncontended|uncontended|8|ROWS||for_update lg_row lg_run"
+  "uncontended|uncontended|8|ROWS||for_update advisory_for_update lg_row lg_run"
   "priority1|priority|64|1|--high-share 0.1|lg_row lg_row_prio"
   "priority5|priority|32|5|--high-share 0.1|lg_row lg_row_prio"
   "monitoring|hot|32|10||off 1000 100"
@@ -545,7 +545,8 @@ lgb_preload_round() {
 }
 
 # lgb_targets RESULTS ROWS MIN_ROUNDS MAX_ROUNDS: every target point on the stock cluster (which
-# the caller started with lgb_stock_cluster DIR PORT ROWS), then the views' read times once. An
+# the caller started with lgb_stock_cluster DIR PORT ROWS), then the views' read times once; with
+# LGB_POINTS (labels separated by spaces), those points only, and no view reads. An
 # interleaved point runs MIN_ROUNDS rounds, then while report.py's `pending` names an unresolved
 # verdict, half as many again, up to MAX_ROUNDS. The preload point runs LGB_PRELOAD_MIN_ROUNDS to
 # LGB_PRELOAD_MAX_ROUNDS rounds (default 1 and 1: the quick mode) one at a time.
@@ -555,6 +556,7 @@ lgb_targets() {
   step=$(( min / 2 > 0 ? min / 2 : 1 ))
   for spec in "${LGB_TARGET_POINTS[@]}"; do
     IFS='|' read -r label kind clients keys args conts <<<"$spec"
+    [ -n "${LGB_POINTS:-}" ] && [[ " $LGB_POINTS " != *" $label "* ]] && continue
     [ "$keys" = ROWS ] && keys=$rows
     read -ra cs <<<"$conts"
     round=0
@@ -582,6 +584,7 @@ lgb_targets() {
       lg_log "point $label: unresolved after $round rounds ($pending): more rounds"
     done
   done
+  [ -n "${LGB_POINTS:-}" ] && return 0  # some points only: no view reads either
   # The views' read times (issue 15), once, with lockguard preloaded again.
   lgb_preload_restart on
   lg_log "view reads: each view read 5 times, nothing waiting, then with 64 waiters"

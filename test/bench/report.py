@@ -738,7 +738,8 @@ TARGET_POINTS = [
     ("hot1", "1 hot row, 64 clients", ["for_update", "advisory", "advisory_for_update", "lg_row", "lg_named"]),
     ("hot10", "10 hot rows, 64 clients", ["for_update", "advisory", "advisory_for_update", "lg_row", "lg_named"]),
     ("nominal", "nominal: zipfian (θ 0.99) over 10,000 rows, 16 clients", ["for_update", "advisory_for_update", "lg_row"]),
-    ("uncontended", "uncontended: one row of the whole table, 8 clients", ["for_update", "lg_row", "lg_run"]),
+    ("uncontended", "uncontended: one row of the whole table, 8 clients",
+     ["for_update", "advisory_for_update", "lg_row", "lg_run"]),
     ("priority1", "priorities: 1 hot row, 64 clients, 10% high", ["lg_row", "lg_row_prio"]),
     ("priority5", "priorities: 5 hot rows, 32 clients, 10% high", ["lg_row", "lg_row_prio"]),
     ("monitoring", "monitoring: 10 hot rows, 32 clients, lockguard row", ["off", "1000", "100"]),
@@ -783,6 +784,10 @@ TARGETS += [
      ("lg_row", "lock_p95"), ("advisory_for_update", "lock_p95"), "<=", 1.05),
     ("uncontended: lockguard row TPS ≥ 0.98 × FOR UPDATE", "uncontended", ("lg_row", "tps"), ("for_update", "tps"), ">=", 0.98),
     ("uncontended: lockguard_run TPS ≥ 0.97 × FOR UPDATE", "uncontended", ("lg_run", "tps"), ("for_update", "tps"), ">=", 0.97),
+    # The row scope's gate is a heavyweight lock more per row, taken and released even when no one
+    # waits: its floor without lockguard is the same gate taken by hand.
+    ("uncontended: lockguard row TPS ≥ 0.98 × its floor (advisory lock + FOR UPDATE)", "uncontended",
+     ("lg_row", "tps"), ("advisory_for_update", "tps"), ">=", 0.98),
     ("preloaded, not called: TPS ≥ 0.99 × not loaded", "preload", ("preloaded", "tps"), ("not_loaded", "tps"), ">=", 0.99),
     ("monitoring: sampling every 1000 ms costs ≤ 1% (TPS ≥ 0.99 × off)", "monitoring", ("1000", "tps"), ("off", "tps"), ">=", 0.99),
     ("priorities, 1 hot row, 64 clients: high lock-wait p95 ≤ 0.05 × low's", "priority1", ("lg_row_prio", "high_lock_p95"),
@@ -802,6 +807,8 @@ REFERENCES = [
      "hot1", ("advisory_for_update", "txn_p95"), ("for_update", "txn_p95"), "<=", 0.25),
     ("nominal: advisory lock + FOR UPDATE lock-wait p95 ÷ FOR UPDATE's (lockguard row's bound: 1.0)", "nominal",
      ("advisory_for_update", "lock_p95"), ("for_update", "lock_p95"), "<=", 1.0),
+    ("uncontended: advisory lock + FOR UPDATE TPS ÷ FOR UPDATE's (lockguard row's bound: 0.98)", "uncontended",
+     ("advisory_for_update", "tps"), ("for_update", "tps"), ">=", 0.98),
 ]
 
 # A verdict is resolved when a two-sided sign test of the rounds against the threshold gives
@@ -1138,10 +1145,14 @@ def meta_caps(meta):
 def print_verdicts(results, cap=None, preload_cap=None):
     """The verdict of every target, one line each (run.sh prints it at the end; the quick layer too)."""
     rows = load(results)
+    # A run of some points only (LG_BENCH_POINTS) says nothing of the others.
+    ran = {r.get("scenario") for r in rows}
     for t in TARGETS:
-        print(f"verdict: {t[0]}: {verdict_text(t, evaluate(rows, t), target_cap(t, cap, preload_cap))}")
+        if t[1] in ran:
+            print(f"verdict: {t[0]}: {verdict_text(t, evaluate(rows, t), target_cap(t, cap, preload_cap))}")
     for t in REFERENCES:
-        print(f"reference: {t[0]}: {reference_text(t, evaluate(rows, t))}")
+        if t[1] in ran:
+            print(f"reference: {t[0]}: {reference_text(t, evaluate(rows, t))}")
     for p, _, _ in TARGET_POINTS:
         print(f"others' load: {p}: {quiet_text(others([r for r in rows if r.get('scenario') == p]))}")
     print(f"others' load: run: {quiet_text(others(target_rows(rows)))}")

@@ -37,7 +37,9 @@
 # point's --tail in LGB_TARGET_POINTS lengthens them around one variant),
 # LG_BENCH_MIN_ROUNDS / LG_BENCH_MAX_ROUNDS (the targets run: default 24 and 48), LG_BENCH_PRELOAD_MIN_ROUNDS /
 # LG_BENCH_PRELOAD_MAX_ROUNDS / LG_BENCH_PRELOAD_DURATION (the preload point: default 6, 14 and
-# 5 s), LG_BENCH_REF (the commit to build, default HEAD, exported with git archive; "worktree": the
+# 5 s), LG_BENCH_POINTS (the targets run: only these points, labels of LGB_TARGET_POINTS separated by
+# spaces, such as "uncontended"; results and meta in the stage, docs/ untouched, verdicts printed),
+# LG_BENCH_REF (the commit to build, default HEAD, exported with git archive; "worktree": the
 # checkout as is), LG_BENCH_ROUNDS (rounds of --cost; default 3), LG_BENCH_PRIVATE_PG (default 1:
 # install lockguard into a private copy of PostgreSQL, see lg_private_pg in scripts/lib.sh; 0:
 # into the system's PostgreSQL), LG_PG_PREFIX (run on that PostgreSQL instead of Debian's 15).
@@ -116,6 +118,9 @@ PGMAJOR=$("$LG_BINDIR/pg_config" --version | grep -oE '[0-9]+' | head -1)
 # The targets run on 15 writes results-full.jsonl; on another major results-full-<major>.jsonl.
 SUFFIX=$([ "$MODE" = full ] && [ "$PGMAJOR" != 15 ] && echo "-$PGMAJOR")
 RESULTS=$OUTDIR/results-$MODE$SUFFIX.jsonl
+# Some target points only (LG_BENCH_POINTS): an experiment, kept in the stage, not in docs/.
+LGB_POINTS=$([ "$MODE" = full ] && echo "${LG_BENCH_POINTS:-}")
+[ -n "$LGB_POINTS" ] && { RESULTS=$LGB_WORK/results-points$SUFFIX.jsonl; OUTDIR=$LGB_WORK; }
 : >"$RESULTS"
 CRASHES=
 SETTINGS=()
@@ -172,11 +177,16 @@ META=$LGB_WORK/meta-$MODE$SUFFIX.txt
   for s in "${SETTINGS[@]}"; do echo "setting: $s"; done
   echo "crashes: $( [ -n "$CRASHES" ] && echo yes || echo no)"
 } >"$META"
-cp "$META" "$OUTDIR/$(basename "$META")"
+[ "$OUTDIR" = "$LGB_WORK" ] || cp "$META" "$OUTDIR/$(basename "$META")"
 
 case "$MODE" in
   full)
-    "$LGB_PYTHON" "$LGB_DIR/report.py" verdicts "$RESULTS" "$MAX_ROUNDS" "$LGB_PRELOAD_MAX_ROUNDS" >&2 ;;
+    "$LGB_PYTHON" "$LGB_DIR/report.py" verdicts "$RESULTS" "$MAX_ROUNDS" "$LGB_PRELOAD_MAX_ROUNDS" >&2
+    if [ -n "$LGB_POINTS" ]; then
+      [ -n "$CRASHES" ] && { echo "$CRASHES"; lg_die "the server log shows a crash"; }
+      lg_log "done in ${ELAPSED}s: points $LGB_POINTS, $RESULTS (docs/ untouched)"
+      exit 0
+    fi ;;
   scenarios)
     "$LGB_PYTHON" "$LGB_DIR/report.py" plot "$RESULTS" "$OUTDIR" || lg_die "drawing the pictures failed" ;;
   cost)
