@@ -1,8 +1,9 @@
 // Row scope: lock one row by primary key with the semantics of SELECT ... FOR UPDATE (an
 // ordinary table's tuple is locked as the executor's LockRows node locks it, row_tuple_lock.cpp;
 // other tables run that query), so it conflicts with UPDATE/DELETE, follows the row's newest
-// version under READ COMMITTED and reports whether the row exists, behind a lockguard gate per row so that
-// contended waiters queue once, in priority order, instead of all waking on every commit.
+// version under READ COMMITTED and reports whether the row exists, behind a lockguard gate per
+// row so that contended waiters queue once, in priority order, instead of all waking on every
+// commit.
 #include "core/resource_key.hpp"
 #include "pg/infra/boundary.hpp"
 #include "pg/infra/compat.hpp"
