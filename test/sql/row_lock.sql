@@ -125,6 +125,38 @@ SELECT resource FROM lockguard.locks WHERE pid = pg_backend_pid() ORDER BY resou
 ROLLBACK;
 SELECT * FROM try($$ SELECT lockguard_acquire_row('codes', 'abcd'::varchar) $$);
 DROP TABLE amounts, codes, blobs;
+-- The same, generated over key column types (with and without a type modifier, a domain): for
+-- each, the value as the column's type (taken as it is), as text, as an untyped literal and as
+-- read from the table (a stored value) make one gate, and each form finds the row.
+CREATE DOMAIN positive_int AS integer CHECK (VALUE > 0);
+CREATE FUNCTION key_forms(type_name text, literal text) RETURNS TABLE (new_gates bigint, every_form_found boolean)
+LANGUAGE plpgsql AS $$
+DECLARE
+  before bigint := (SELECT count(*) FROM my_gates);
+  found_all boolean := true;
+  found_one boolean;
+  form text;
+BEGIN
+  EXECUTE format('CREATE TABLE key_form_table (k %s PRIMARY KEY)', type_name);
+  EXECUTE format('INSERT INTO key_form_table VALUES (%L::%s)', literal, type_name);
+  FOREACH form IN ARRAY ARRAY[format('%L::%s', literal, type_name), format('%L::text', literal), format('%L', literal),
+                              '(SELECT k FROM key_form_table)'] LOOP
+    EXECUTE format('SELECT lockguard_acquire_row(''key_form_table'', %s)', form) INTO found_one;
+    found_all := found_all AND found_one;
+  END LOOP;
+  RETURN QUERY SELECT (SELECT count(*) FROM my_gates) - before, found_all;
+  DROP TABLE key_form_table;
+END $$;
+SELECT type_name, f.* FROM (VALUES
+  ('smallint', '7'), ('integer', '42'), ('bigint', '9000000000'), ('oid', '12345'), ('numeric', '1.50'),
+  ('numeric(5,2)', '1.5'), ('real', '1.5'), ('double precision', '2.25'), ('text', 'it''s'), ('varchar', 'abc'),
+  ('varchar(5)', 'abc'), ('char(4)', 'ab'), ('name', 'nm'), ('bytea', '\x0102'),
+  ('uuid', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'), ('date', '2025-03-01'), ('timestamp', '2025-03-01 12:00'),
+  ('timestamptz', '2025-03-01 12:00+02'), ('interval', '1 day 2 hours'), ('boolean', 'true'), ('inet', '10.0.0.1'),
+  ('jsonb', '{"a": [1, 2]}'), ('positive_int', '5')) AS t(type_name, literal),
+  LATERAL key_forms(type_name, literal) f;
+DROP FUNCTION key_forms(text, text);
+DROP DOMAIN positive_int;
 
 -- Inside a function the transaction is the caller's: allowed outside BEGIN, however the
 -- function calls it (PERFORM, assignment, RETURN).
