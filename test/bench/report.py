@@ -1154,7 +1154,8 @@ def print_verdicts(results, cap=None, preload_cap=None):
         if t[1] in ran:
             print(f"reference: {t[0]}: {reference_text(t, evaluate(rows, t))}")
     for p, _, _ in TARGET_POINTS:
-        print(f"others' load: {p}: {quiet_text(others([r for r in rows if r.get('scenario') == p]))}")
+        if p in ran:
+            print(f"others' load: {p}: {quiet_text(others([r for r in rows if r.get('scenario') == p]))}")
     print(f"others' load: run: {quiet_text(others(target_rows(rows)))}")
     probed = [p for p, _, _ in TARGET_POINTS if disk_probes([r for r in rows if r.get("scenario") == p])]
     for p in probed:
