@@ -6,8 +6,10 @@
 #   bash test/bench/profile.sh [REF ...]   # each REF (a commit; default HEAD; "worktree": the
 #                                          #   checkout as is) built and profiled in turn
 #
-# A single-user backend (postgres --single: no client, no network, no worker; lockguard
-# preloaded, stock settings otherwise) runs BEGIN, the contender's lock, UPDATE ... SET balance =
+# A single-user backend (postgres --single: no client, no network, no worker) on a data directory
+# made by lg_cluster_start (scripts/lib.sh: the server's defaults plus the test clusters' lines,
+# lockguard preloaded and fsync off among them; fsync's own work is the kernel's, which callgrind
+# does not count) runs BEGIN, the contender's lock, UPDATE ... SET balance =
 # balance + 1, COMMIT over random keys of a 10,000-row table, every statement prepared as the
 # load driver prepares it. Each contender runs twice from the same copy of the data directory,
 # with WARM and WARM + COUNT transactions, and the figure is the difference divided by COUNT: the
@@ -116,8 +118,10 @@ for ref in "$@"; do
     "$(git -C "$LG_REPO" rev-parse --short "$ref" 2>/dev/null || echo worktree)" "$COUNT" "$WARM"
   printf '  %-12s %12s %16s\n' contender transaction "lockguard's call"
   for contender in "${CONTENDERS[@]}"; do
-    read -r t1 c1 < <(profile_once "$template" "$contender" "$WARM" "$work/$contender-warm") || exit 1
-    read -r t2 c2 < <(profile_once "$template" "$contender" "$((WARM + COUNT))" "$work/$contender-count") || exit 1
+    # profile_once runs in a subshell: a failure there shows here as no figures.
+    read -r t1 c1 < <(profile_once "$template" "$contender" "$WARM" "$work/$contender-warm")
+    read -r t2 c2 < <(profile_once "$template" "$contender" "$((WARM + COUNT))" "$work/$contender-count")
+    [ -n "${t1:-}" ] && [ -n "${t2:-}" ] || lg_die "$contender: no instruction count (see $work/$contender-*.log)"
     python3 -c "import sys; t=(int(sys.argv[2])-int(sys.argv[1]))/int(sys.argv[5]); c=(int(sys.argv[4])-int(sys.argv[3]))/int(sys.argv[5]);
 print('  %-12s %11.1fk %15s' % (sys.argv[6], t/1000, ('%.1fk' % (c/1000)) if c else '-'))" "$t1" "$t2" "$c1" "$c2" "$COUNT" "$contender"
   done
