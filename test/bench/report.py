@@ -1264,6 +1264,7 @@ def check_quick(results, scen_results, pngdir, *logs, traces=None, overrun_probe
             except (OSError, ValueError, KeyError) as e:
                 ok, detail = False, f"unreadable: {e}"
             tap(ok, f"{point}: the driver's trace has one line per committed transaction of each slice ({detail})")
+        check_queue_order(os.path.join(traces, "hot1-r1.csv"), tap)
     check_slicing(rows, overrun_probe, tap)
     check_disk(rows, tap)
     # The verdict code on this run: one line per target, whatever the numbers say.
@@ -1366,6 +1367,51 @@ def check_projection(tap):
 def sliced_rows(rows):
     """The result lines of interleaved runs that the driver wrote (not the failure stand-ins)."""
     return [r for r in rows if "slice" in r and "driver_failed" not in r]
+
+
+# The FIFOs of the one-hot-row point: under each of them every wait lets the other 63 clients'
+# transactions through once (test/bench/queue_order.py; the estimate is good to one holder).
+FIFO_VARIANTS = ["advisory", "advisory_for_update", "lg_named", "lg_row"]
+
+
+def check_queue_order(trace, tap):
+    """queue_order.py tells a FIFO from another order (made-up traces of 8 clients on one row, in
+    FIFO order and in last-come-first-served order), and on the one-hot-row point's trace finds
+    lockguard's scopes, like bare advisory locks, serving every wait after the 63 others."""
+    from queue_order import queue_order
+
+    def made_up(lifo):
+        # 8 clients, each hold 1 ms; a client asks again as soon as its transaction ends, and its
+        # lock statement returns 0.01 ms after the previous holder's transaction ended.
+        lines, waiting, t, served = [], list(range(8)), 0.0, 0
+        asked = {c: 0.0 for c in range(8)}
+        while served < 400:
+            c = waiting.pop() if lifo else waiting.pop(0)
+            t += 1.0
+            lines.append({"slice": 0, "variant": "x", "row": "1", "start": asked[c], "lock_end": t - 0.99,
+                          "end": t, "lock": t - 0.99 - asked[c]})
+            asked[c] = t
+            waiting.append(c)
+            served += 1
+        s = queue_order(lines, 8).get("x")
+        return (s["fifo_share"], s["ahead"][1]) if s else (float("nan"), None)
+
+    (fifo, fifo_median), (lifo, _) = made_up(False), made_up(True)
+    tap(fifo == 1.0 and fifo_median == 7 and lifo < 0.5,
+        f"queue order: a made-up FIFO reads as one ({fifo:.2f} of waits had 7 +- 1 ahead, median {fifo_median}), "
+        f"last-come-first-served does not ({lifo:.2f})")
+    try:
+        from queue_order import read_trace
+        summary = queue_order(read_trace(trace), 64)
+    except (OSError, ValueError, KeyError) as e:
+        tap(False, f"hot1: queue order readable from {trace}: {e}")
+        return
+    for v in FIFO_VARIANTS:
+        s = summary.get(v)
+        ok = s is not None and s["waits"] > 0 and s["fifo_share"] >= 0.9 and abs(s["ahead"][1] - 63) <= 1
+        detail = (f"{s['waits']} waits, {100 * s['fifo_share']:.1f}% with 63 +- 1 ahead, median {s['ahead'][1]}"
+                  if s else "no wait inside the traced span")
+        tap(ok, f"hot1: {NAMES[v]} serves its waits in FIFO order ({detail})")
 
 
 def check_slicing(rows, overrun_probe, tap):

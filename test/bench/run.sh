@@ -42,7 +42,9 @@
 # LG_BENCH_REF (the commit to build, default HEAD, exported with git archive; "worktree": the
 # checkout as is), LG_BENCH_ROUNDS (rounds of --cost; default 3), LG_BENCH_PRIVATE_PG (default 1:
 # install lockguard into a private copy of PostgreSQL, see lg_private_pg in scripts/lib.sh; 0:
-# into the system's PostgreSQL), LG_PG_PREFIX (run on that PostgreSQL instead of Debian's 15).
+# into the system's PostgreSQL), LG_PG_PREFIX (run on that PostgreSQL instead of Debian's 15),
+# LG_BENCH_TRACE_DIR (the targets run: every point's per-transaction trace into that directory,
+# POINT-rFIRST.csv per run of rounds, for test/bench/queue_order.py).
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/bench-lib.sh"
@@ -126,6 +128,7 @@ CRASHES=
 SETTINGS=()
 case "$MODE" in
   full)
+    [ -n "${LG_BENCH_TRACE_DIR:-}" ] && { mkdir -p "$LG_BENCH_TRACE_DIR"; LGB_TRACE_DIR=$LG_BENCH_TRACE_DIR; }
     lgb_stock_cluster "$LGB_WORK/stock" "$PORT" "$ROWS"
     mapfile -t SETTINGS < <(lgb_settings_changed)
     lg_log "the targets run on PostgreSQL $PGMAJOR (slices of $LGB_SETTLE + $LGB_SLICE + $LGB_GUARD s after $LGB_WARMUP s warm-up, $MIN_ROUNDS to $MAX_ROUNDS rounds) -> $RESULTS"
