@@ -13,12 +13,14 @@ order can make the p95 shorter than a FIFO's with the same holds. Under FOR UPDA
 
 Why "ended": the trace has no grant times, and a holder's transaction ends right after it
 releases the row. The wait is taken as [start, start + lock_ms]: the BEGIN before the lock
-statement (one round trip, about 0.1 ms) is left out, within one hold. A slice's first and last
-waits are left out (those overlapping a transaction that started before its first traced one or
-ended after its last), as the trace has only the measured part's transactions.
+statement (one round trip, about 0.1 ms) is left out, within one hold. The trace has only the
+measured part of each slice, so a wait that starts less than the slice's longest transaction after
+its first traced start, or ends less than that before its last traced end, is left out: others it
+waited behind may be missing.
 """
 import bisect
 import csv
+import math
 import sys
 from collections import defaultdict
 
@@ -27,7 +29,7 @@ def quantile(sorted_values, q):
     """Nearest rank, as the load driver reports its percentiles."""
     if not sorted_values:
         return float("nan")
-    return sorted_values[min(len(sorted_values) - 1, max(0, int(round(q * len(sorted_values) + 0.5)) - 1))]
+    return sorted_values[min(len(sorted_values) - 1, max(0, math.ceil(q * len(sorted_values)) - 1))]
 
 
 def read_trace(path):

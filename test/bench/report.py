@@ -1378,7 +1378,7 @@ def check_queue_order(trace, tap):
     """queue_order.py tells a FIFO from another order (made-up traces of 8 clients on one row, in
     FIFO order and in last-come-first-served order), and on the one-hot-row point's trace finds
     lockguard's scopes, like bare advisory locks, serving every wait after the 63 others."""
-    from queue_order import queue_order
+    from queue_order import queue_order, read_trace
 
     def made_up(lifo):
         # 8 clients, each hold 1 ms; a client asks again as soon as its transaction ends, and its
@@ -1401,7 +1401,6 @@ def check_queue_order(trace, tap):
         f"queue order: a made-up FIFO reads as one ({fifo:.2f} of waits had 7 +- 1 ahead, median {fifo_median}), "
         f"last-come-first-served does not ({lifo:.2f})")
     try:
-        from queue_order import read_trace
         summary = queue_order(read_trace(trace), 64)
     except (OSError, ValueError, KeyError) as e:
         tap(False, f"hot1: queue order readable from {trace}: {e}")
