@@ -7,9 +7,9 @@ measured committed transaction: client, slice, variant, row, start_ms, lock_ms, 
 For every variant: how many other transactions of the same row ended while a transaction waited
 for its lock ("ahead"), and how long each of them held the row ("hold": the wait over "ahead").
 Under a strict FIFO on one row with CLIENTS clients in a closed loop, every wait has CLIENTS - 1
-ahead, so a wait is the sum of CLIENTS - 1 holds and its tail is the tail of that sum: no queue
-order can make the p95 shorter than a FIFO's with the same holds. Under FOR UPDATE's order
-"ahead" spreads from 0 to several times CLIENTS.
+ahead, so a wait is the sum of CLIENTS - 1 holds and its tail is the tail of that sum: an order
+that serves the longest-waiting first leaves the holds as the only thing that sets its p95. Under
+FOR UPDATE's order "ahead" spreads from 0 to more than CLIENTS.
 
 Why "ended": the trace has no grant times, and a holder's transaction ends right after it
 releases the row. The wait is taken as [start, start + lock_ms]: the BEGIN before the lock
