@@ -403,7 +403,8 @@ lgb_cost() {
 # within a minute, and TPS on a hot row follows it; runs of each contender 10 s long one after
 # the other measured that drift, not the contenders (rounds 0.6 to 1.1 of the same ratio).
 # After MIN_ROUNDS rounds, report.py's `pending` says which of the point's verdicts are
-# unresolved; the point gets more rounds until none is or MAX_ROUNDS rounds ran.
+# unresolved; the point gets more rounds until none is or MAX_ROUNDS rounds ran (past twice
+# MIN_ROUNDS, until none is projected to resolve by then: lgb_targets).
 # One line per point: LABEL|DRIVER SCENARIO|CLIENTS|KEYS|DRIVER ARGS|VARIANTS. KEYS "ROWS" is
 # the table's row count. The monitoring point's variants are sampling intervals (lockguard row,
 # switched by ALTER SYSTEM + reload), the preload point's are restarts with and without lockguard
@@ -548,10 +549,11 @@ lgb_preload_round() {
 # the caller started with lgb_stock_cluster DIR PORT ROWS), then the views' read times once; with
 # LGB_POINTS (labels separated by spaces), those points only, and no view reads. An
 # interleaved point runs MIN_ROUNDS rounds, then while report.py's `pending` names an unresolved
-# verdict, half as many again, up to MAX_ROUNDS. The preload point runs LGB_PRELOAD_MIN_ROUNDS to
+# verdict, half as many again, up to MAX_ROUNDS; from 2 x MIN_ROUNDS rounds on, only while one is
+# projected to resolve within MAX_ROUNDS at its split (with the defaults, 24 and 48, never reached). The preload point runs LGB_PRELOAD_MIN_ROUNDS to
 # LGB_PRELOAD_MAX_ROUNDS rounds (default 1 and 1: the quick mode) one at a time.
 lgb_targets() {
-  local results=$1 rows=$2 min=$3 max=$4 spec label kind clients keys args conts round step last pending
+  local results=$1 rows=$2 min=$3 max=$4 spec label kind clients keys args conts round step last pending horizon
   local cs=() pmin=${LGB_PRELOAD_MIN_ROUNDS:-1} pmax=${LGB_PRELOAD_MAX_ROUNDS:-1}
   step=$(( min / 2 > 0 ? min / 2 : 1 ))
   for spec in "${LGB_TARGET_POINTS[@]}"; do
@@ -576,7 +578,13 @@ lgb_targets() {
       last=$(( round == 0 ? min : round + step )); [ "$last" -gt "$max" ] && last=$max
       lgb_interleaved "$results" "$label" "$kind" "$clients" "$keys" "$args" $((round + 1)) "$last" "${cs[@]}"
       round=$last
-      pending=$("$LGB_PYTHON" "$LGB_DIR/report.py" pending "$results" "$label") && break
+      # From twice the minimum on (the default cap), a split is long enough to project from: more
+      # rounds only while a verdict is projected to resolve within the cap (report.py's pending).
+      horizon=; [ "$round" -ge $((2 * min)) ] && horizon=$max
+      if pending=$("$LGB_PYTHON" "$LGB_DIR/report.py" pending "$results" "$label" $horizon); then
+        [ -n "$pending" ] && lg_log "point $label: stopped at $round rounds: at their splits, its unresolved verdicts would not resolve within $max rounds: $pending"
+        break
+      fi
       if [ "$round" -ge "$max" ]; then
         lg_log "point $label: still unresolved at the cap ($round rounds): $pending"
         break

@@ -7,7 +7,8 @@ Standard library only (Debian's python3 package); pictures are drawn by gnuplot 
   report.py markdown BENCHDIR OUT.md              regenerate docs/benchmarks.md from BENCHDIR's
                                                    results-full*.jsonl (one column per major),
                                                    results-scenarios.jsonl and notes.md
-  report.py pending RESULTS.jsonl POINT            exit 1 naming the point's unresolved verdicts
+  report.py pending RESULTS.jsonl POINT [CAP]      exit 1 naming the point's unresolved verdicts (with
+                                                   CAP, those projected to resolve within CAP rounds)
   report.py verdicts RESULTS.jsonl [CAP]           every target's verdict and the others' load
   report.py check-quick [--traces DIR] [--overrun-probe FILE] RESULTS.jsonl SCENARIOS.jsonl PNGDIR SERVER_LOG...
                                                    the quick layer's assertions (never speed)
@@ -1053,13 +1054,31 @@ def rounds(n):
     return f"{n} round" + ("" if n == 1 else "s")
 
 
-def pending(results, point):
-    """Exit 1 and name the point's unresolved targets when any is (bench-lib.sh adds a round)."""
+def worth_more_rounds(t, e, cap=None):
+    """Whether more rounds of its point could resolve a target evaluated as e: with no cap, while
+    it is unresolved (or has no data); with one, only if its split so far, going on alike, would
+    resolve it within cap rounds (rounds_to_resolve). An even split or a far projection is left
+    where it is: rounds spent on it resolve nothing and crowd out the points whose splits lean."""
+    if e["status"] == "no data":
+        return True
+    if e["status"] != "unresolved":
+        return False
+    if cap is None:
+        return True
+    needed = rounds_to_resolve(e["values"], t[4], t[5], limit=cap)
+    return needed is not None and needed <= cap
+
+
+def pending(results, point, cap=None):
+    """Exit 1 and name the point's targets worth more rounds (worth_more_rounds) when any is
+    (bench-lib.sh adds rounds); else exit 0, naming the unresolved ones projected past cap."""
     rows = load(results)
-    left = [t[0] for t in TARGETS if t[1] == point and evaluate(rows, t)["status"] in ("unresolved", "no data")]
+    mine = [(t, evaluate(rows, t)) for t in TARGETS if t[1] == point]
+    left = [t[0] for t, e in mine if worth_more_rounds(t, e, cap)]
     if left:
         print("; ".join(left))
         return 1
+    print("; ".join(t[0] for t, e in mine if e["status"] == "unresolved"))
     return 0
 
 
@@ -1362,6 +1381,15 @@ def check_projection(tap):
         tap(needed is not None and n < needed <= PROJECTION_LIMIT and sign_p(needed, minority) <= RESOLVE_P,
             f"{met} of {n} rounds within the bound: projected to {needed} rounds, where {minority} on the other side "
             f"resolve (exact p {sign_p(needed, minority) if needed else float('nan'):.3f})")
+    # Which unresolved verdicts earn their point more rounds (bench-lib.sh's projection stop).
+    t = ("made-up", "hot1", ("lg_named", "tps"), ("advisory", "tps"), ">=", 0.95)
+    for met, n, cap, want in ((31, 48, 132, True), (26, 48, 132, False), (24, 48, 132, False), (26, 48, None, True),
+                              (40, 48, 132, False)):
+        vals = [1.0] * met + [0.9] * (n - met)
+        good = sum(1 for v in vals if meets(v, ">=", 0.95))
+        e = {"status": "unresolved" if sign_p(n, min(good, n - good)) > RESOLVE_P else "met", "values": vals}
+        tap(worth_more_rounds(t, e, cap) == want,
+            f"{met} of {n} rounds within the bound, cap {cap}: {'more rounds' if want else 'no more rounds'}")
 
 
 def sliced_rows(rows):
@@ -1646,7 +1674,9 @@ def markdown(benchdir, out_path):
       "variant equally often (for an even number of variants a cycle is that many rounds, for an odd number twice "
       "as many, its rounds alternating an order and its mirror image), so that what a slice leaves behind does not "
       "always land on the same successor. A point runs `min_rounds` rounds (default 24), then half as many again "
-      "while a verdict of the point is unresolved, up to `max_rounds`; the preload point one round at a time.")
+      "while a verdict of the point is unresolved, up to `max_rounds`; from twice `min_rounds` on, only while one "
+      "of them is projected (see *Resolution*) to resolve within `max_rounds` at its split so far, so that a raised "
+      "cap goes to the verdicts it can settle. The preload point runs one round at a time.")
     w("- **Medians and spread.** Per round, a target's value is the ratio of its two contenders' figures *of that "
       "round* (or the figure itself for an absolute bound); the verdict takes the **median of the per-round "
       "values**, printed with its distribution-free 95% interval (`median_ci`), and the spread is shown as the rounds' "
@@ -1752,8 +1782,8 @@ def main(argv):
         return cost_markdown(argv[2], argv[3], argv[4])
     if len(argv) == 4 and argv[1] == "markdown":
         return markdown(argv[2], argv[3])
-    if len(argv) == 4 and argv[1] == "pending":
-        return pending(argv[2], argv[3])
+    if len(argv) in (4, 5) and argv[1] == "pending":
+        return pending(argv[2], argv[3], int(argv[4]) if len(argv) > 4 else None)
     if len(argv) in (3, 4, 5) and argv[1] == "verdicts":
         return print_verdicts(argv[2], int(argv[3]) if len(argv) > 3 else None, int(argv[4]) if len(argv) > 4 else None)
     if len(argv) == 4 and argv[1] == "round-order":

@@ -35,7 +35,9 @@
 # the targets run's warm-up 2), LG_BENCH_SLICE / LG_BENCH_SETTLE / LG_BENCH_GUARD (the targets
 # run: a slice's measured seconds and its unmeasured start and end, default 1, 0.4 and 0.4; a
 # point's --tail in LGB_TARGET_POINTS lengthens them around one variant),
-# LG_BENCH_MIN_ROUNDS / LG_BENCH_MAX_ROUNDS (the targets run: default 24 and 48), LG_BENCH_PRELOAD_MIN_ROUNDS /
+# LG_BENCH_MIN_ROUNDS / LG_BENCH_MAX_ROUNDS (the targets run: default 24 and 48; from twice the
+# minimum on, a point goes on only while a verdict is projected to resolve by the maximum, so a
+# raised maximum goes to the verdicts it can settle), LG_BENCH_PRELOAD_MIN_ROUNDS /
 # LG_BENCH_PRELOAD_MAX_ROUNDS / LG_BENCH_PRELOAD_DURATION (the preload point: default 6, 14 and
 # 5 s), LG_BENCH_POINTS (the targets run: only these points, labels of LGB_TARGET_POINTS separated by
 # spaces, such as "uncontended"; results and meta in the stage, docs/ untouched, verdicts printed),
