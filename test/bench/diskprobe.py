@@ -14,6 +14,7 @@ idle, records what the disk was doing. It decides nothing: report.py prints it b
 load.
 """
 import json
+import math
 import os
 import sys
 import time
@@ -23,7 +24,9 @@ FILE_BYTES = 1 << 20
 
 
 def percentile(sorted_ms, p):
-    return sorted_ms[min(len(sorted_ms) - 1, int(p * len(sorted_ms)))]
+    """Nearest rank, as the load driver and queue_order.py take theirs (int(p * n) was one past
+    it whenever p * n is whole)."""
+    return sorted_ms[min(len(sorted_ms) - 1, max(0, math.ceil(p * len(sorted_ms)) - 1))]
 
 
 def probe(directory, seconds):
