@@ -550,7 +550,8 @@ lgb_preload_round() {
 # LGB_POINTS (labels separated by spaces), those points only, and no view reads. An
 # interleaved point runs MIN_ROUNDS rounds, then while report.py's `pending` names an unresolved
 # verdict, half as many again, up to MAX_ROUNDS; from 2 x MIN_ROUNDS rounds on, only while one is
-# projected to resolve within MAX_ROUNDS at its split (with the defaults, 24 and 48, never reached). The preload point runs LGB_PRELOAD_MIN_ROUNDS to
+# projected to resolve within MAX_ROUNDS at its split (with the defaults, 24 and 48, that changes
+# nothing: at 48 rounds the cap stops the point). The preload point runs LGB_PRELOAD_MIN_ROUNDS to
 # LGB_PRELOAD_MAX_ROUNDS rounds (default 1 and 1: the quick mode) one at a time.
 lgb_targets() {
   local results=$1 rows=$2 min=$3 max=$4 spec label kind clients keys args conts round step last pending horizon
