@@ -969,6 +969,15 @@ def seconds_per_round(rows, point):
     return sum(runs.values()) / len(rounds_seen) if runs else None
 
 
+def split_status(vals, op, th):
+    """(met | missed | unresolved, rounds within the bound) of a verdict's per-round values: the sign
+    test against the threshold decides whether it is resolved, the median which way."""
+    good = sum(1 for v in vals if meets(v, op, th))
+    if sign_p(len(vals), min(good, len(vals) - good)) > RESOLVE_P:
+        return "unresolved", good
+    return ("met" if meets(statistics.median(vals), op, th) else "missed"), good
+
+
 def evaluate(rows, t):
     """{'status': met | missed | unresolved | no data, 'median', 'lo', 'hi', 'ci', 'n', 'values',
     'on_side' (rounds within the bound), and when unresolved 'round_s' (seconds_per_round)}."""
@@ -980,10 +989,8 @@ def evaluate(rows, t):
             return {"status": "not measured", "n": 0, "values": []}
         return {"status": "no data", "n": 0, "values": []}
     op, th = t[4], t[5]
-    good = sum(1 for v in vals if meets(v, op, th))
+    status, good = split_status(vals, op, th)
     med = statistics.median(vals)
-    resolved = sign_p(len(vals), min(good, len(vals) - good)) <= RESOLVE_P
-    status = ("met" if meets(med, op, th) else "missed") if resolved else "unresolved"
     out = {"status": status, "median": med, "lo": min(vals), "hi": max(vals), "ci": median_ci(vals), "n": len(vals),
            "values": vals, "on_side": good}
     if status == "unresolved":  # for the projection of its text (projection_text)
@@ -1389,8 +1396,7 @@ def check_projection(tap):
     for met, n, cap, want in ((31, 48, 132, True), (26, 48, 132, False), (24, 48, 132, False), (26, 48, None, True),
                               (40, 48, 132, False), (20, 48, 144, True)):
         vals = [1.0] * met + [0.9] * (n - met)
-        good = sum(1 for v in vals if meets(v, ">=", 0.95))
-        e = {"status": "unresolved" if sign_p(n, min(good, n - good)) > RESOLVE_P else "met", "values": vals}
+        e = {"status": split_status(vals, ">=", 0.95)[0], "values": vals}
         tap(worth_more_rounds(t, e, cap) == want,
             f"{met} of {n} rounds within the bound, cap {cap}: {'more rounds' if want else 'no more rounds'}")
 
