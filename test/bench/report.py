@@ -10,6 +10,8 @@ Standard library only (Debian's python3 package); pictures are drawn by gnuplot 
   report.py pending RESULTS.jsonl POINT [CAP]      exit 1 naming the point's unresolved verdicts (with
                                                    CAP, those projected to resolve within CAP rounds)
   report.py verdicts RESULTS.jsonl [CAP]           every target's verdict and the others' load
+  report.py compare-builds RESULTS.jsonl [REFERENCE]  compare-builds.sh's summary: each build's ratios
+                                                   to REFERENCE (default advisory), with intervals
   report.py check-quick [--traces DIR] [--overrun-probe FILE] RESULTS.jsonl SCENARIOS.jsonl PNGDIR SERVER_LOG...
                                                    the quick layer's assertions (never speed)
   report.py cost-markdown RESULTS.jsonl META.txt OUT.md  the cost points alone (run.sh --cost)
@@ -1171,6 +1173,39 @@ def meta_caps(meta):
     return cap, int(m.group(1)) if m else None
 
 
+COMPARED_METRICS = ("tps", "txn_p95", "lock_p95")
+
+
+def compare_builds(rows, reference):
+    """compare-builds.sh's summary: for each build (tags "build") and each variant other than
+    `reference`, the ratio of its metric to the reference's in the same round, over the build's
+    rounds, with the median's interval (median_ci). Only a round where both ran counts."""
+    out = []
+    for build in sorted({(r.get("tags") or {}).get("build") for r in rows} - {None}):
+        rounds = {}
+        for r in rows:
+            if (r.get("tags") or {}).get("build") == build and "driver_failed" not in r:
+                rounds.setdefault(r["tags"]["round"], {})[variant(r)] = r
+        variants = sorted({v for by in rounds.values() for v in by} - {reference})
+        for v in variants:
+            for m in COMPARED_METRICS:
+                vals = [metric(by[v], m) / metric(by[reference], m) for by in rounds.values()
+                        if v in by and reference in by and metric(by[v], m) and metric(by[reference], m)]
+                if vals:
+                    out.append({"build": build, "variant": v, "metric": m, "rounds": len(vals),
+                                "median": statistics.median(vals), "ci": median_ci(vals)})
+    return out
+
+
+def print_compare_builds(results, reference):
+    rows = load(results)
+    lines = compare_builds(rows, reference)
+    for c in lines:
+        ci = f"{c['ci'][0]:.3f}..{c['ci'][1]:.3f}" if c["ci"] else "too few rounds for an interval"
+        print(f"build {c['build']}: {c['variant']} {c['metric']} / {reference}'s: {c['median']:.3f} ({ci}, {c['rounds']} rounds)")
+    return 0 if lines else 1
+
+
 def print_verdicts(results, cap=None, preload_cap=None):
     """The verdict of every target, one line each (run.sh prints it at the end; the quick layer too)."""
     rows = load(results)
@@ -1305,6 +1340,7 @@ def check_quick(results, scen_results, pngdir, *logs, traces=None, overrun_probe
     tap(len(lines) == len(TARGETS) and {t[1] for t in TARGETS} <= {p for p, _, _ in TARGET_POINTS},
         f"{len(TARGETS)} targets, each on a point that ran")
     check_projection(tap)
+    check_compare_builds(tap)
     for t in REFERENCES:
         e = evaluate(rows, t)
         tap(e["status"] not in ("no data", "not measured"), f"reference line: {t[0]}: {reference_text(t, e)}")
@@ -1374,6 +1410,22 @@ def check_quick(results, scen_results, pngdir, *logs, traces=None, overrun_probe
 # contenders (bench-lib.sh's lgb_quick_scenarios).
 QUICK_SCENARIOS = ["hot1000", "transfer10"]
 QUICK_CONTENDERS = {"hot1000": ["for_update_retry", "lg_multi", "client_rwl"], "transfer10": CONTENDERS}
+
+
+def check_compare_builds(tap):
+    """compare_builds on made-up rounds: ratios are taken within a round and a build, a round where
+    the reference did not run is left out, and each build gets its own median."""
+    def row(build, rnd, v, tps):
+        return {"contender": v, "tps": tps, "tags": {"build": build, "round": str(rnd)}}
+    rows = [row("A", r, "advisory", 100.0) for r in range(1, 7)] + [row("A", r, "lg_named", 90.0 + r) for r in range(1, 7)]
+    rows += [row("B", r, "advisory", 200.0) for r in range(7, 13)] + [row("B", r, "lg_named", 200.0) for r in range(7, 13)]
+    rows += [row("B", 13, "lg_named", 1.0)]  # its reference missing: not a round of the comparison
+    got = {(c["build"], c["metric"]): c for c in compare_builds(rows, "advisory") if c["variant"] == "lg_named"}
+    a, b = got.get(("A", "tps")), got.get(("B", "tps"))
+    tap(a is not None and b is not None and a["rounds"] == 6 and abs(a["median"] - 0.935) < 1e-9
+        and b["rounds"] == 6 and b["median"] == 1.0 and ("A", "txn_p95") not in got,
+        "compare-builds: each build's ratios within its own rounds, a round without the reference left out "
+        f"(A {a and a['median']}, B {b and b['median']})")
 
 
 def check_projection(tap):
@@ -1795,6 +1847,8 @@ def main(argv):
         return pending(argv[2], argv[3], int(argv[4]) if len(argv) > 4 else None)
     if len(argv) in (3, 4, 5) and argv[1] == "verdicts":
         return print_verdicts(argv[2], int(argv[3]) if len(argv) > 3 else None, int(argv[4]) if len(argv) > 4 else None)
+    if len(argv) in (3, 4) and argv[1] == "compare-builds":
+        return print_compare_builds(argv[2], argv[3] if len(argv) > 3 else "advisory")
     if len(argv) == 4 and argv[1] == "round-order":
         print(" ".join(str(i) for i in round_order(int(argv[2]), int(argv[3]))))
         return 0
