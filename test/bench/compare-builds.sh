@@ -42,6 +42,17 @@ IFS='|' read -r _ KIND CLIENTS KEYS ARGS VARIANTS <<<"$SPEC"
 case "$POINT" in monitoring|preload) lg_die "the $POINT point switches settings or restarts itself: not comparable this way" ;; esac
 read -ra VARIANTS <<<"${LG_COMPARE_VARIANTS:-$VARIANTS}"
 [[ " ${VARIANTS[*]} " == *" $REFERENCE "* ]] || lg_die "the reference variant $REFERENCE is not among ${VARIANTS[*]}"
+# The point's --tail VARIANT=SEC only for a variant that runs (the driver refuses the others).
+read -ra point_args <<<"$ARGS"
+ARGS=
+for ((i = 0; i < ${#point_args[@]}; i++)); do
+  if [ "${point_args[i]}" = --tail ]; then
+    [[ " ${VARIANTS[*]} " == *" ${point_args[i + 1]%%=*} "* ]] && ARGS+=" --tail ${point_args[i + 1]}"
+    i=$((i + 1))
+  else
+    ARGS+=" ${point_args[i]}"
+  fi
+done
 ROWS=${LG_COMPARE_ROWS:-1000000}  # the accounts table, as in the targets run
 [ "$KEYS" = ROWS ] && KEYS=$ROWS
 
