@@ -18,7 +18,7 @@
 # rows, default 1,000,000 as in the targets run), LG_BENCH_STAGE (default
 # /tmp/lockguard-compare), LG_BENCH_PORT (default 54342), LG_PG_PREFIX (as run.sh). Slices as in
 # the targets run (0.4 s + 1 s + 0.4 s, the point's --tail). One hot row, two variants, 6 blocks of
-# 12 rounds per build: about 13 minutes on 2 cores.
+# 12 rounds per build: about 20 minutes on 2 cores, the set-up included.
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/bench-lib.sh"
