@@ -1,5 +1,5 @@
-# Functions shared by test/bench/run.sh (full and quick benchmark) and test/bench/quick-layer.sh
-# (the quick mode as a test layer). Source scripts/lib.sh first.
+# Functions shared by test/bench/run.sh (full and quick benchmark), test/bench/quick-layer.sh
+# (the quick mode as a test layer) and test/bench/compare-builds.sh. Source scripts/lib.sh first.
 
 LGB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 LGB_PYTHON=/usr/bin/python3   # Debian's python3 (standard library only), not a pyenv shim
@@ -25,6 +25,20 @@ LGB_SETTINGS=(
 # client_rwl: the client library's run_with_lock (client/), retrying as for_update_retry does.
 LGB_CONTENDERS=(for_update advisory for_update_retry lg_row lg_named lg_multi lg_run client_rwl)
 LGB_PRIORITY_CONTENDERS=(for_update advisory lg_row lg_row_prio)
+
+# lgb_install_ref REF STAGE: lockguard built in STAGE and installed into the PostgreSQL in use,
+# from a clean export of commit REF (git archive into STAGE-src), so that work in progress in the
+# checkout never ends up in the numbers; REF "worktree" builds the checkout as it is.
+lgb_install_ref() {
+  local ref=$1 stage=$2 saved=$LG_REPO
+  if [ "$ref" != worktree ]; then
+    rm -rf "$stage-src"; mkdir -p "$stage-src"
+    git -C "$LG_REPO" archive "$ref" | tar -x -C "$stage-src" || lg_die "git archive $ref failed"
+    LG_REPO=$stage-src
+  fi
+  lg_stage_and_install "$stage"
+  LG_REPO=$saved
+}
 
 # lgb_build_driver OUT: compiles the load driver (with the client library's sources) to OUT.
 lgb_build_driver() {

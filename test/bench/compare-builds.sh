@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Two builds of lockguard at one target point, in one run (docs/bench/notes.md): whether a change to
 # lockguard's own path moves a ratio. Two runs of the same build differ by more than such a change
-# (one hot row, named p95 ÷ advisory's: 1.01 to 1.09 between runs), so the builds share a run:
+# (one hot row, named p95 ÷ advisory's: 1.01 to 1.10 between runs), so the builds share a run:
 # blocks of rounds alternate between them, lockguard.so is swapped and the stock cluster restarted
 # before each block, and within a block the point's variants are interleaved as in the targets run
 # (lgb_interleaved). Each build's ratios are taken within its own rounds.
@@ -60,20 +60,13 @@ lg_private_pg "$STAGE-pg"
 PKGLIB=$("$LG_BINDIR/pg_config" --pkglibdir)
 mkdir -p "$STAGE"
 
-# build_ref REF NAME: lockguard at REF (a clean export, as run.sh builds it) installed into the
-# private PostgreSQL; its library kept as $STAGE/NAME.so. The SQL scripts installed are the last
-# build's, so both builds must have the same default version.
+# build_ref REF NAME: lockguard at REF built and installed (lgb_install_ref, as run.sh builds it);
+# its library kept as $STAGE/NAME.so. The SQL scripts installed are the last build's, so both
+# builds must have the same default version.
 build_ref() {
-  local ref=$1 name=$2 saved=$LG_REPO src=$STAGE/src-$2
-  if [ "$ref" != worktree ]; then
-    rm -rf "$src"; mkdir -p "$src"
-    git -C "$LG_REPO" archive "$ref" | tar -x -C "$src" || lg_die "git archive $ref failed"
-    LG_REPO=$src
-  fi
   rm -f "$PKGLIB/lockguard.so"
-  lg_stage_and_install "$STAGE/build-$name"
-  LG_REPO=$saved
-  cp "$PKGLIB/lockguard.so" "$STAGE/$name.so" || lg_die "no lockguard.so after building $ref"
+  lgb_install_ref "$1" "$STAGE/build-$2"
+  cp "$PKGLIB/lockguard.so" "$STAGE/$2.so" || lg_die "no lockguard.so after building $1"
 }
 # default_version REF: the extension's default version at REF.
 default_version() {

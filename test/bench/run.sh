@@ -87,20 +87,15 @@ if [ "${LG_BENCH_PRIVATE_PG:-1}" = 1 ]; then
   lg_log "using a private copy of PostgreSQL in $STAGE-pg"
 fi
 
-# Build a committed version (LG_BENCH_REF, default HEAD) from a clean export, so that work in
-# progress in the checkout never ends up in the numbers; LG_BENCH_REF=worktree builds the checkout.
+# Build a committed version (LG_BENCH_REF, default HEAD) from a clean export (lgb_install_ref);
+# LG_BENCH_REF=worktree, or a ref that names no commit, builds the checkout as it is.
 REF=${LG_BENCH_REF:-HEAD}
 if [ "$REF" != worktree ] && git -C "$LG_REPO" rev-parse -q --verify "$REF^{commit}" >/dev/null 2>&1; then
   VERSION=$(git -C "$LG_REPO" rev-parse --short "$REF^{commit}")
-  SRC=$STAGE-src
-  rm -rf "$SRC"; mkdir -p "$SRC"
-  git -C "$LG_REPO" archive "$REF" | tar -x -C "$SRC" || lg_die "git archive $REF failed"
-  REPO_SAVED=$LG_REPO; LG_REPO=$SRC
-  lg_stage_and_install "$STAGE"
-  LG_REPO=$REPO_SAVED
+  lgb_install_ref "$REF" "$STAGE"
 else
   VERSION="$(git -C "$LG_REPO" rev-parse --short HEAD 2>/dev/null || echo unknown) + working tree ($(git -C "$LG_REPO" status --porcelain 2>/dev/null | wc -l) changed files)"
-  lg_stage_and_install "$STAGE"
+  lgb_install_ref worktree "$STAGE"
 fi
 LGB_WORK=$STAGE/bench
 mkdir -p "$LGB_WORK"
