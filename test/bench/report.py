@@ -1018,8 +1018,12 @@ def verdict_text(t, e, cap=None):
     med, lo, hi = fmt_value(t, e["median"]), fmt_value(t, e["lo"]), fmt_value(t, e["hi"])
     ci = ci_text(t, e)
     if e["status"] == "unresolved":
-        at = "at the cap" if cap is None or e["n"] >= cap else f"below the cap of {cap}"
-        return f"not resolved {at} ({rounds(e['n'])}): median {med}, {ci}rounds {lo}..{hi}; {projection_text(t, e)}"
+        if cap is None or e["n"] >= cap:
+            at = f"at the cap ({rounds(e['n'])})"
+        else:  # worth_more_rounds stopped the point: no verdict of it leaned enough to resolve by the cap
+            at = (f"below the cap of {cap} ({rounds(e['n'])}; the point stopped there, none of its verdicts "
+                  f"projected to resolve within the cap)")
+        return f"not resolved {at}: median {med}, {ci}rounds {lo}..{hi}; {projection_text(t, e)}"
     word = "met" if e["status"] == "met" else "**missed**"
     return f"{word}: median {med} ({ci}rounds {lo}..{hi}, {rounds(e['n'])})"
 
@@ -1752,7 +1756,9 @@ def markdown(benchdir, out_path):
       "with the time that many rounds of its point would take in that run. An even split is resolved by no number "
       "of rounds: the ratio sits at the bound within what this machine resolves. The projection comes from one "
       "run's split, which moves from run to run; it says how far the cap is from enough, not what more rounds "
-      "would find.")
+      "would find. A point whose unresolved verdicts are none of them projected to resolve within the cap stops "
+      "before it (see *Rounds and their order*), and its verdicts read *not resolved below the cap*, with the same "
+      "projection.")
     w(f"- **Quiet rule.** While a point runs, `test/bench/cpuwatch.py` reads from `/proc` the CPU used by "
       "every process on the machine, by the cluster and the client, and by the kernel alone (interrupts, soft "
       "interrupts, time stolen by the hypervisor); *others* is what other processes used, in cores (the watcher "
