@@ -1756,8 +1756,8 @@ def markdown(benchdir, out_path):
       "with the time that many rounds of its point would take in that run. An even split is resolved by no number "
       "of rounds: the ratio sits at the bound within what this machine resolves. The projection comes from one "
       "run's split, which moves from run to run; it says how far the cap is from enough, not what more rounds "
-      "would find. A point whose unresolved verdicts are none of them projected to resolve within the cap stops "
-      "before it (see *Rounds and their order*), and its verdicts read *not resolved below the cap*, with the same "
+      "would find. When none of a point's unresolved verdicts is projected to resolve within the cap, the point "
+      "stops before it (see *Rounds and their order*) and they read *not resolved below the cap*, with the same "
       "projection.")
     w(f"- **Quiet rule.** While a point runs, `test/bench/cpuwatch.py` reads from `/proc` the CPU used by "
       "every process on the machine, by the cluster and the client, and by the kernel alone (interrupts, soft "
