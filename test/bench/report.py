@@ -994,7 +994,7 @@ def evaluate(rows, t):
     status, good = split_status(vals, op, th)
     med = statistics.median(vals)
     out = {"status": status, "median": med, "lo": min(vals), "hi": max(vals), "ci": median_ci(vals), "n": len(vals),
-           "values": vals, "on_side": good}
+           "values": vals, "on_side": good, "point_n": len(point_rounds(rows, t[1]))}
     if status == "unresolved":  # for the projection of its text (projection_text)
         out["round_s"] = seconds_per_round(rows, t[1])
     return out
@@ -1017,15 +1017,20 @@ def verdict_text(t, e, cap=None):
         return "**no data** (a contender of the point failed in every round)"
     med, lo, hi = fmt_value(t, e["median"]), fmt_value(t, e["lo"]), fmt_value(t, e["hi"])
     ci = ci_text(t, e)
+    # A verdict can count fewer rounds than its point, those where one of its two contenders failed
+    # or measured nothing being left out of it; the point's own count decides where it stopped.
+    point_n = max(e.get("point_n", e["n"]), e["n"])
+    counted = rounds(e["n"]) if point_n == e["n"] else (
+        f"{e['n']} of the point's {point_n} rounds, a contender having failed or measured nothing in {point_n - e['n']}")
     if e["status"] == "unresolved":
-        if cap is None or e["n"] >= cap:
-            at = f"at the cap ({rounds(e['n'])})"
+        if cap is None or point_n >= cap:
+            at = f"at the cap ({counted})"
         else:  # worth_more_rounds stopped the point: no verdict of it leaned enough to resolve by the cap
-            at = (f"below the cap of {cap} ({rounds(e['n'])}; the point stopped there, none of its verdicts "
-                  f"projected to resolve within the cap)")
+            at = (f"below the cap of {cap} ({counted}; the point stopped there, none of its verdicts projected "
+                  f"to resolve within the cap)")
         return f"not resolved {at}: median {med}, {ci}rounds {lo}..{hi}; {projection_text(t, e)}"
     word = "met" if e["status"] == "met" else "**missed**"
-    return f"{word}: median {med} ({ci}rounds {lo}..{hi}, {rounds(e['n'])})"
+    return f"{word}: median {med} ({ci}rounds {lo}..{hi}, {counted})"
 
 
 def about(n):
@@ -1758,7 +1763,8 @@ def markdown(benchdir, out_path):
       "run's split, which moves from run to run; it says how far the cap is from enough, not what more rounds "
       "would find. When none of a point's unresolved verdicts is projected to resolve within the cap, the point "
       "stops before it (see *Rounds and their order*) and they read *not resolved below the cap*, with the same "
-      "projection.")
+      "projection. A verdict counts the rounds in which both of its contenders measured; where a contender failed "
+      "or measured nothing in some of the point's rounds, its text gives both counts.")
     w(f"- **Quiet rule.** While a point runs, `test/bench/cpuwatch.py` reads from `/proc` the CPU used by "
       "every process on the machine, by the cluster and the client, and by the kernel alone (interrupts, soft "
       "interrupts, time stolen by the hypervisor); *others* is what other processes used, in cores (the watcher "
