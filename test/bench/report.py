@@ -882,11 +882,12 @@ def point_rounds(rows, point):
     return out
 
 
-def target_values(rows, t):
-    """[(round, value)] of a target: numerator / denominator of the same round."""
-    _, point, (nc, nm), den, _, _ = t
+def target_values(by_round, t):
+    """[(round, value)] of a target from its point's rounds (point_rounds): numerator / denominator
+    of the same round."""
+    _, _, (nc, nm), den, _, _ = t
     out = []
-    for rnd, m in sorted(point_rounds(rows, point).items()):
+    for rnd, m in sorted(by_round.items()):
         if nc not in m:
             continue
         a = metric(m[nc], nm)
@@ -983,7 +984,8 @@ def split_status(vals, op, th):
 def evaluate(rows, t):
     """{'status': met | missed | unresolved | no data, 'median', 'lo', 'hi', 'ci', 'n', 'values',
     'on_side' (rounds within the bound), and when unresolved 'round_s' (seconds_per_round)}."""
-    vals = [v for _, v in target_values(rows, t)]
+    by_round = point_rounds(rows, t[1])
+    vals = [v for _, v in target_values(by_round, t)]
     if not vals:
         ran = {variant(r) for r in rows if r.get("scenario") == t[1]}
         needed = {t[2][0]} | ({t[3][0]} if t[3] else set())
@@ -994,7 +996,7 @@ def evaluate(rows, t):
     status, good = split_status(vals, op, th)
     med = statistics.median(vals)
     out = {"status": status, "median": med, "lo": min(vals), "hi": max(vals), "ci": median_ci(vals), "n": len(vals),
-           "values": vals, "on_side": good, "point_n": len(point_rounds(rows, t[1]))}
+           "values": vals, "on_side": good, "point_n": len(by_round)}
     if status == "unresolved":  # for the projection of its text (projection_text)
         out["round_s"] = seconds_per_round(rows, t[1])
     return out
@@ -1019,7 +1021,7 @@ def verdict_text(t, e, cap=None):
     ci = ci_text(t, e)
     # A verdict can count fewer rounds than its point, those where one of its two contenders failed
     # or measured nothing being left out of it; the point's own count decides where it stopped.
-    point_n = max(e.get("point_n", e["n"]), e["n"])
+    point_n = e["point_n"]
     counted = rounds(e["n"]) if point_n == e["n"] else (
         f"{e['n']} of the point's {point_n} rounds, a contender having failed or measured nothing in {point_n - e['n']}")
     if e["status"] == "unresolved":
