@@ -983,7 +983,8 @@ def split_status(vals, op, th):
 
 def evaluate(rows, t):
     """{'status': met | missed | unresolved | no data, 'median', 'lo', 'hi', 'ci', 'n', 'values',
-    'on_side' (rounds within the bound), and when unresolved 'round_s' (seconds_per_round)}."""
+    'on_side' (rounds within the bound), 'point_n' (the point's rounds: more than n where a variant it
+    reads failed or measured nothing), and when unresolved 'round_s' (seconds_per_round)}."""
     by_round = point_rounds(rows, t[1])
     vals = [v for _, v in target_values(by_round, t)]
     if not vals:
@@ -1019,8 +1020,8 @@ def verdict_text(t, e, cap=None):
         return "**no data** (a contender of the point failed in every round)"
     med, lo, hi = fmt_value(t, e["median"]), fmt_value(t, e["lo"]), fmt_value(t, e["hi"])
     ci = ci_text(t, e)
-    # A verdict can count fewer rounds than its point, those where one of its two contenders failed
-    # or measured nothing being left out of it; the point's own count decides where it stopped.
+    # A verdict leaves out the rounds where a variant it reads failed or measured nothing, so it can
+    # count fewer rounds than its point; the point's own count decides where the point stopped.
     point_n = e["point_n"]
     counted = rounds(e["n"]) if point_n == e["n"] else (
         f"{e['n']} of the point's {point_n} rounds, a contender having failed or measured nothing in {point_n - e['n']}")
@@ -1765,7 +1766,7 @@ def markdown(benchdir, out_path):
       "run's split, which moves from run to run; it says how far the cap is from enough, not what more rounds "
       "would find. When none of a point's unresolved verdicts is projected to resolve within the cap, the point "
       "stops before it (see *Rounds and their order*) and they read *not resolved below the cap*, with the same "
-      "projection. A verdict counts the rounds in which both of its contenders measured; where a contender failed "
+      "projection. A verdict counts only the rounds in which every variant it reads measured; where one failed "
       "or measured nothing in some of the point's rounds, its text gives both counts.")
     w(f"- **Quiet rule.** While a point runs, `test/bench/cpuwatch.py` reads from `/proc` the CPU used by "
       "every process on the machine, by the cluster and the client, and by the kernel alone (interrupts, soft "
