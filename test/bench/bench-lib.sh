@@ -439,16 +439,22 @@ LGB_TARGET_POINTS=(
 )
 
 # lgb_damon: the kernel's DAMON monitors (kdamond threads) as one line for the run's meta: each
-# running one's operations set and its sampling and aggregation intervals, or "none". A DAMON that
+# running one's operations set, its sampling and aggregation intervals and its schemes' actions
+# (what it does to the regions it finds cold: "pageout" reclaims them), or "none". A DAMON that
 # samples physical memory clears the accessed bits of pages every sample interval, which the
 # benchmark's notes tie to stalls of the hot points (docs/bench/notes.md).
 lgb_damon() {
-  local d out=() root=/sys/kernel/mm/damon/admin/kdamonds
+  local d s out=() root=/sys/kernel/mm/damon/admin/kdamonds
   for d in "$root"/[0-9]*; do
     [ -d "$d" ] || continue
     [ "$(cat "$d/state" 2>/dev/null)" = on ] || continue
-    local c=$d/contexts/0 i=$d/contexts/0/monitoring_attrs/intervals
-    out+=("kdamond ${d##*/}: $(cat "$c/operations" 2>/dev/null), sample $(( $(cat "$i/sample_us" 2>/dev/null || echo 0) / 1000 )) ms, aggregation $(( $(cat "$i/aggr_us" 2>/dev/null || echo 0) / 1000 )) ms")
+    local c=$d/contexts/0 i=$d/contexts/0/monitoring_attrs/intervals actions=()
+    for s in "$c"/schemes/[0-9]*; do
+      [ -d "$s" ] && actions+=("$(cat "$s/action" 2>/dev/null) of regions idle for $(cat "$s/access_pattern/age/min" 2>/dev/null) aggregations or more")
+    done
+    local line="kdamond ${d##*/}: $(cat "$c/operations" 2>/dev/null), sample $(( $(cat "$i/sample_us" 2>/dev/null || echo 0) / 1000 )) ms, aggregation $(( $(cat "$i/aggr_us" 2>/dev/null || echo 0) / 1000 )) ms"
+    if [ ${#actions[@]} -gt 0 ]; then line+=", schemes: $(IFS=','; echo "${actions[*]}")"; else line+=", no schemes"; fi
+    out+=("$line")
   done
   [ ${#out[@]} -gt 0 ] && (IFS=';'; echo "${out[*]}") || echo none
 }
