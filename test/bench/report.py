@@ -804,6 +804,10 @@ TARGETS += [
 # without lockguard stands against them, measured in the same rounds. They are no targets: they
 # show the floor of the targets above (the issue's "the profile shows the floor").
 REFERENCES = [
+    ("1 hot row, 64 clients: pg_advisory_xact_lock TPS ÷ FOR UPDATE's (lockguard's bound: 2.5)", "hot1",
+     ("advisory", "tps"), ("for_update", "tps"), ">=", 2.5),
+    ("1 hot row, 64 clients: advisory lock + FOR UPDATE TPS ÷ FOR UPDATE's (lockguard row's bound: 2.5)", "hot1",
+     ("advisory_for_update", "tps"), ("for_update", "tps"), ">=", 2.5),
     ("1 hot row, 64 clients: pg_advisory_xact_lock transaction p95 ÷ FOR UPDATE's (lockguard's bound: 0.25)", "hot1",
      ("advisory", "txn_p95"), ("for_update", "txn_p95"), "<=", 0.25),
     ("1 hot row, 64 clients: advisory lock + FOR UPDATE transaction p95 ÷ FOR UPDATE's (lockguard row's bound: 0.25)",
@@ -1822,7 +1826,8 @@ def markdown(benchdir, out_path):
           f"({int(meta.get('elapsed_s', 0) or 0) // 60} min); " + run_shape(meta))
         w(f"- {meta.get('nproc', '?')} CPUs ({meta.get('cpu', '?')}), {meta.get('memory', '?')} memory, "
           f"{meta.get('os', '?')}, kernel {meta.get('kernel', '?')}; load average {meta.get('loadavg_before', '?')} "
-          f"before, {meta.get('loadavg_after', '?')} after")
+          f"before, {meta.get('loadavg_after', '?')} after"
+          + (f"; the machine up {meta['uptime_before_min']} min when the run started" if 'uptime_before_min' in meta else ""))
         w(f"- the kernel's DAMON monitors: {meta.get('damon', 'not recorded (runs before 2026-12-06 09:00 UTC)')}")
         w(f"- others' load over the run: {quiet_text(others(target_rows(rows)))}; crashes: {meta.get('crashes', '?')}")
         w(f"- the disk around the points' runs of the driver, cluster idle: {disk_text(target_rows(rows))}")

@@ -111,6 +111,9 @@ fi
 STARTED=$(date -u '+%Y-%m-%d %H:%M UTC')
 T0=$(date +%s)
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+# How long the machine had been up: on this project's machine the hot points' FIFOs ran twice as
+# fast in a run started 20 minutes after boot as in runs hours later (docs/bench/notes.md).
+UPTIME_BEFORE=$(awk '{printf "%.0f", $1 / 60}' /proc/uptime)
 OUTDIR=$LG_REPO/docs/bench
 mkdir -p "$OUTDIR"
 PGMAJOR=$("$LG_BINDIR/pg_config" --version | grep -oE '[0-9]+' | head -1)
@@ -173,6 +176,7 @@ META=$LGB_WORK/meta-$MODE$SUFFIX.txt
   echo "postgres: $("$LG_BINDIR/postgres" --version)$([ "${LG_BENCH_PRIVATE_PG:-1}" = 1 ] && echo " (private copy of $([ -n "${LG_PG_PREFIX:-}" ] && echo "the build in LG_PG_PREFIX" || echo "the Debian package's installation"))")"
   echo "lockguard: $VERSION"
   echo "loadavg_before: $LOAD_BEFORE"
+  echo "uptime_before_min: $UPTIME_BEFORE"
   echo "loadavg_after: $LOAD_AFTER"
   for s in "${SETTINGS[@]}"; do echo "setting: $s"; done
   echo "crashes: $( [ -n "$CRASHES" ] && echo yes || echo no)"
