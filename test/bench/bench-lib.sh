@@ -453,7 +453,8 @@ lgb_damon() {
       [ -d "$s" ] && actions+=("$(cat "$s/action" 2>/dev/null) of regions idle for $(cat "$s/access_pattern/age/min" 2>/dev/null) aggregations or more")
     done
     local line="kdamond ${d##*/}: $(cat "$c/operations" 2>/dev/null), sample $(( $(cat "$i/sample_us" 2>/dev/null || echo 0) / 1000 )) ms, aggregation $(( $(cat "$i/aggr_us" 2>/dev/null || echo 0) / 1000 )) ms"
-    if [ ${#actions[@]} -gt 0 ]; then line+=", schemes: $(IFS=','; echo "${actions[*]}")"; else line+=", no schemes"; fi
+    if [ ${#actions[@]} -eq 0 ]; then line+=", no schemes"; else line+=", schemes: ${actions[0]}"; fi
+    for s in "${actions[@]:1}"; do line+=" and $s"; done
     out+=("$line")
   done
   [ ${#out[@]} -gt 0 ] && (IFS=';'; echo "${out[*]}") || echo none

@@ -111,8 +111,8 @@ fi
 STARTED=$(date -u '+%Y-%m-%d %H:%M UTC')
 T0=$(date +%s)
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
-# How long the machine had been up: on this project's machine the hot points' FIFOs ran twice as
-# fast in a run started 20 minutes after boot as in runs hours later (docs/bench/notes.md).
+# How long the machine had been up: on this project's machine the FIFOs' p95 at one hot row was
+# half as long in a run started 9 minutes after boot as in runs hours later (docs/bench/notes.md).
 UPTIME_BEFORE=$(awk '{printf "%.0f", $1 / 60}' /proc/uptime)
 OUTDIR=$LG_REPO/docs/bench
 mkdir -p "$OUTDIR"
