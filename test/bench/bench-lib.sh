@@ -448,14 +448,12 @@ lgb_damon() {
   for d in "$root"/[0-9]*; do
     [ -d "$d" ] || continue
     [ "$(cat "$d/state" 2>/dev/null)" = on ] || continue
-    local c=$d/contexts/0 i=$d/contexts/0/monitoring_attrs/intervals actions=()
+    local c=$d/contexts/0 i=$d/contexts/0/monitoring_attrs/intervals schemes=
     for s in "$c"/schemes/[0-9]*; do
-      [ -d "$s" ] && actions+=("$(cat "$s/action" 2>/dev/null) of regions idle for $(cat "$s/access_pattern/age/min" 2>/dev/null) aggregations or more")
+      [ -d "$s" ] || continue
+      schemes+="${schemes:+ and }$(cat "$s/action" 2>/dev/null) of regions idle for $(cat "$s/access_pattern/age/min" 2>/dev/null) aggregations or more"
     done
-    local line="kdamond ${d##*/}: $(cat "$c/operations" 2>/dev/null), sample $(( $(cat "$i/sample_us" 2>/dev/null || echo 0) / 1000 )) ms, aggregation $(( $(cat "$i/aggr_us" 2>/dev/null || echo 0) / 1000 )) ms"
-    if [ ${#actions[@]} -eq 0 ]; then line+=", no schemes"; else line+=", schemes: ${actions[0]}"; fi
-    for s in "${actions[@]:1}"; do line+=" and $s"; done
-    out+=("$line")
+    out+=("kdamond ${d##*/}: $(cat "$c/operations" 2>/dev/null), sample $(( $(cat "$i/sample_us" 2>/dev/null || echo 0) / 1000 )) ms, aggregation $(( $(cat "$i/aggr_us" 2>/dev/null || echo 0) / 1000 )) ms, ${schemes:+schemes: }${schemes:-no schemes}")
   done
   [ ${#out[@]} -gt 0 ] && (IFS=';'; echo "${out[*]}") || echo none
 }
