@@ -1418,6 +1418,16 @@ def check_quick(results, scen_results, pngdir, *logs, traces=None, overrun_probe
             crashes = ["server log missing"]
         tap(not crashes, f"server log {os.path.basename(os.path.dirname(os.path.dirname(log)))}/data shows no crash"
             + (f": {crashes[:3]}" if crashes else ""))
+    # docs/benchmarks.md is generated: a results file or a note changed without regenerating it
+    # would leave the page behind what the repository holds.
+    docs = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "docs")
+    with tempfile.TemporaryDirectory(prefix="lgbench-md-") as tmp:
+        regenerated = os.path.join(tmp, "benchmarks.md")
+        markdown(os.path.join(docs, "bench"), regenerated)
+        with open(regenerated) as f, open(os.path.join(docs, "benchmarks.md")) as g:
+            same = f.read() == g.read()
+    tap(same, "docs/benchmarks.md is what `report.py markdown docs/bench` writes (regenerate it after changing "
+              "docs/bench/)")
     print(f"{passed} passed, {failed} failed")
     return 0 if failed == 0 and passed > 0 else 1
 
