@@ -431,7 +431,7 @@ LGB_TARGET_POINTS=(
   "hot1|hot|64|1|--tail for_update=1.6|for_update advisory advisory_for_update lg_row lg_named"
   "hot10|hot|64|10|--tail for_update=1.6|for_update advisory advisory_for_update lg_row lg_named"
   "nominal|nominal|16|10000|--theta 0.99|for_update advisory_for_update lg_row"
-  "uncontended|uncontended|8|ROWS||for_update advisory_for_update lg_row lg_run"
+  "uncontended|uncontended|8|ROWS||for_update advisory_for_update lg_row lg_run for_update_work"
   "priority1|priority|64|1|--high-share 0.1|lg_row lg_row_prio"
   "priority5|priority|32|5|--high-share 0.1|lg_row lg_row_prio"
   "monitoring|hot|32|10||off 1000 100"

@@ -19,7 +19,7 @@
 #
 # Environment: LG_PROFILE_STAGE (default /tmp/lockguard-profile), LG_PROFILE_COUNT (default
 # 2000), LG_PROFILE_WARM (default 200), LG_PROFILE_CONTENDERS (default all: advisory lg_named
-# for_update lg_row lg_run), LG_PG_PREFIX (a PostgreSQL built into that prefix instead of
+# for_update lg_row lg_run for_update_work), LG_PG_PREFIX (a PostgreSQL built into that prefix instead of
 # Debian's 15). About 2 minutes per REF on 2 cores.
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
@@ -30,8 +30,11 @@ lg_ensure_packages "${LG_BASE_PACKAGES[@]}" valgrind python3
 STAGE=${LG_PROFILE_STAGE:-/tmp/lockguard-profile}
 COUNT=${LG_PROFILE_COUNT:-2000}
 WARM=${LG_PROFILE_WARM:-200}
-read -r -a CONTENDERS <<<"${LG_PROFILE_CONTENDERS:-advisory lg_named for_update lg_row lg_run}"
+read -r -a CONTENDERS <<<"${LG_PROFILE_CONTENDERS:-advisory lg_named for_update lg_row lg_run for_update_work}"
 [ $# -gt 0 ] || set -- HEAD
+
+# lockguard_run's work argument for key $1, built in the statement (the load driver sends it as text).
+work_argument() { echo "jsonb_build_object('k', jsonb_build_array(\$1), 'd', jsonb_build_array(1))"; }
 
 # The statements of one contender's transaction on key $1 (one per line: a line is a query in
 # single-user mode), after its PREPAREs.
@@ -43,7 +46,10 @@ prepares() {
     for_update) echo "PREPARE lk(int) AS SELECT balance FROM accounts WHERE id = \$1 FOR UPDATE;" ;;
     lg_row) echo "PREPARE lk(int) AS SELECT lockguard_acquire_row('accounts'::regclass, \$1::int);" ;;
     lg_run) echo "PREPARE lk(int) AS SELECT attempts FROM lockguard_run(ARRAY[lockguard.row_lock('accounts'::regclass, \$1::int)]," \
-                 "'bench_work(jsonb)'::regprocedure, jsonb_build_object('k', jsonb_build_array(\$1), 'd', jsonb_build_array(1)));" ;;
+                 "'bench_work(jsonb)'::regprocedure, $(work_argument));" ;;
+    for_update_work)
+      echo "PREPARE lk(int) AS SELECT balance FROM accounts WHERE id = \$1 FOR UPDATE;"
+      echo "PREPARE wk(int) AS SELECT bench_work($(work_argument));" ;;
     *) lg_die "unknown contender $1" ;;
   esac
 }
@@ -66,7 +72,9 @@ for _ in range(n):
     key = rng.randint(1, 10000)
     print("BEGIN;")
     print(f"EXECUTE lk({key});")
-    if contender != "lg_run":  # its work function does the update
+    if contender == "for_update_work":  # the same work function as lockguard_run's, in its own statement
+        print(f"EXECUTE wk({key});")
+    elif contender != "lg_run":  # its work function does the update
         print(f"EXECUTE up({key});")
     print("COMMIT;")
 EOF
@@ -116,13 +124,13 @@ for ref in "$@"; do
   chown -R postgres:postgres "$work"
   printf '%s (%s): instructions per transaction, %d transactions after %d\n' "$ref" \
     "$(git -C "$LG_REPO" rev-parse --short "$ref" 2>/dev/null || echo worktree)" "$COUNT" "$WARM"
-  printf '  %-12s %12s %16s\n' contender transaction "lockguard's call"
+  printf '  %-16s %12s %16s\n' contender transaction "lockguard's call"
   for contender in "${CONTENDERS[@]}"; do
     # profile_once runs in a subshell: a failure there shows here as no figures.
     read -r t1 c1 < <(profile_once "$template" "$contender" "$WARM" "$work/$contender-warm")
     read -r t2 c2 < <(profile_once "$template" "$contender" "$((WARM + COUNT))" "$work/$contender-count")
     [ -n "${t1:-}" ] && [ -n "${t2:-}" ] || lg_die "$contender: no instruction count (see $work/$contender-*.log)"
     python3 -c "import sys; t=(int(sys.argv[2])-int(sys.argv[1]))/int(sys.argv[5]); c=(int(sys.argv[4])-int(sys.argv[3]))/int(sys.argv[5]);
-print('  %-12s %11.1fk %15s' % (sys.argv[6], t/1000, ('%.1fk' % (c/1000)) if c else '-'))" "$t1" "$t2" "$c1" "$c2" "$COUNT" "$contender"
+print('  %-16s %11.1fk %15s' % (sys.argv[6], t/1000, ('%.1fk' % (c/1000)) if c else '-'))" "$t1" "$t2" "$c1" "$c2" "$COUNT" "$contender"
   done
 done

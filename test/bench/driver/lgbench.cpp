@@ -56,9 +56,11 @@
 // probe counts (the worker's samples, say) is counted over the same seconds as the transactions,
 // after the settle has let the slice's setting take effect.
 // Contenders: for_update, advisory, advisory_for_update, for_update_retry, lg_row, lg_row_prio,
-//   lg_named, lg_multi, lg_run, client_rwl (see usage()).
+//   lg_named, lg_multi, lg_run, for_update_work, client_rwl (see usage()).
 // advisory_for_update is the row scope's floor without lockguard: a FIFO gate (an advisory lock)
 // and then the row's tuple lock, in one statement as lockguard_acquire_row is one.
+// for_update_work is lockguard_run's floor without lockguard: the rows locked FOR UPDATE, then the
+// same work function with the same argument, each in its own statement.
 // client_rwl runs the scenario's transaction through the client library's public
 // LockContext::run_with_lock (client/, docs/client.md): the rows as Resource::row locks taken with
 // lockguard_acquire_all, the updates (and the read) in fn, the library's own retries with the
@@ -160,6 +162,7 @@ std::vector<std::string> split(const std::string &s, char sep) {
         "            lg_named          lockguard_acquire('acct:' || id)\n"
         "            lg_multi          lockguard_acquire_all(ARRAY[row_lock(...), ...])\n"
         "            lg_run            lockguard_run(ARRAY[row_lock(...)], bench_work(jsonb), ...)\n"
+        "            for_update_work   FOR UPDATE of the rows, then SELECT bench_work(jsonb) (lg_run's floor)\n"
         "            client_rwl        the client library's LockContext::run_with_lock (retries as for_update_retry)\n"
         "scenarios:  uncontended hot nominal transfer priority noisy\n");
     std::exit(2);
@@ -290,7 +293,8 @@ public:
                  : s == "noisy"    ? std::vector<std::string>{"a", "b_own", "b_shared"}
                                    : std::vector<std::string>{"all"};
         static const char *known[] = {"for_update", "advisory", "advisory_for_update", "for_update_retry", "lg_row",
-                                      "lg_row_prio", "lg_named", "lg_multi", "lg_run", "client_rwl"};
+                                      "lg_row_prio", "lg_named", "lg_multi", "lg_run", "for_update_work",
+                                      "client_rwl"};
         for (const std::string &c : o.contenders)
             if (std::find_if(std::begin(known), std::end(known), [&](const char *k) { return c == k; }) == std::end(known))
                 usage("unknown --contender");
@@ -346,6 +350,16 @@ public:
         if (s == "priority") t.cls = std::uniform_real_distribution<double>(0, 1)(rng) < opt_.high_share ? 0 : 1;
         int priority = (c == "lg_row_prio" && s == "priority" && t.cls == 0) ? opt_.high_priority : 0;
 
+        // The work function's argument (lg_run, for_update_work): the rows, their deltas, the read.
+        auto work_argument = [&]() {
+            std::string arg = "{\"k\": [";
+            for (size_t i = 0; i < rows.size(); i++) arg += (i ? ", " : "") + std::to_string(rows[i]);
+            arg += "], \"d\": [";
+            for (size_t i = 0; i < deltas.size(); i++) arg += (i ? ", " : "") + std::to_string(deltas[i]);
+            arg += "]";
+            if (read_key) arg += ", \"r\": " + std::to_string(read_key);
+            return arg + "}";
+        };
         auto lock = [&](std::string sql, std::vector<std::string> p) {
             Statement st;
             st.sql = std::move(sql);
@@ -353,8 +367,15 @@ public:
             st.is_lock = true;
             return st;
         };
-        if (c == "for_update" || c == "for_update_retry") {
+        if (c == "for_update" || c == "for_update_retry" || c == "for_update_work") {
             for (long r : rows) t.statements.push_back(lock("SELECT balance FROM accounts WHERE id = $1 FOR UPDATE", {std::to_string(r)}));
+            if (c == "for_update_work") {
+                Statement st;
+                st.sql = "SELECT bench_work($1::jsonb)";
+                st.params = {work_argument()};
+                t.statements.push_back(st);
+                return t;  // the work function does the updates (and the read)
+            }
         } else if (c == "advisory") {
             for (long r : rows) t.statements.push_back(lock("SELECT pg_advisory_xact_lock($1::bigint)", {std::to_string(r)}));
         } else if (c == "advisory_for_update") {
@@ -387,14 +408,7 @@ public:
                 t.statements.push_back(lock("SELECT lockguard_acquire_all(" + arr + ")", p));
             } else {
                 // The work function does the updates (and the read) inside lockguard's attempt.
-                std::string arg = "{\"k\": [";
-                for (size_t i = 0; i < rows.size(); i++) arg += (i ? ", " : "") + std::to_string(rows[i]);
-                arg += "], \"d\": [";
-                for (size_t i = 0; i < deltas.size(); i++) arg += (i ? ", " : "") + std::to_string(deltas[i]);
-                arg += "]";
-                if (read_key) arg += ", \"r\": " + std::to_string(read_key);
-                arg += "}";
-                p.push_back(arg);
+                p.push_back(work_argument());
                 std::string n = std::to_string(rows.size() + 1);
                 Statement st = lock("SELECT attempts FROM lockguard_run(" + arr + ", 'bench_work(jsonb)'::regprocedure, $" + n +
                                         "::jsonb, max_attempts => " + std::to_string(opt_.max_attempts) +
