@@ -11,7 +11,8 @@
 # lockguard preloaded and fsync off among them; fsync's own work is the kernel's, which callgrind
 # does not count) runs BEGIN, the contender's lock, UPDATE ... SET balance =
 # balance + 1, COMMIT over random keys of a 10,000-row table, every statement prepared as the
-# load driver prepares it. Each contender runs twice from the same copy of the data directory,
+# load driver prepares it (lockguard_run: the lock and its work function bench_work in one call;
+# for_update_work: FOR UPDATE, then the same work function in its own statement). Each contender runs twice from the same copy of the data directory,
 # with WARM and WARM + COUNT transactions, and the figure is the difference divided by COUNT: the
 # backend's start, the first calls' catalog reads and the custom plans of the first executions
 # cancel out. "lockguard's call" is the inclusive count of the SQL function lockguard runs
@@ -19,8 +20,8 @@
 #
 # Environment: LG_PROFILE_STAGE (default /tmp/lockguard-profile), LG_PROFILE_COUNT (default
 # 2000), LG_PROFILE_WARM (default 200), LG_PROFILE_CONTENDERS (default all: advisory lg_named
-# for_update lg_row lg_run for_update_work), LG_PG_PREFIX (a PostgreSQL built into that prefix instead of
-# Debian's 15). About 2 minutes per REF on 2 cores.
+# for_update lg_row lg_run for_update_work), LG_PG_PREFIX (a PostgreSQL built into that prefix
+# instead of Debian's 15). About 2 minutes per REF on 2 cores.
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
