@@ -9,14 +9,14 @@
 # A single-user backend (postgres --single: no client, no network, no worker) on a data directory
 # made by lg_cluster_start (scripts/lib.sh: the server's defaults plus the test clusters' lines,
 # lockguard preloaded and fsync off among them; fsync's own work is the kernel's, which callgrind
-# does not count) runs BEGIN, the contender's lock, UPDATE ... SET balance =
-# balance + 1, COMMIT over random keys of a 10,000-row table, every statement prepared as the
-# load driver prepares it (lockguard_run: the lock and its work function bench_work in one call;
-# for_update_work: FOR UPDATE, then the same work function in its own statement). Each contender runs twice from the same copy of the data directory,
-# with WARM and WARM + COUNT transactions, and the figure is the difference divided by COUNT: the
-# backend's start, the first calls' catalog reads and the custom plans of the first executions
-# cancel out. "lockguard's call" is the inclusive count of the SQL function lockguard runs
-# (callgrind_annotate), counted the same way.
+# does not count) runs BEGIN, the contender's lock, UPDATE ... SET balance = balance + 1, COMMIT
+# over random keys of a 10,000-row table, every statement prepared as the load driver prepares it
+# (lockguard_run: the lock and its work function bench_work in one call; for_update_work: FOR
+# UPDATE, then the same work function in its own statement). Each contender runs twice from the
+# same copy of the data directory, with WARM and WARM + COUNT transactions, and the figure is the
+# difference divided by COUNT: the backend's start, the first calls' catalog reads and the custom
+# plans of the first executions cancel out. "lockguard's call" is the inclusive count of the SQL
+# function lockguard runs (callgrind_annotate), counted the same way.
 #
 # Environment: LG_PROFILE_STAGE (default /tmp/lockguard-profile), LG_PROFILE_COUNT (default
 # 2000), LG_PROFILE_WARM (default 200), LG_PROFILE_CONTENDERS (default all: advisory lg_named
@@ -34,7 +34,7 @@ WARM=${LG_PROFILE_WARM:-200}
 read -r -a CONTENDERS <<<"${LG_PROFILE_CONTENDERS:-advisory lg_named for_update lg_row lg_run for_update_work}"
 [ $# -gt 0 ] || set -- HEAD
 
-# lockguard_run's work argument for key $1, built in the statement (the load driver sends it as text).
+# lockguard_run's work argument for key $1, built in SQL (the load driver sends it as text).
 work_argument() { echo "jsonb_build_object('k', jsonb_build_array(\$1), 'd', jsonb_build_array(1))"; }
 
 # The statements of one contender's transaction on key $1 (one per line: a line is a query in
