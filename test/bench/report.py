@@ -1051,9 +1051,12 @@ def verdict_text(t, e, cap=None):
 
 
 def about(n):
-    """A projected count to two significant figures ("about 2,200")."""
-    digits = max(0, len(str(n)) - 2)
-    return f"{round(n, -digits):,}"
+    """A projected count: exact below 1,000, where it is compared with the cap (rounded, the 145
+    that stopped a point at a cap of 144 read "about 140"); from there to two significant figures
+    ("about 2,200")."""
+    if n < 1000:
+        return str(n)
+    return f"{round(n, 2 - len(str(n))):,}"
 
 
 def projection_text(t, e):
@@ -1479,6 +1482,9 @@ def check_projection(tap):
         tap(needed is not None and n < needed <= PROJECTION_LIMIT and sign_p(needed, minority) <= RESOLVE_P,
             f"{met} of {n} rounds within the bound: projected to {needed} rounds, where {minority} on the other side "
             f"resolve (exact p {sign_p(needed, minority) if needed else float('nan'):.3f})")
+    tap(about(145) == "145" and about(2214) == "2,200" and about(11040) == "11,000",
+        "a projected count prints exactly below 1,000 (145, past a cap of 144, not 'about 140') and to "
+        "two significant figures from there")
     # Which unresolved verdicts earn their point more rounds (bench-lib.sh's projection stop).
     t = ("made-up", "hot1", ("lg_named", "tps"), ("advisory", "tps"), ">=", 0.95)
     for met, n, cap, want in ((31, 48, 132, True), (26, 48, 132, False), (24, 48, 132, False), (26, 48, None, True),
