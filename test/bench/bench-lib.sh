@@ -571,7 +571,8 @@ lgb_preload_round() {
 # verdict, half as many again, up to MAX_ROUNDS; from 2 x MIN_ROUNDS rounds on, only while one is
 # projected to resolve within MAX_ROUNDS at its split (with the defaults, 24 and 48, that changes
 # nothing: at 48 rounds the cap stops the point). The preload point runs LGB_PRELOAD_MIN_ROUNDS to
-# LGB_PRELOAD_MAX_ROUNDS rounds (default 1 and 1: the quick mode) one at a time.
+# LGB_PRELOAD_MAX_ROUNDS rounds (default 1 and 1: the quick mode) one at a time, by the same rule
+# from twice its minimum on.
 lgb_targets() {
   local results=$1 rows=$2 min=$3 max=$4 spec label kind clients keys args conts round step last pending horizon
   local cs=() pmin=${LGB_PRELOAD_MIN_ROUNDS:-1} pmax=${LGB_PRELOAD_MAX_ROUNDS:-1}
@@ -588,7 +589,13 @@ lgb_targets() {
         round=$((round + 1))
         lgb_preload_round "$results" "$round"
         [ "$round" -lt "$pmin" ] && continue
-        pending=$("$LGB_PYTHON" "$LGB_DIR/report.py" pending "$results" "$label") && break
+        # As the interleaved points: from twice the minimum on, more rounds only while the
+        # verdict is projected to resolve within the cap.
+        horizon=; [ "$round" -ge $((2 * pmin)) ] && horizon=$pmax
+        if pending=$("$LGB_PYTHON" "$LGB_DIR/report.py" pending "$results" "$label" $horizon); then
+          [ -n "$pending" ] && lg_log "point preload: stopped at $round rounds: at its split, its verdict would not resolve within $pmax rounds: $pending"
+          break
+        fi
         [ "$round" -ge "$pmax" ] && { lg_log "point preload: still unresolved at the cap ($round rounds): $pending"; break; }
       done
       continue

@@ -1736,7 +1736,8 @@ def markdown(benchdir, out_path):
       "resolves in 24 rounds (7 interleaved points of 2 to 5 variants at 1.8 s per variant and round, 3 s for the "
       "slices beside `FOR UPDATE` on the hot points, the preload point's 6 rounds of two restarts, the data load and "
       "the view reads); points whose verdicts stay unresolved get more rounds, up to `LG_BENCH_MAX_ROUNDS` (default "
-      "48; the preload point `LG_BENCH_PRELOAD_MAX_ROUNDS`, default 14), so that a run can take about 50 minutes.\n")
+      "48; the preload point `LG_BENCH_PRELOAD_MAX_ROUNDS`, default 48, 14 up to 2026-12-08), so that a run can take "
+      "about an hour.\n")
     w("## Method\n")
     w("- **Stock settings.** The cluster is the server's default `postgresql.conf` (JIT on, `fsync = on`, "
       "`synchronous_commit = on`, `shared_buffers` 128MB, `max_connections` 100) plus `shared_preload_libraries = "
@@ -1780,7 +1781,8 @@ def markdown(benchdir, out_path):
       "always land on the same successor. A point runs `min_rounds` rounds (default 24), then half as many again "
       "while a verdict of the point is unresolved, up to `max_rounds`; from twice `min_rounds` on, only while one "
       "of them is projected (see *Resolution*) to resolve within `max_rounds` at its split so far, so that a raised "
-      "cap goes to the verdicts it can settle. The preload point runs one round at a time.")
+      "cap goes to the verdicts it can settle. The preload point runs one round at a time, at least 6, by the same "
+      "rule from twice that on (runs up to 2026-12-08 04:31 UTC stopped it at 14 whatever its projection).")
     w("- **Medians and spread.** Per round, a target's value is the ratio of its two contenders' figures *of that "
       "round* (or the figure itself for an absolute bound); the verdict takes the **median of the per-round "
       "values**, printed with its distribution-free 95% interval (`median_ci`), and the spread is shown as the rounds' "

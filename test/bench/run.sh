@@ -38,8 +38,8 @@
 # LG_BENCH_MIN_ROUNDS / LG_BENCH_MAX_ROUNDS (the targets run: default 24 and 48; from twice the
 # minimum on, a point goes on only while a verdict is projected to resolve by the maximum, so a
 # raised maximum goes to the verdicts it can settle), LG_BENCH_PRELOAD_MIN_ROUNDS /
-# LG_BENCH_PRELOAD_MAX_ROUNDS / LG_BENCH_PRELOAD_DURATION (the preload point: default 6, 14 and
-# 5 s), LG_BENCH_POINTS (the targets run: only these points, labels of LGB_TARGET_POINTS separated by
+# LG_BENCH_PRELOAD_MAX_ROUNDS / LG_BENCH_PRELOAD_DURATION (the preload point: default 6, 48 and
+# 5 s; from 12 rounds on, more only while its verdict is projected to resolve by the maximum), LG_BENCH_POINTS (the targets run: only these points, labels of LGB_TARGET_POINTS separated by
 # spaces, such as "uncontended"; results and meta in the stage, docs/ untouched, verdicts printed),
 # LG_BENCH_REF (the commit to build, default HEAD, exported with git archive; "worktree": the
 # checkout as is), LG_BENCH_ROUNDS (rounds of --cost; default 3), LG_BENCH_PRIVATE_PG (default 1:
@@ -70,7 +70,7 @@ case "$MODE" in
          LGB_SLICE=$LGB_DURATION; LGB_SETTLE=0.2; LGB_GUARD=0.2 ;;
   full) LGB_DURATION=${LG_BENCH_DURATION:-10}; LGB_WARMUP=${LG_BENCH_WARMUP:-2}; LGB_VACUUM=1
         LGB_SLICE=${LG_BENCH_SLICE:-1}; LGB_SETTLE=${LG_BENCH_SETTLE:-0.4}; LGB_GUARD=${LG_BENCH_GUARD:-0.4}
-        LGB_PRELOAD_MIN_ROUNDS=${LG_BENCH_PRELOAD_MIN_ROUNDS:-6}; LGB_PRELOAD_MAX_ROUNDS=${LG_BENCH_PRELOAD_MAX_ROUNDS:-14}
+        LGB_PRELOAD_MIN_ROUNDS=${LG_BENCH_PRELOAD_MIN_ROUNDS:-6}; LGB_PRELOAD_MAX_ROUNDS=${LG_BENCH_PRELOAD_MAX_ROUNDS:-48}
         LGB_PRELOAD_DURATION=${LG_BENCH_PRELOAD_DURATION:-5} ;;
   *) LGB_DURATION=${LG_BENCH_DURATION:-8}; LGB_WARMUP=${LG_BENCH_WARMUP:-2}; LGB_VACUUM=1 ;;
 esac
