@@ -564,17 +564,34 @@ lgb_preload_round() {
   done
 }
 
+# lgb_more_rounds RESULTS LABEL ROUND MIN MAX: whether point LABEL, ROUND rounds in, goes on
+# (status 0) or stops (1), logging which. It goes on while report.py's `pending` names an
+# unresolved verdict, up to MAX rounds; from 2 x MIN rounds on (a split long enough to project
+# from), only while one is projected to resolve within MAX at its split, so that a raised cap goes
+# to the verdicts it can settle.
+lgb_more_rounds() {
+  local results=$1 label=$2 round=$3 min=$4 max=$5 horizon= pending
+  [ "$round" -ge $((2 * min)) ] && horizon=$max
+  if pending=$("$LGB_PYTHON" "$LGB_DIR/report.py" pending "$results" "$label" $horizon); then
+    [ -n "$pending" ] && lg_log "point $label: stopped at $round rounds: at their splits, its unresolved verdicts would not resolve within $max rounds: $pending"
+    return 1
+  fi
+  if [ "$round" -ge "$max" ]; then
+    lg_log "point $label: still unresolved at the cap ($round rounds): $pending"
+    return 1
+  fi
+  lg_log "point $label: unresolved after $round rounds ($pending): more rounds"
+}
+
 # lgb_targets RESULTS ROWS MIN_ROUNDS MAX_ROUNDS: every target point on the stock cluster (which
 # the caller started with lgb_stock_cluster DIR PORT ROWS), then the views' read times once; with
 # LGB_POINTS (labels separated by spaces), those points only, and no view reads. An
-# interleaved point runs MIN_ROUNDS rounds, then while report.py's `pending` names an unresolved
-# verdict, half as many again, up to MAX_ROUNDS; from 2 x MIN_ROUNDS rounds on, only while one is
-# projected to resolve within MAX_ROUNDS at its split (with the defaults, 24 and 48, that changes
-# nothing: at 48 rounds the cap stops the point). The preload point runs LGB_PRELOAD_MIN_ROUNDS to
-# LGB_PRELOAD_MAX_ROUNDS rounds (default 1 and 1: the quick mode) one at a time, by the same rule
-# from twice its minimum on.
+# interleaved point runs MIN_ROUNDS rounds, then half as many again while lgb_more_rounds says so
+# (with the defaults, 24 and 48, its projection changes nothing: at 48 rounds the cap stops the
+# point). The preload point runs LGB_PRELOAD_MIN_ROUNDS rounds, then one at a time by the same
+# rule, up to LGB_PRELOAD_MAX_ROUNDS (default 1 and 1: the quick mode).
 lgb_targets() {
-  local results=$1 rows=$2 min=$3 max=$4 spec label kind clients keys args conts round step last pending horizon
+  local results=$1 rows=$2 min=$3 max=$4 spec label kind clients keys args conts round step last
   local cs=() pmin=${LGB_PRELOAD_MIN_ROUNDS:-1} pmax=${LGB_PRELOAD_MAX_ROUNDS:-1}
   step=$(( min / 2 > 0 ? min / 2 : 1 ))
   for spec in "${LGB_TARGET_POINTS[@]}"; do
@@ -589,14 +606,7 @@ lgb_targets() {
         round=$((round + 1))
         lgb_preload_round "$results" "$round"
         [ "$round" -lt "$pmin" ] && continue
-        # As the interleaved points: from twice the minimum on, more rounds only while the
-        # verdict is projected to resolve within the cap.
-        horizon=; [ "$round" -ge $((2 * pmin)) ] && horizon=$pmax
-        if pending=$("$LGB_PYTHON" "$LGB_DIR/report.py" pending "$results" "$label" $horizon); then
-          [ -n "$pending" ] && lg_log "point preload: stopped at $round rounds: at its split, its verdict would not resolve within $pmax rounds: $pending"
-          break
-        fi
-        [ "$round" -ge "$pmax" ] && { lg_log "point preload: still unresolved at the cap ($round rounds): $pending"; break; }
+        lgb_more_rounds "$results" preload "$round" "$pmin" "$pmax" || break
       done
       continue
     fi
@@ -605,18 +615,7 @@ lgb_targets() {
       last=$(( round == 0 ? min : round + step )); [ "$last" -gt "$max" ] && last=$max
       lgb_interleaved "$results" "$label" "$kind" "$clients" "$keys" "$args" $((round + 1)) "$last" "${cs[@]}"
       round=$last
-      # From twice the minimum on (the default cap), a split is long enough to project from: more
-      # rounds only while a verdict is projected to resolve within the cap (report.py's pending).
-      horizon=; [ "$round" -ge $((2 * min)) ] && horizon=$max
-      if pending=$("$LGB_PYTHON" "$LGB_DIR/report.py" pending "$results" "$label" $horizon); then
-        [ -n "$pending" ] && lg_log "point $label: stopped at $round rounds: at their splits, its unresolved verdicts would not resolve within $max rounds: $pending"
-        break
-      fi
-      if [ "$round" -ge "$max" ]; then
-        lg_log "point $label: still unresolved at the cap ($round rounds): $pending"
-        break
-      fi
-      lg_log "point $label: unresolved after $round rounds ($pending): more rounds"
+      lgb_more_rounds "$results" "$label" "$round" "$min" "$max" || break
     done
   done
   [ -n "${LGB_POINTS:-}" ] && return 0  # some points only: no view reads either
