@@ -45,8 +45,9 @@
 # HEAD, exported with git archive; "worktree": the checkout as is), LG_BENCH_ROUNDS (rounds of
 # --cost; default 3), LG_BENCH_PRIVATE_PG (default 1: install lockguard into a private copy of
 # PostgreSQL, see lg_private_pg in scripts/lib.sh; 0: into the system's PostgreSQL), LG_PG_PREFIX
-# (run on that PostgreSQL instead of Debian's 15), LG_BENCH_TRACE_DIR (the targets run: every point's per-transaction trace into that directory,
-# POINT-rFIRST.csv per run of rounds, for test/bench/queue_order.py).
+# (run on that PostgreSQL instead of Debian's 15), LG_BENCH_TRACE_DIR (the targets run: every
+# point's per-transaction trace into that directory, POINT-rFIRST.csv per run of rounds, for
+# test/bench/queue_order.py).
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/bench-lib.sh"
